@@ -1,0 +1,421 @@
+// Package manifest defines pin's two signed documents, the Release manifest and
+// the Channel index: their types, their canonical JSON bytes, strict decoding
+// with size caps, validation and diffs. It imports nothing else of pin's, so
+// every other package can depend on it.
+//
+// The bytes that are signed are the bytes that are stored: Encode produces
+// canonical JSON (object keys sorted, no insignificant whitespace, UTF-8, no
+// HTML escaping, times in UTC with second precision), and a document is always
+// identified by the sha256 of those exact bytes.
+package manifest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// SchemaVersion is the only document schema this build reads and writes.
+const SchemaVersion = 1
+
+// MaxDocumentSize caps every document pin reads, whatever its source.
+const MaxDocumentSize = 1 << 20
+
+// Document kinds.
+const (
+	KindRelease = "Release"
+	KindChannel = "Channel"
+)
+
+// Media types used when documents travel as OCI artifacts.
+const (
+	ReleaseMediaType = "application/vnd.wellcomecollection.pin.release.v1+json"
+	ChannelMediaType = "application/vnd.wellcomecollection.pin.channel.v1+json"
+)
+
+// Release is an immutable, signed list of component digests.
+type Release struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Kind          string       `json:"kind"`
+	Product       string       `json:"product"`
+	Version       string       `json:"version"`
+	Created       time.Time    `json:"created"`
+	Source        Source       `json:"source"`
+	PromotedFrom  *PromotedRef `json:"promotedFrom,omitempty"`
+	Components    []Component  `json:"components"`
+}
+
+// Source says where a release's code came from.
+type Source struct {
+	Repository string `json:"repository"`
+	Revision   string `json:"revision,omitempty"`
+}
+
+// PromotedRef records the release a promoted release copied its digests from.
+type PromotedRef struct {
+	Version string `json:"version"`
+	Digest  string `json:"digest"`
+}
+
+// Component is one image of a release.
+type Component struct {
+	Name       string     `json:"name"`
+	Repository string     `json:"repository"`
+	Tag        string     `json:"tag,omitempty"`
+	Digest     string     `json:"digest"`
+	MediaType  string     `json:"mediaType"`
+	Platforms  []Platform `json:"platforms,omitempty"`
+}
+
+// Platform is one child manifest of a component whose tag is an image index.
+type Platform struct {
+	OS           string `json:"os"`
+	Architecture string `json:"architecture"`
+	Variant      string `json:"variant,omitempty"`
+	Digest       string `json:"digest"`
+}
+
+// String renders the platform as os/arch[/variant].
+func (p Platform) String() string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// Ref returns the component's digest reference, repository@digest.
+func (c Component) Ref() string { return c.Repository + "@" + c.Digest }
+
+// Component returns the component with the given name.
+func (r *Release) Component(name string) (Component, bool) {
+	for _, c := range r.Components {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Component{}, false
+}
+
+// Channel is the signed, mutable pointer that lists a channel's releases.
+type Channel struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	Kind          string    `json:"kind"`
+	Product       string    `json:"product"`
+	Channel       string    `json:"channel"`
+	Sequence      int64     `json:"sequence"`
+	Issued        time.Time `json:"issued"`
+	Expires       time.Time `json:"expires"`
+	Releases      []Entry   `json:"releases"`
+}
+
+// Entry is one release listed by a channel index.
+type Entry struct {
+	Version string    `json:"version"`
+	Digest  string    `json:"digest"`
+	Created time.Time `json:"created"`
+	Yanked  bool      `json:"yanked,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+// Entry returns the channel's entry for version.
+func (c *Channel) Entry(version string) (Entry, bool) {
+	for _, e := range c.Releases {
+		if e.Version == version {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Digest returns the identity of a document: "sha256:" and the hex sha256 of its bytes.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+var (
+	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+)
+
+// ValidDigest reports whether d is a sha256 digest in canonical form.
+func ValidDigest(d string) bool { return digestRE.MatchString(d) }
+
+// ParseVersion parses a strict SemVer 2.0 version without build metadata:
+// no "v" prefix, no missing parts.
+func ParseVersion(v string) (*semver.Version, error) {
+	sv, err := semver.StrictNewVersion(v)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a strict SemVer version (X.Y.Z[-prerelease]): %w", v, err)
+	}
+	if sv.Metadata() != "" {
+		return nil, fmt.Errorf("%q carries build metadata (+%s), which SemVer ignores when ordering; drop it", v, sv.Metadata())
+	}
+	return sv, nil
+}
+
+// FieldError names the document field that failed validation.
+type FieldError struct {
+	Kind  string // Release or Channel
+	Field string // JSON path, e.g. components[3].digest
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s document: field %s: %s", strings.ToLower(e.Kind), e.Field, e.Msg)
+}
+
+func fieldErr(kind, field, format string, args ...any) error {
+	return &FieldError{Kind: kind, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Encode returns the canonical bytes of the release after validating it.
+// Components are sorted by name first.
+func (r *Release) Encode() ([]byte, error) {
+	n := *r
+	n.Created = normTime(r.Created)
+	n.Components = append([]Component(nil), r.Components...)
+	sort.Slice(n.Components, func(i, j int) bool { return n.Components[i].Name < n.Components[j].Name })
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	return canonical(&n)
+}
+
+// Encode returns the canonical bytes of the channel index after validating it.
+// Releases are sorted by ascending SemVer precedence first.
+func (c *Channel) Encode() ([]byte, error) {
+	n := *c
+	n.Issued = normTime(c.Issued)
+	n.Expires = normTime(c.Expires)
+	n.Releases = make([]Entry, len(c.Releases))
+	for i, e := range c.Releases {
+		e.Created = normTime(e.Created)
+		n.Releases[i] = e
+	}
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	SortEntries(n.Releases)
+	return canonical(&n)
+}
+
+// SortEntries orders entries by ascending SemVer precedence. Entries must hold valid versions.
+func SortEntries(es []Entry) {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, errA := semver.StrictNewVersion(es[i].Version)
+		b, errB := semver.StrictNewVersion(es[j].Version)
+		if errA != nil || errB != nil {
+			return es[i].Version < es[j].Version
+		}
+		return a.LessThan(b)
+	})
+}
+
+func normTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// canonical marshals v, then re-marshals it through a generic tree so that
+// object keys come out sorted, with no HTML escaping and no trailing newline.
+func canonical(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(tree); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Expect constrains what a decoded document must say about itself, so that a
+// document for another product, channel or version is rejected (mix-and-match).
+type Expect struct {
+	Product string // required product, when set
+	Channel string // required channel (Channel documents), when set
+	Version string // required version (Release documents), when set
+}
+
+// DecodeRelease strictly decodes and validates a release manifest.
+func DecodeRelease(b []byte, want Expect) (*Release, error) {
+	var r Release
+	if err := strictDecode(b, KindRelease, &r); err != nil {
+		return nil, err
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if want.Product != "" && r.Product != want.Product {
+		return nil, fieldErr(KindRelease, "product", "is %q, expected %q", r.Product, want.Product)
+	}
+	if want.Version != "" && r.Version != want.Version {
+		return nil, fieldErr(KindRelease, "version", "is %q, expected %q", r.Version, want.Version)
+	}
+	return &r, nil
+}
+
+// DecodeChannel strictly decodes and validates a channel index.
+func DecodeChannel(b []byte, want Expect) (*Channel, error) {
+	var c Channel
+	if err := strictDecode(b, KindChannel, &c); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if want.Product != "" && c.Product != want.Product {
+		return nil, fieldErr(KindChannel, "product", "is %q, expected %q", c.Product, want.Product)
+	}
+	if want.Channel != "" && c.Channel != want.Channel {
+		return nil, fieldErr(KindChannel, "channel", "is %q, expected %q", c.Channel, want.Channel)
+	}
+	return &c, nil
+}
+
+func strictDecode(b []byte, kind string, v any) error {
+	if len(b) > MaxDocumentSize {
+		return fmt.Errorf("%s document is %d bytes, over the %d-byte cap", strings.ToLower(kind), len(b), MaxDocumentSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return fieldErr(kind, ute.Field, "has the wrong type (%s, want %s)", ute.Value, ute.Type)
+		}
+		return fmt.Errorf("%s document: %w", strings.ToLower(kind), err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%s document: trailing data after the JSON object", strings.ToLower(kind))
+	}
+	return nil
+}
+
+// Validate checks every field of the release.
+func (r *Release) Validate() error {
+	const k = KindRelease
+	if r.SchemaVersion != SchemaVersion {
+		return fieldErr(k, "schemaVersion", "is %d, this build reads %d", r.SchemaVersion, SchemaVersion)
+	}
+	if r.Kind != KindRelease {
+		return fieldErr(k, "kind", "is %q, expected %q", r.Kind, KindRelease)
+	}
+	if !nameRE.MatchString(r.Product) {
+		return fieldErr(k, "product", "%q is not a lowercase name", r.Product)
+	}
+	if _, err := ParseVersion(r.Version); err != nil {
+		return fieldErr(k, "version", "%v", err)
+	}
+	if r.Created.IsZero() {
+		return fieldErr(k, "created", "is missing")
+	}
+	if r.Source.Repository == "" {
+		return fieldErr(k, "source.repository", "is missing")
+	}
+	if p := r.PromotedFrom; p != nil {
+		if _, err := ParseVersion(p.Version); err != nil {
+			return fieldErr(k, "promotedFrom.version", "%v", err)
+		}
+		if !ValidDigest(p.Digest) {
+			return fieldErr(k, "promotedFrom.digest", "%q is not a sha256 digest", p.Digest)
+		}
+	}
+	if len(r.Components) == 0 {
+		return fieldErr(k, "components", "is empty")
+	}
+	for i, c := range r.Components {
+		f := fmt.Sprintf("components[%d]", i)
+		if !nameRE.MatchString(c.Name) {
+			return fieldErr(k, f+".name", "%q is not a lowercase name", c.Name)
+		}
+		if i > 0 && r.Components[i-1].Name >= c.Name {
+			return fieldErr(k, f+".name", "%q is out of order or repeated (components are sorted by name)", c.Name)
+		}
+		if _, err := name.NewRepository(c.Repository, name.StrictValidation); err != nil {
+			return fieldErr(k, f+".repository", "%q is not a fully qualified repository: %v", c.Repository, err)
+		}
+		if !ValidDigest(c.Digest) {
+			return fieldErr(k, f+".digest", "%q is not a sha256 digest", c.Digest)
+		}
+		if c.MediaType == "" {
+			return fieldErr(k, f+".mediaType", "is missing")
+		}
+		for j, p := range c.Platforms {
+			pf := fmt.Sprintf("%s.platforms[%d]", f, j)
+			if p.OS == "" || p.Architecture == "" {
+				return fieldErr(k, pf, "needs os and architecture")
+			}
+			if !ValidDigest(p.Digest) {
+				return fieldErr(k, pf+".digest", "%q is not a sha256 digest", p.Digest)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks every field of the channel index.
+func (c *Channel) Validate() error {
+	const k = KindChannel
+	if c.SchemaVersion != SchemaVersion {
+		return fieldErr(k, "schemaVersion", "is %d, this build reads %d", c.SchemaVersion, SchemaVersion)
+	}
+	if c.Kind != KindChannel {
+		return fieldErr(k, "kind", "is %q, expected %q", c.Kind, KindChannel)
+	}
+	if !nameRE.MatchString(c.Product) {
+		return fieldErr(k, "product", "%q is not a lowercase name", c.Product)
+	}
+	if !nameRE.MatchString(c.Channel) {
+		return fieldErr(k, "channel", "%q is not a lowercase name", c.Channel)
+	}
+	if c.Sequence < 1 {
+		return fieldErr(k, "sequence", "is %d, must be at least 1", c.Sequence)
+	}
+	if c.Issued.IsZero() {
+		return fieldErr(k, "issued", "is missing")
+	}
+	if !c.Expires.After(c.Issued) {
+		return fieldErr(k, "expires", "%s is not after issued %s", c.Expires.Format(time.RFC3339), c.Issued.Format(time.RFC3339))
+	}
+	seen := map[string]bool{}
+	for i, e := range c.Releases {
+		f := fmt.Sprintf("releases[%d]", i)
+		if _, err := ParseVersion(e.Version); err != nil {
+			return fieldErr(k, f+".version", "%v", err)
+		}
+		if seen[e.Version] {
+			return fieldErr(k, f+".version", "%q is listed twice", e.Version)
+		}
+		seen[e.Version] = true
+		if !ValidDigest(e.Digest) {
+			return fieldErr(k, f+".digest", "%q is not a sha256 digest", e.Digest)
+		}
+		if e.Created.IsZero() {
+			return fieldErr(k, f+".created", "is missing")
+		}
+		if !e.Yanked && e.Reason != "" {
+			return fieldErr(k, f+".reason", "is set but the release is not yanked")
+		}
+	}
+	return nil
+}

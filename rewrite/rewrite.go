@@ -1,0 +1,166 @@
+// Package rewrite finds image references in configuration files and splices
+// new references in, leaving every other byte exactly as it was. There is one
+// file per format (HCL, JSON, YAML, Dockerfile); all share one contract: given
+// a file's bytes, Scan returns the managed references with their byte spans,
+// and Apply copies the file with only those spans replaced. Nothing is ever
+// re-printed from a parse tree.
+package rewrite
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Matcher decides which strings are managed image references. The consumer
+// workflow implements it from a release and the registry map.
+type Matcher interface {
+	// Match reports whether s, a whole string value, is an image reference
+	// whose repository is a component of the release, and names the component.
+	Match(s string) (component string, ok bool)
+	// Mentions reports whether s contains a managed repository somewhere
+	// without being a whole reference (an interpolation, a split value).
+	Mentions(s string) (component string, ok bool)
+}
+
+// Field is the part of an image reference that a value holds.
+type Field string
+
+// Fields a value can hold. Plain references are FieldRef; the others come
+// from a trailing marker comment `# pin:<component>:<field>`.
+const (
+	FieldRef    Field = "ref"    // repo[:tag][@digest]
+	FieldRepo   Field = "repo"   // repository only
+	FieldTag    Field = "tag"    // tag only
+	FieldDigest Field = "digest" // sha256:... only
+)
+
+// ParseField validates a marker's field name.
+func ParseField(s string) (Field, bool) {
+	switch f := Field(s); f {
+	case FieldRef, FieldRepo, FieldTag, FieldDigest:
+		return f, true
+	}
+	return "", false
+}
+
+// Ref is one managed value found in a file.
+type Ref struct {
+	Start, End int    // byte span of the value itself (inside any quotes)
+	Line       int    // 1-based line of Start
+	Column     int    // 1-based byte column of Start
+	Value      string // the value as it is now
+	Component  string // the release component it belongs to
+	Field      Field  // what the value holds
+	Marker     bool   // found through a `# pin:` marker comment
+}
+
+// Warning is a managed repository that pin saw but will not rewrite.
+type Warning struct {
+	Line      int
+	Component string
+	Value     string
+	Message   string // what is wrong, e.g. "inside an interpolation"
+	Hint      string // what to do about it
+}
+
+// Result is what a scan found in one file.
+type Result struct {
+	Refs     []Ref
+	Warnings []Warning
+}
+
+// ParseError is a file that could not be parsed; nothing is rewritten then.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Format is a file format pin can rewrite.
+type Format string
+
+// Supported formats.
+const (
+	FormatHCL        Format = "hcl"        // .tf, .tfvars
+	FormatJSON       Format = "json"       // .json, .tf.json
+	FormatYAML       Format = "yaml"       // .yaml, .yml
+	FormatDockerfile Format = "dockerfile" // Dockerfile, Dockerfile.*, *.Dockerfile
+)
+
+// FormatOf picks the format from a file name; ok is false for files pin does not read.
+func FormatOf(path string) (Format, bool) {
+	base := filepath.Base(path)
+	lower := strings.ToLower(base)
+	switch {
+	case strings.HasSuffix(lower, ".tf"), strings.HasSuffix(lower, ".tfvars"):
+		return FormatHCL, true
+	case strings.HasSuffix(lower, ".json"):
+		return FormatJSON, true
+	case strings.HasSuffix(lower, ".yaml"), strings.HasSuffix(lower, ".yml"):
+		return FormatYAML, true
+	case lower == "dockerfile", strings.HasPrefix(lower, "dockerfile."), strings.HasSuffix(lower, ".dockerfile"):
+		return FormatDockerfile, true
+	}
+	return "", false
+}
+
+// Scan finds managed references in a file, choosing the format from its name.
+func Scan(path string, data []byte, m Matcher) (*Result, error) {
+	f, ok := FormatOf(path)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a file format pin reads", path)
+	}
+	switch f {
+	case FormatHCL:
+		return ScanHCL(path, data, m)
+	case FormatJSON:
+		return ScanJSON(path, data, m)
+	case FormatYAML:
+		return ScanYAML(path, data, m)
+	default:
+		return ScanDockerfile(path, data, m)
+	}
+}
+
+// Edit replaces data[Start:End] with New.
+type Edit struct {
+	Start, End int
+	New        string
+}
+
+// Apply returns a copy of data with the edits made. Edits may come in any
+// order but must not overlap; bytes outside them are copied unchanged.
+func Apply(data []byte, edits []Edit) ([]byte, error) {
+	es := append([]Edit(nil), edits...)
+	sort.Slice(es, func(i, j int) bool { return es[i].Start < es[j].Start })
+	out := make([]byte, 0, len(data)+64*len(es))
+	prev := 0
+	for _, e := range es {
+		if e.Start < prev || e.End < e.Start || e.End > len(data) {
+			return nil, fmt.Errorf("edit [%d,%d) overlaps another or lies outside the file (%d bytes)", e.Start, e.End, len(data))
+		}
+		out = append(out, data[prev:e.Start]...)
+		out = append(out, e.New...)
+		prev = e.End
+	}
+	return append(out, data[prev:]...), nil
+}
+
+// lineCol returns the 1-based line and byte column of offset in data.
+func lineCol(data []byte, offset int) (line, col int) {
+	line = 1 + strings.Count(string(data[:offset]), "\n")
+	col = offset + 1
+	if i := strings.LastIndexByte(string(data[:offset]), '\n'); i >= 0 {
+		col = offset - i
+	}
+	return line, col
+}

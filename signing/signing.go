@@ -1,0 +1,245 @@
+// Package signing makes and checks cosign-compatible keys and signatures
+// without cosign's own Go packages (which bring Kubernetes clients and ~40 MB
+// into the binary). It builds on sigstore/sigstore and its cryptoutils:
+//
+//   - keys: the encrypted "SIGSTORE PRIVATE KEY" PEM that `cosign generate-key-pair`
+//     writes (older "ENCRYPTED COSIGN PRIVATE KEY" files load too) and PKIX public keys;
+//   - blob signatures: base64 of an ECDSA-P256/SHA-256 signature over the bytes, the
+//     content of a .sig file that `cosign verify-blob --signature` reads;
+//   - image signatures: the simple-signing payload that `cosign verify --key` checks.
+//
+// Reading passwords from the environment or a terminal is the caller's business.
+package signing
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// ErrSignature is wrapped by every signature verification failure.
+var ErrSignature = errors.New("signature verification failed")
+
+// maxSignatureSize caps a signature file: a base64 ECDSA or RSA-4096 signature is far smaller.
+const maxSignatureSize = 8 << 10
+
+// GenerateKeyPair returns a new ECDSA P-256 key pair: the private key encrypted
+// with password in cosign's PEM format, and the PEM public key. An empty
+// password is allowed (cosign accepts it); a nil one is treated as empty,
+// because cryptoutils would otherwise write an unencrypted key cosign refuses.
+func GenerateKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
+	if password == nil {
+		password = []byte{}
+	}
+	return cryptoutils.GeneratePEMEncodedECDSAKeyPair(elliptic.P256(), cryptoutils.StaticPasswordFunc(password))
+}
+
+// Signer signs documents and image digests with one private key.
+type Signer struct {
+	sv  signature.SignerVerifier
+	pub crypto.PublicKey
+}
+
+// NewSigner wraps an existing signer-verifier (a loaded key, or later a KMS key).
+func NewSigner(sv signature.SignerVerifier) (*Signer, error) {
+	pub, err := sv.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("read public key of signer: %w", err)
+	}
+	return &Signer{sv: sv, pub: pub}, nil
+}
+
+// LoadPrivateKey decrypts a cosign-format PEM private key with password.
+func LoadPrivateKey(pemBytes, password []byte) (*Signer, error) {
+	if password == nil {
+		password = []byte{}
+	}
+	priv, err := cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, cryptoutils.StaticPasswordFunc(password))
+	if err != nil {
+		if strings.Contains(err.Error(), "decrypt") {
+			return nil, fmt.Errorf("decrypt private key (wrong password?): %w", err)
+		}
+		return nil, fmt.Errorf("load private key: %w", err)
+	}
+	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("load private key: %w", err)
+	}
+	return NewSigner(sv)
+}
+
+// LoadPrivateKeyFile reads and decrypts a private key file. The password is
+// only asked for (by calling password) once the file is known to be readable.
+func LoadPrivateKeyFile(path string, password func() ([]byte, error)) (*Signer, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read private key: %w", err)
+	}
+	var pw []byte
+	if password != nil && bytes.Contains(b, []byte("ENCRYPTED")) {
+		if pw, err = password(); err != nil {
+			return nil, fmt.Errorf("password for %s: %w", path, err)
+		}
+	}
+	s, err := LoadPrivateKey(b, pw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// PublicKey returns the signer's public key.
+func (s *Signer) PublicKey() crypto.PublicKey { return s.pub }
+
+// PublicKeyPEM returns the signer's public key as PEM.
+func (s *Signer) PublicKeyPEM() ([]byte, error) { return cryptoutils.MarshalPublicKeyToPEM(s.pub) }
+
+// KeyID returns a short, stable identifier of the signer's public key.
+func (s *Signer) KeyID() string { return keyID(s.pub) }
+
+// SignBlob signs payload and returns the base64 signature, as stored in a .sig file.
+func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, error) {
+	raw, err := s.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	return []byte(base64.StdEncoding.EncodeToString(raw)), nil
+}
+
+// SignImage signs the image digest ref (repository@sha256:...) cosign-style
+// and returns the simple-signing payload and its base64 signature.
+func (s *Signer) SignImage(ctx context.Context, ref name.Digest) (payloadJSON, sigB64 []byte, err error) {
+	payloadJSON, err = payload.Cosign{Image: ref}.MarshalJSON()
+	if err != nil {
+		return nil, nil, fmt.Errorf("build signature payload for %s: %w", ref, err)
+	}
+	sigB64, err = s.SignBlob(ctx, payloadJSON)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign %s: %w", ref, err)
+	}
+	return payloadJSON, sigB64, nil
+}
+
+// Verifier checks signatures against a set of trusted public keys; a signature
+// by any one of them is accepted, so keys can be rotated by trusting old and new.
+type Verifier struct {
+	keys []trustedKey
+}
+
+type trustedKey struct {
+	id     string
+	source string
+	v      signature.Verifier
+}
+
+// NewVerifier builds a verifier from PEM public keys; source names each key
+// (a file path, say) in errors.
+func NewVerifier(keys map[string][]byte) (*Verifier, error) {
+	v := &Verifier{}
+	for source, pemBytes := range keys {
+		if err := v.add(source, pemBytes); err != nil {
+			return nil, err
+		}
+	}
+	if len(v.keys) == 0 {
+		return nil, errors.New("no trusted public keys")
+	}
+	return v, nil
+}
+
+// LoadVerifierFiles reads PEM public keys from files.
+func LoadVerifierFiles(paths ...string) (*Verifier, error) {
+	v := &Verifier{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read public key: %w", err)
+		}
+		if err := v.add(p, b); err != nil {
+			return nil, err
+		}
+	}
+	if len(v.keys) == 0 {
+		return nil, errors.New("no trusted public keys")
+	}
+	return v, nil
+}
+
+func (v *Verifier) add(source string, pemBytes []byte) error {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return fmt.Errorf("public key %s: %w", source, err)
+	}
+	sv, err := signature.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("public key %s: %w", source, err)
+	}
+	v.keys = append(v.keys, trustedKey{id: keyID(pub), source: source, v: sv})
+	return nil
+}
+
+// KeyIDs lists the identifiers of the trusted keys.
+func (v *Verifier) KeyIDs() []string {
+	ids := make([]string, len(v.keys))
+	for i, k := range v.keys {
+		ids[i] = k.id
+	}
+	return ids
+}
+
+// VerifyBlob checks a base64 signature over data and returns the id of the key
+// that made it. Failures wrap ErrSignature.
+func (v *Verifier) VerifyBlob(ctx context.Context, data, sigB64 []byte) (string, error) {
+	if len(sigB64) > maxSignatureSize {
+		return "", fmt.Errorf("%w: signature is %d bytes, over the %d-byte cap", ErrSignature, len(sigB64), maxSignatureSize)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigB64)))
+	if err != nil {
+		return "", fmt.Errorf("%w: signature is not base64: %v", ErrSignature, err)
+	}
+	for _, k := range v.keys {
+		if k.v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(data), options.WithContext(ctx)) == nil {
+			return k.id, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no trusted key (%s) made this signature", ErrSignature, strings.Join(v.KeyIDs(), ", "))
+}
+
+// VerifyImage checks a simple-signing payload and its signature, and that the
+// payload names want (repository@digest).
+func (v *Verifier) VerifyImage(ctx context.Context, payloadJSON, sigB64 []byte, want name.Digest) error {
+	if _, err := v.VerifyBlob(ctx, payloadJSON, sigB64); err != nil {
+		return err
+	}
+	var p payload.Cosign
+	if err := p.UnmarshalJSON(payloadJSON); err != nil {
+		return fmt.Errorf("%w: payload: %v", ErrSignature, err)
+	}
+	if p.Image.DigestStr() != want.DigestStr() || p.Image.Context().Name() != want.Context().Name() {
+		return fmt.Errorf("%w: payload names %s, expected %s", ErrSignature, p.Image.Name(), want.Name())
+	}
+	return nil
+}
+
+func keyID(pub crypto.PublicKey) string {
+	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:8])
+}
