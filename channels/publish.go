@@ -1,0 +1,305 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+// Publisher performs the producer's operations on a store: create, promote,
+// yank and refresh. Every operation re-reads and verifies the current channel
+// index with the publisher's own key, so a store that was tampered with is
+// noticed rather than re-signed.
+type Publisher struct {
+	Store   Store
+	Signer  *signing.Signer
+	Product string
+	Now     func() time.Time
+}
+
+// Published is the outcome of a publishing operation.
+type Published struct {
+	Release       *manifest.Release `json:"release,omitempty"`
+	ReleaseDigest string            `json:"releaseDigest,omitempty"`
+	Channel       *manifest.Channel `json:"channel"`
+	ChannelDigest string            `json:"channelDigest"`
+}
+
+func (p *Publisher) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC().Truncate(time.Second)
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+func (p *Publisher) verifier() (*signing.Verifier, error) {
+	pub, err := p.Signer.PublicKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	return signing.NewVerifier(map[string][]byte{"signing key": pub})
+}
+
+// current returns the channel's index as published (verified with the
+// publisher's key, expiry not enforced: refreshing an expired index is the
+// point), or an empty index when the channel does not exist yet.
+func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Channel, error) {
+	doc, err := p.Store.GetChannel(ctx, channel)
+	if errors.Is(err, ErrNotFound) {
+		return &manifest.Channel{SchemaVersion: manifest.SchemaVersion, Kind: manifest.KindChannel, Product: p.Product, Channel: channel}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, p.Store, err)
+	}
+	v, err := p.verifier()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature); err != nil {
+		return nil, exitcode.TrustError(fmt.Errorf("channel %s in %s is not signed by this key: %w", channel, p.Store, err))
+	}
+	idx, err := manifest.DecodeChannel(doc.Bytes, manifest.Expect{Product: p.Product, Channel: channel})
+	if err != nil {
+		return nil, exitcode.TrustError(fmt.Errorf("channel %s in %s: %w", channel, p.Store, err))
+	}
+	return idx, nil
+}
+
+// publishChannel signs and stores the next version of idx: sequence+1,
+// issued now, expires now+ttl.
+func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, ttl time.Duration) (*manifest.Channel, string, error) {
+	if ttl <= 0 {
+		return nil, "", exitcode.UsageError(fmt.Errorf("channel %s: ttl must be positive, got %s", idx.Channel, ttl))
+	}
+	next := *idx
+	next.Releases = append([]manifest.Entry(nil), idx.Releases...)
+	next.Sequence++
+	next.Issued = p.now()
+	next.Expires = next.Issued.Add(ttl)
+	b, err := next.Encode()
+	if err != nil {
+		return nil, "", fmt.Errorf("encode channel %s: %w", idx.Channel, err)
+	}
+	sig, err := p.Signer.SignBlob(ctx, b)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := p.Store.PutChannel(ctx, idx.Channel, Document{Bytes: b, Signature: sig}); err != nil {
+		return nil, "", fmt.Errorf("publish channel %s to %s: %w", idx.Channel, p.Store, err)
+	}
+	final, err := manifest.DecodeChannel(b, manifest.Expect{})
+	if err != nil {
+		return nil, "", err
+	}
+	return final, manifest.Digest(b), nil
+}
+
+// CheckCreate validates a release before anything is resolved or published:
+// the version fits the channel, is new in the store, and (on edge) is ahead
+// of every stable release, since edge holds prereleases of the next version.
+func (p *Publisher) CheckCreate(ctx context.Context, channel, version string) error {
+	v, err := CheckVersion(channel, version)
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	if _, err := p.Store.GetRelease(ctx, version); err == nil {
+		return exitcode.UsageError(fmt.Errorf("release %s already exists in %s: releases are immutable; pick the next version", version, p.Store))
+	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("check release %s in %s: %w", version, p.Store, err)
+	}
+	if channel == Edge {
+		stable, err := p.current(ctx, Stable)
+		if err != nil {
+			return err
+		}
+		for _, e := range stable.Releases {
+			sv, err := semver.StrictNewVersion(e.Version)
+			if err == nil && !v.GreaterThan(sv) {
+				return exitcode.UsageError(fmt.Errorf("edge version %s is not ahead of stable %s: edge holds prereleases of the next version", version, e.Version))
+			}
+		}
+	}
+	return nil
+}
+
+// Create signs and publishes rel, then lists it on channel.
+func (p *Publisher) Create(ctx context.Context, rel *manifest.Release, channel string, ttl time.Duration) (*Published, error) {
+	if rel.Product != p.Product {
+		return nil, exitcode.UsageError(fmt.Errorf("release is for product %q, the store publishes %q", rel.Product, p.Product))
+	}
+	if err := p.CheckCreate(ctx, channel, rel.Version); err != nil {
+		return nil, err
+	}
+	idx, err := p.current(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := idx.Entry(rel.Version); ok {
+		return nil, exitcode.UsageError(fmt.Errorf("channel %s already lists %s", channel, rel.Version))
+	}
+	if rel.Created.IsZero() {
+		rel.Created = p.now()
+	}
+	b, err := rel.Encode()
+	if err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("release %s: %w", rel.Version, err))
+	}
+	sig, err := p.Signer.SignBlob(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Store.PutRelease(ctx, rel.Version, Document{Bytes: b, Signature: sig}); err != nil {
+		if errors.Is(err, ErrExists) {
+			return nil, exitcode.UsageError(fmt.Errorf("publish release %s to %s: %w", rel.Version, p.Store, err))
+		}
+		return nil, fmt.Errorf("publish release %s to %s: %w", rel.Version, p.Store, err)
+	}
+	final, err := manifest.DecodeRelease(b, manifest.Expect{})
+	if err != nil {
+		return nil, err
+	}
+	digest := manifest.Digest(b)
+	idx.Releases = append(idx.Releases, manifest.Entry{Version: rel.Version, Digest: digest, Created: final.Created})
+	ch, chDigest, err := p.publishChannel(ctx, idx, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("release %s is published but not listed: %w (rerunning create fails; run `pin channel refresh` after fixing the store, or list it by hand)", rel.Version, err)
+	}
+	return &Published{Release: final, ReleaseDigest: digest, Channel: ch, ChannelDigest: chDigest}, nil
+}
+
+// PromoteTarget returns the version a release becomes when promoted to
+// channel: for stable, the X.Y.Z of an edge prerelease.
+func PromoteTarget(version, to string) (string, error) {
+	v, err := manifest.ParseVersion(version)
+	if err != nil {
+		return "", err
+	}
+	if to == Stable {
+		return fmt.Sprintf("%d.%d.%d", v.Major(), v.Minor(), v.Patch()), nil
+	}
+	return "", fmt.Errorf("promotion goes to stable; %q is not a promotion target", to)
+}
+
+// Promote publishes a new release on channel to, named as, with exactly the
+// component digests of version (which must be listed, unyanked, on another
+// channel). Nothing is resolved again.
+func (p *Publisher) Promote(ctx context.Context, version, to, as string, ttl time.Duration) (*Published, error) {
+	if to != Stable {
+		return nil, exitcode.UsageError(fmt.Errorf("promotion goes to stable; %q is not a promotion target", to))
+	}
+	if as == "" {
+		t, err := PromoteTarget(version, to)
+		if err != nil {
+			return nil, exitcode.UsageError(err)
+		}
+		as = t
+	}
+	if want, err := PromoteTarget(version, to); err != nil {
+		return nil, exitcode.UsageError(err)
+	} else if as != want {
+		return nil, exitcode.UsageError(fmt.Errorf("%s promotes to %s, not %s: a stable release keeps the X.Y.Z of the edge release it came from", version, want, as))
+	}
+	src, err := p.findEntry(ctx, version, to)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := p.Store.GetRelease(ctx, version)
+	if err != nil {
+		return nil, fmt.Errorf("fetch release %s from %s: %w", version, p.Store, err)
+	}
+	v, err := p.verifier()
+	if err != nil {
+		return nil, err
+	}
+	vr, err := VerifyRelease(ctx, v, doc, src.Digest, manifest.Expect{Product: p.Product, Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", version, err)
+	}
+	rel := *vr.Release
+	rel.Version = as
+	rel.Created = p.now()
+	rel.PromotedFrom = &manifest.PromotedRef{Version: version, Digest: vr.Digest}
+	rel.Components = append([]manifest.Component(nil), vr.Release.Components...)
+	return p.Create(ctx, &rel, to, ttl)
+}
+
+// findEntry finds version on any channel other than exclude; yanked releases are refused.
+func (p *Publisher) findEntry(ctx context.Context, version, exclude string) (manifest.Entry, error) {
+	for _, name := range Names {
+		if name == exclude {
+			continue
+		}
+		idx, err := p.current(ctx, name)
+		if err != nil {
+			return manifest.Entry{}, err
+		}
+		if e, ok := idx.Entry(version); ok {
+			if e.Yanked {
+				return manifest.Entry{}, exitcode.UsageError(fmt.Errorf("release %s is yanked on %s (%s): it cannot be promoted", version, name, e.Reason))
+			}
+			return e, nil
+		}
+	}
+	return manifest.Entry{}, exitcode.UsageError(fmt.Errorf("release %s is not listed on any channel other than %s in %s", version, exclude, p.Store))
+}
+
+// Yank marks version as yanked on channel with a reason. Consumers never
+// select a yanked release, and `pin check --online` and `pin audit` report it.
+func (p *Publisher) Yank(ctx context.Context, channel, version, reason string, ttl time.Duration) (*Published, error) {
+	if err := ValidName(channel); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
+	}
+	idx, err := p.current(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for i, e := range idx.Releases {
+		if e.Version == version {
+			if e.Yanked {
+				return nil, exitcode.UsageError(fmt.Errorf("release %s is already yanked on %s (%s)", version, channel, e.Reason))
+			}
+			idx.Releases[i].Yanked = true
+			idx.Releases[i].Reason = reason
+			found = true
+		}
+	}
+	if !found {
+		return nil, exitcode.UsageError(fmt.Errorf("channel %s in %s does not list %s", channel, p.Store, version))
+	}
+	ch, d, err := p.publishChannel(ctx, idx, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return &Published{Channel: ch, ChannelDigest: d}, nil
+}
+
+// Refresh re-signs the channel index with a new expiry and sequence+1, so
+// consumers can tell a live channel from a frozen one.
+func (p *Publisher) Refresh(ctx context.Context, channel string, ttl time.Duration) (*Published, error) {
+	if err := ValidName(channel); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	idx, err := p.current(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	if idx.Sequence == 0 {
+		return nil, exitcode.UsageError(fmt.Errorf("channel %s does not exist in %s yet: create a release first", channel, p.Store))
+	}
+	ch, d, err := p.publishChannel(ctx, idx, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return &Published{Channel: ch, ChannelDigest: d}, nil
+}

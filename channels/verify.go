@@ -1,0 +1,126 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+// Reader fetches channel indexes and releases from a store and verifies them
+// as DESIGN.md's trust model says, before anything acts on them.
+type Reader struct {
+	Store    Store
+	Verifier *signing.Verifier
+	Product  string           // required product inside the signed bytes
+	Now      func() time.Time // defaults to time.Now
+}
+
+// VerifiedChannel is a channel index whose signature, product, channel and
+// expiry have been checked.
+type VerifiedChannel struct {
+	Index  *manifest.Channel
+	Doc    Document
+	Digest string // sha256 of Doc.Bytes
+	KeyID  string // the trusted key that signed it
+}
+
+// VerifiedRelease is a release manifest whose digest, signature, product and
+// version have been checked.
+type VerifiedRelease struct {
+	Release *manifest.Release
+	Doc     Document
+	Digest  string
+	KeyID   string
+}
+
+func (r *Reader) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Channel fetches and verifies a channel index. A missing channel wraps
+// ErrNotFound; every verification failure is a trust error (exit 3).
+func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel, error) {
+	doc, err := r.Store.GetChannel(ctx, channel)
+	if err != nil {
+		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, r.Store, err)
+	}
+	vc, err := VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
+	if err != nil {
+		return nil, fmt.Errorf("channel %s from %s: %w", channel, r.Store, err)
+	}
+	return vc, nil
+}
+
+// VerifyChannel checks a channel document: signature by a trusted key, strict
+// decoding, product and channel as expected, not expired at now.
+func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want manifest.Expect, now time.Time) (*VerifiedChannel, error) {
+	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
+	if err != nil {
+		return nil, exitcode.TrustError(err)
+	}
+	idx, err := manifest.DecodeChannel(doc.Bytes, want)
+	if err != nil {
+		return nil, exitcode.TrustError(err)
+	}
+	if !now.Before(idx.Expires) {
+		return nil, exitcode.TrustError(fmt.Errorf("channel index expired at %s (sequence %d); the publisher must run `pin channel refresh`", idx.Expires.Format(time.RFC3339), idx.Sequence))
+	}
+	return &VerifiedChannel{Index: idx, Doc: doc, Digest: manifest.Digest(doc.Bytes), KeyID: keyID}, nil
+}
+
+// Release fetches the release an index entry points to and verifies it.
+func (r *Reader) Release(ctx context.Context, e manifest.Entry) (*VerifiedRelease, error) {
+	doc, err := r.Store.GetRelease(ctx, e.Version)
+	if err != nil {
+		return nil, fmt.Errorf("fetch release %s from %s: %w", e.Version, r.Store, err)
+	}
+	vr, err := VerifyRelease(ctx, r.Verifier, doc, e.Digest, manifest.Expect{Product: r.Product, Version: e.Version})
+	if err != nil {
+		return nil, fmt.Errorf("release %s from %s: %w", e.Version, r.Store, err)
+	}
+	return vr, nil
+}
+
+// VerifyRelease checks a release document: its bytes hash to wantDigest (the
+// digest the signed index lists; skipped when empty), the signature is by a
+// trusted key, and it decodes strictly to the expected product and version.
+func VerifyRelease(ctx context.Context, v *signing.Verifier, doc Document, wantDigest string, want manifest.Expect) (*VerifiedRelease, error) {
+	got := manifest.Digest(doc.Bytes)
+	if wantDigest != "" && got != wantDigest {
+		return nil, exitcode.TrustError(fmt.Errorf("manifest digest %s does not match %s listed by the signed channel index", got, wantDigest))
+	}
+	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
+	if err != nil {
+		return nil, exitcode.TrustError(err)
+	}
+	rel, err := manifest.DecodeRelease(doc.Bytes, want)
+	if err != nil {
+		return nil, exitcode.TrustError(err)
+	}
+	return &VerifiedRelease{Release: rel, Doc: doc, Digest: got, KeyID: keyID}, nil
+}
+
+// CheckRollback compares a freshly verified index with the sequence and digest
+// a consumer recorded last time: a lower sequence is a rollback, the same
+// sequence with other bytes is a fork. Both are trust errors.
+func CheckRollback(vc *VerifiedChannel, lockedSequence int64, lockedDigest string) error {
+	seq := vc.Index.Sequence
+	switch {
+	case seq < lockedSequence:
+		return exitcode.TrustError(fmt.Errorf("channel %s: sequence %d is below %d recorded in pin.lock (rollback attack or stale mirror)", vc.Index.Channel, seq, lockedSequence))
+	case seq == lockedSequence && lockedDigest != "" && vc.Digest != lockedDigest:
+		return exitcode.TrustError(fmt.Errorf("channel %s: sequence %d has different bytes (%s) from those recorded in pin.lock (%s)", vc.Index.Channel, seq, vc.Digest, lockedDigest))
+	}
+	return nil
+}
+
+// IsNotFound reports whether err says a store lacks the channel or release.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
