@@ -1,0 +1,208 @@
+package pin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/rewrite"
+)
+
+// Finding kinds reported by Check.
+const (
+	FindingUnpinned  = "unpinned"         // a managed reference without the release's digest
+	FindingDrift     = "drift"            // a managed reference at another digest or form
+	FindingUpdate    = "update-available" // --online: a newer allowed release exists
+	FindingYanked    = "yanked"           // --online: the locked release was yanked
+	FindingExpired   = "channel-expired"  // --online: the channel index has expired
+	FindingNotListed = "not-listed"       // --online: the channel no longer lists the locked release
+)
+
+// Finding is one thing `pin check` reports.
+type Finding struct {
+	Kind      string `json:"kind"`
+	File      string `json:"file,omitempty"`
+	Line      int    `json:"line,omitempty"`
+	Component string `json:"component,omitempty"`
+	Found     string `json:"found,omitempty"`
+	Want      string `json:"want,omitempty"`
+	Message   string `json:"message"`
+}
+
+func (f Finding) String() string {
+	if f.File != "" {
+		return fmt.Sprintf("%s:%d: %s: %s", f.File, f.Line, f.Kind, f.Message)
+	}
+	return fmt.Sprintf("%s: %s", f.Kind, f.Message)
+}
+
+// CheckOptions tune Check.
+type CheckOptions struct {
+	Online bool
+	Now    func() time.Time
+	Store  channels.Store
+	Open   channels.OpenOptions
+}
+
+// CheckResult is what Check found.
+type CheckResult struct {
+	Version    string        `json:"version"`
+	Digest     string        `json:"manifestDigest"`
+	References int           `json:"references"`
+	Findings   []Finding     `json:"findings"`
+	Warnings   []FileWarning `json:"-"`
+	Notes      []string      `json:"warnings"`
+}
+
+// Check verifies pin.lock's manifest with pin.yaml's keys (offline), then
+// compares every managed reference in the files with the lock. Online, it also
+// reports a newer allowed release, a yanked current release and an expired
+// channel. A trust failure is an error (exit 3); findings are not errors.
+func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, error) {
+	lock, err := LoadLock(cfg.LockPath())
+	if err != nil {
+		return nil, err
+	}
+	if lock == nil {
+		return nil, exitcode.UsageError(fmt.Errorf("%s does not exist: run pin update first", cfg.LockPath()))
+	}
+	if lock.Product != cfg.Product {
+		return nil, exitcode.TrustError(fmt.Errorf("pin.lock is for product %q, pin.yaml says %q", lock.Product, cfg.Product))
+	}
+	verifier, err := cfg.Verifier()
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	doc := channels.Document{Bytes: []byte(lock.Manifest), Signature: []byte(lock.Signature)}
+	vr, err := channels.VerifyRelease(ctx, verifier, doc, lock.ManifestDigest, manifest.Expect{Product: cfg.Product, Version: lock.Version})
+	if err != nil {
+		return nil, fmt.Errorf("pin.lock: %w", err)
+	}
+	rel := vr.Release
+	m := NewMatcher(rel, cfg.RegistryMap)
+	files, err := scanFiles(cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	res := &CheckResult{Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
+	for _, s := range files {
+		if s.res == nil {
+			continue
+		}
+		for _, r := range s.res.Refs {
+			c, ok := rel.Component(r.Component)
+			if !ok {
+				return nil, exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
+			}
+			res.References++
+			want := NewValue(r.Field, m.Target(c.Name), c, rel.Version, cfg.Style)
+			if r.Value == want {
+				continue
+			}
+			kind := FindingDrift
+			if r.Field == rewrite.FieldRef && !strings.Contains(r.Value, "@") || r.Field == rewrite.FieldTag && !hasDigestField(s.res, r.Component) {
+				kind = FindingUnpinned
+			}
+			res.Findings = append(res.Findings, Finding{Kind: kind, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Value, Want: want,
+				Message: fmt.Sprintf("%s is %s, release %s pins %s", c.Name, r.Value, rel.Version, want)})
+		}
+		for _, w := range s.res.Warnings {
+			fw := FileWarning{File: s.file.Rel, Warning: w}
+			res.Warnings = append(res.Warnings, fw)
+			res.Notes = append(res.Notes, fw.String())
+		}
+	}
+	if o.Online {
+		online, err := checkOnline(ctx, cfg, lock, o)
+		if err != nil {
+			return nil, err
+		}
+		res.Findings = append(res.Findings, online...)
+	}
+	sort.SliceStable(res.Findings, func(i, j int) bool {
+		a, b := res.Findings[i], res.Findings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	return res, nil
+}
+
+func hasDigestField(res *rewrite.Result, component string) bool {
+	for _, r := range res.Refs {
+		if r.Component == component && r.Field == rewrite.FieldDigest {
+			return true
+		}
+	}
+	return false
+}
+
+func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) ([]Finding, error) {
+	verifier, err := cfg.Verifier()
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	store := o.Store
+	if store == nil {
+		if store, err = channels.Open(cfg.Source, o.Open); err != nil {
+			return nil, exitcode.UsageError(err)
+		}
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: now, AllowExpired: true}
+	indexes, err := fetchVerified(ctx, cfg, lock, rd)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	idx := map[string]*manifest.Channel{}
+	for n, vc := range indexes {
+		idx[n] = vc.Index
+		if vc.Expired {
+			out = append(out, Finding{Kind: FindingExpired, Message: fmt.Sprintf("channel %s expired at %s: the publisher has not refreshed it (freeze?)", n, vc.Index.Expires.Format(time.RFC3339))})
+		}
+	}
+	cands := channels.Visible(cfg.Channel, idx)
+	listed := false
+	for _, c := range cands {
+		if c.Version == lock.Version {
+			listed = true
+			if c.Digest != lock.ManifestDigest {
+				return nil, exitcode.TrustError(fmt.Errorf("channel %s lists %s with digest %s, pin.lock has %s", c.Channel, c.Version, c.Digest, lock.ManifestDigest))
+			}
+			if c.Yanked {
+				out = append(out, Finding{Kind: FindingYanked, Message: fmt.Sprintf("release %s is yanked on %s: %s", c.Version, c.Channel, c.Reason)})
+			}
+		}
+	}
+	if !listed {
+		out = append(out, Finding{Kind: FindingNotListed, Message: fmt.Sprintf("channel %s does not list %s any more", cfg.Channel, lock.Version)})
+	}
+	cs, err := channels.ParseConstraint(cfg.Constraint)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	if sel, ok := channels.Select(cands, cs); ok {
+		cur, err1 := semver.StrictNewVersion(lock.Version)
+		next, err2 := semver.StrictNewVersion(sel.Version)
+		if err1 == nil && err2 == nil && next.GreaterThan(cur) {
+			out = append(out, Finding{Kind: FindingUpdate, Message: fmt.Sprintf("release %s is available on %s (pinned: %s): run pin update", sel.Version, sel.Channel, lock.Version)})
+		}
+	}
+	return out, nil
+}
+
+// ErrFindings is returned (classified exit 4) by callers that turn findings into a failure.
+var ErrFindings = errors.New("findings")

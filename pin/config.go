@@ -1,0 +1,225 @@
+// Package pin is the consumer workflow: pin.yaml (what to trust and which
+// files to manage), pin.lock (what was verified and written), planning and
+// applying an update, and checking files against the lock. It builds on
+// channels (fetching and verifying), rewrite (finding and splicing
+// references) and manifest.
+package pin
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+// Reference styles.
+const (
+	StyleDigest    = "digest"     // repo@sha256:... (the only form ECS accepts besides repo:tag)
+	StyleTagDigest = "tag+digest" // repo:version@sha256:...
+)
+
+// DefaultFiles are the globs pin manages when pin.yaml names none.
+var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json", "**/Dockerfile*"}
+
+// Config is a parsed pin.yaml.
+type Config struct {
+	Path        string            `yaml:"-"`
+	Source      string            `yaml:"source"`
+	Product     string            `yaml:"product"`
+	Channel     string            `yaml:"channel"`
+	Constraint  string            `yaml:"constraint,omitempty"`
+	Keys        []string          `yaml:"keys"`
+	Files       []string          `yaml:"files,omitempty"`
+	Style       string            `yaml:"style,omitempty"`
+	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
+}
+
+// Dir is the project directory: the one holding pin.yaml.
+func (c *Config) Dir() string { return filepath.Dir(c.Path) }
+
+// LockPath is where pin.lock lives, next to pin.yaml.
+func (c *Config) LockPath() string { return filepath.Join(c.Dir(), "pin.lock") }
+
+// LoadConfig reads and validates pin.yaml. Errors are configuration errors
+// (exit 2) naming path:line.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("read consumer config: %w (run pin init to write one)", err))
+	}
+	c, err := ParseConfig(path, b)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	return c, nil
+}
+
+// ParseConfig validates the bytes of a pin.yaml read from path.
+func ParseConfig(path string, b []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	c := &Config{}
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	c.Path = abs
+	line := func(key string) int {
+		if len(root.Content) > 0 {
+			m := root.Content[0]
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				if m.Content[i].Value == key {
+					return m.Content[i].Line
+				}
+			}
+			return m.Line
+		}
+		return 1
+	}
+	errAt := func(key, format string, args ...any) error {
+		return fmt.Errorf("%s:%d: %s", path, line(key), fmt.Sprintf(format, args...))
+	}
+	if c.Source == "" {
+		return nil, errAt("source", "source is missing: the store releases are published in (oci://host/repo, https://..., a directory)")
+	}
+	if c.Product == "" {
+		return nil, errAt("product", "product is missing (e.g. storage-service)")
+	}
+	if err := channels.ValidName(c.Channel); err != nil {
+		return nil, errAt("channel", "%v", err)
+	}
+	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
+		return nil, errAt("constraint", "%v", err)
+	}
+	if len(c.Keys) == 0 {
+		return nil, errAt("keys", "keys is empty: list at least one trusted public key")
+	}
+	if _, err := c.Verifier(); err != nil {
+		return nil, errAt("keys", "%v", err)
+	}
+	switch c.Style {
+	case "":
+		c.Style = StyleDigest
+	case StyleDigest, StyleTagDigest:
+	default:
+		return nil, errAt("style", "style %q is not digest or tag+digest", c.Style)
+	}
+	if len(c.Files) == 0 {
+		c.Files = append([]string(nil), DefaultFiles...)
+	}
+	for _, g := range c.Files {
+		if _, err := compileGlob(g); err != nil {
+			return nil, errAt("files", "%v", err)
+		}
+	}
+	for from, to := range c.RegistryMap {
+		if from == "" || to == "" || strings.Contains(from, "@") || strings.Contains(to, "@") {
+			return nil, errAt("registryMap", "registryMap entry %q: %q must map a registry/namespace prefix to another", from, to)
+		}
+	}
+	if !strings.Contains(c.Source, "://") && !filepath.IsAbs(c.Source) {
+		c.Source = filepath.Join(c.Dir(), c.Source)
+	}
+	return c, nil
+}
+
+// Verifier builds the set of trusted keys. An entry is a PEM public key
+// written inline, or the path of a PEM file relative to pin.yaml.
+func (c *Config) Verifier() (*signing.Verifier, error) {
+	keys := map[string][]byte{}
+	for i, k := range c.Keys {
+		if strings.Contains(k, "-----BEGIN") {
+			keys[fmt.Sprintf("keys[%d]", i)] = []byte(k)
+			continue
+		}
+		p := k
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(c.Dir(), p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("keys[%d]: %w", i, err)
+		}
+		keys[p] = b
+	}
+	return signing.NewVerifier(keys)
+}
+
+// Encode writes the config as a commented pin.yaml.
+func (c *Config) Encode() []byte {
+	var b strings.Builder
+	b.WriteString("# pin.yaml: which signed releases this deployment follows, and which files pin manages.\n")
+	b.WriteString("# Written by `pin init`; edit freely. `pin update` rewrites image references to the newest\n")
+	b.WriteString("# trusted release; `pin check` (in CI) fails when the files drift from pin.lock.\n\n")
+	b.WriteString("# Where releases are published: oci://host/repo, https://host/path, or a directory.\n")
+	fmt.Fprintf(&b, "source: %s\n", yamlString(c.Source))
+	b.WriteString("# The product inside the signed documents; anything else is refused.\n")
+	fmt.Fprintf(&b, "product: %s\n", yamlString(c.Product))
+	b.WriteString("# stable: final releases only. edge: prereleases of the next version, and stable too.\n")
+	fmt.Fprintf(&b, "channel: %s\n", c.Channel)
+	b.WriteString("# Optional SemVer constraint, e.g. \"~1.5\" (patches of 1.5) or \">=1.4 <2\".\n")
+	if c.Constraint != "" {
+		fmt.Fprintf(&b, "constraint: %s\n", yamlString(c.Constraint))
+	} else {
+		b.WriteString("# constraint: \"~1.5\"\n")
+	}
+	b.WriteString("# Public keys trusted to sign the channel and its releases. Any one of them may sign:\n")
+	b.WriteString("# to rotate, add the new key, wait for releases signed by it, then remove the old one.\n")
+	b.WriteString("keys:\n")
+	for _, k := range c.Keys {
+		if strings.Contains(k, "\n") {
+			b.WriteString("  - |\n")
+			for _, l := range strings.Split(strings.TrimRight(k, "\n"), "\n") {
+				fmt.Fprintf(&b, "    %s\n", l)
+			}
+		} else {
+			fmt.Fprintf(&b, "  - %s\n", yamlString(k))
+		}
+	}
+	b.WriteString("# Files whose image references pin manages (globs relative to this file; ** spans directories).\n")
+	b.WriteString("# .git, .terraform and node_modules are always skipped.\n")
+	b.WriteString("files:\n")
+	for _, f := range c.Files {
+		fmt.Fprintf(&b, "  - %s\n", yamlString(f))
+	}
+	b.WriteString("# digest: repo@sha256:... (works everywhere, including ECS). tag+digest: repo:1.5.0@sha256:...\n")
+	fmt.Fprintf(&b, "style: %s\n", c.Style)
+	b.WriteString("# Optional: pull from a mirror. Upstream prefix -> mirror prefix.\n")
+	if len(c.RegistryMap) == 0 {
+		b.WriteString("# registryMap:\n#   public.ecr.aws/y1p3h6z3: 123456789012.dkr.ecr.eu-west-2.amazonaws.com/storage\n")
+	} else {
+		b.WriteString("registryMap:\n")
+		keys := make([]string, 0, len(c.RegistryMap))
+		for k := range c.RegistryMap {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  %s: %s\n", yamlString(k), yamlString(c.RegistryMap[k]))
+		}
+	}
+	return []byte(b.String())
+}
+
+func yamlString(s string) string {
+	out, err := yaml.Marshal(s)
+	if err != nil {
+		return fmt.Sprintf("%q", s)
+	}
+	return strings.TrimSuffix(string(out), "\n")
+}

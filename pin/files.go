@@ -1,0 +1,125 @@
+package pin
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// skippedDirs are never walked.
+var skippedDirs = map[string]bool{".git": true, ".terraform": true, "node_modules": true}
+
+// ownFiles are pin's own files, never managed.
+var ownFiles = map[string]bool{"pin.yaml": true, "pin.lock": true}
+
+// compileGlob turns a glob with ** (any number of directories) into a regexp
+// over slash-separated relative paths.
+func compileGlob(g string) (*regexp.Regexp, error) {
+	if g == "" || strings.HasPrefix(g, "/") || strings.Contains(g, "..") {
+		return nil, fmt.Errorf("file glob %q must be a relative pattern inside the project", g)
+	}
+	var re strings.Builder
+	re.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		c := g[i]
+		switch {
+		case strings.HasPrefix(g[i:], "**/"):
+			re.WriteString("(?:.*/)?")
+			i += 2
+		case strings.HasPrefix(g[i:], "**"):
+			re.WriteString(".*")
+			i++
+		case c == '*':
+			re.WriteString("[^/]*")
+		case c == '?':
+			re.WriteString("[^/]")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	return regexp.Compile(re.String())
+}
+
+// File is a project file pin may manage.
+type File struct {
+	Rel  string // slash-separated path relative to the project directory
+	Path string // absolute path to read and write (symlinks resolved)
+	Mode fs.FileMode
+}
+
+// FindFiles lists the files under dir that match the globs, sorted, skipping
+// .git, .terraform, node_modules and pin's own files. A symlink whose target
+// lies outside dir is returned in escaped, never in files.
+func FindFiles(dir string, globs []string) (files []File, escaped []string, err error) {
+	var res []*regexp.Regexp
+	for _, g := range globs {
+		r, err := compileGlob(g)
+		if err != nil {
+			return nil, nil, err
+		}
+		res = append(res, r)
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && skippedDirs[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if ownFiles[rel] {
+			return nil
+		}
+		matched := false
+		for _, r := range res {
+			if r.MatchString(rel) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return nil
+		}
+		target := p
+		if d.Type()&fs.ModeSymlink != 0 {
+			t, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return nil // a dangling link holds nothing to manage
+			}
+			if r, err := filepath.Rel(root, t); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+				escaped = append(escaped, rel)
+				return nil
+			}
+			target = t
+		} else if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := os.Stat(target)
+		if err != nil {
+			return err
+		}
+		if info.IsDir() {
+			return nil
+		}
+		files = append(files, File{Rel: rel, Path: target, Mode: info.Mode().Perm()})
+		return nil
+	})
+	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
+	return files, escaped, err
+}

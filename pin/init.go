@@ -1,0 +1,108 @@
+package pin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+// InitOptions are the answers `pin init` needs.
+type InitOptions struct {
+	Path       string // where to write pin.yaml
+	Source     string
+	Channel    string
+	KeyFile    string
+	Product    string // optional: taken from the verified channel index when empty
+	Constraint string
+	Files      []string
+	Style      string
+	Force      bool
+	Now        func() time.Time
+	Store      channels.Store // overrides Source when set (tests, the demo)
+	Open       channels.OpenOptions
+}
+
+// Init verifies that the source serves a channel signed by the key, then
+// writes a commented pin.yaml. It refuses to overwrite one without Force.
+func Init(ctx context.Context, o InitOptions) (*Config, error) {
+	if _, err := os.Stat(o.Path); err == nil && !o.Force {
+		return nil, exitcode.UsageError(fmt.Errorf("%s already exists: pass --force to overwrite it", o.Path))
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := channels.ValidName(o.Channel); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	if _, err := channels.ParseConstraint(o.Constraint); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	pem, err := os.ReadFile(o.KeyFile)
+	if err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
+	}
+	v, err := signing.NewVerifier(map[string][]byte{o.KeyFile: pem})
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	store := o.Store
+	if store == nil {
+		if store, err = channels.Open(o.Source, o.Open); err != nil {
+			return nil, exitcode.UsageError(err)
+		}
+	}
+	rd := &channels.Reader{Store: store, Verifier: v, Product: o.Product, Now: o.Now}
+	vc, err := rd.Channel(ctx, o.Channel)
+	if err != nil {
+		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
+	}
+	source := o.Source
+	if abs, err := filepath.Abs(o.Path); err == nil && !isURL(source) {
+		if rel, err := filepath.Rel(filepath.Dir(abs), mustAbs(source)); err == nil {
+			source = rel
+		}
+	}
+	cfg := &Config{
+		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
+		Keys: []string{string(pem)}, Files: o.Files, Style: o.Style,
+	}
+	if len(cfg.Files) == 0 {
+		cfg.Files = DefaultFiles
+	}
+	if cfg.Style == "" {
+		cfg.Style = StyleDigest
+	}
+	b := cfg.Encode()
+	// Parse what we are about to write, so init never writes a pin.yaml that update rejects.
+	if _, err := ParseConfig(o.Path, b); err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	if err := channels.WriteFileAtomic(o.Path, b, 0o644); err != nil {
+		return nil, err
+	}
+	return LoadConfig(o.Path)
+}
+
+func isURL(s string) bool {
+	for _, p := range []string{"oci://", "https://", "http://", "file://"} {
+		if len(s) >= len(p) && s[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}

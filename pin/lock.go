@@ -1,0 +1,97 @@
+package pin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
+)
+
+// LockSchemaVersion is the pin.lock format this build reads and writes.
+const LockSchemaVersion = 1
+
+// Lock is pin.lock: what `pin update` verified and wrote. It carries the
+// signed manifest and its signature, so `pin check` needs no network.
+type Lock struct {
+	SchemaVersion  int                    `json:"schemaVersion"`
+	Source         string                 `json:"source"`
+	Product        string                 `json:"product"`
+	Channel        string                 `json:"channel"`
+	Channels       map[string]LockedIndex `json:"channels"`
+	Version        string                 `json:"version"`
+	ReleaseChannel string                 `json:"releaseChannel"`
+	ManifestDigest string                 `json:"manifestDigest"`
+	Manifest       string                 `json:"manifest"`
+	Signature      string                 `json:"signature"`
+	References     []LockedReference      `json:"references"`
+}
+
+// LockedIndex records the channel index a consumer last verified, for rollback detection.
+type LockedIndex struct {
+	Sequence int64  `json:"sequence"`
+	Digest   string `json:"digest"`
+}
+
+// LockedReference is one reference pin wrote or found already pinned.
+type LockedReference struct {
+	File      string `json:"file"`
+	Line      int    `json:"line"`
+	Component string `json:"component"`
+	Field     string `json:"field"`
+	Old       string `json:"old"`
+	New       string `json:"new"`
+}
+
+// LoadLock reads pin.lock; a missing file returns nil, nil.
+func LoadLock(path string) (*Lock, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read lock: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var l Lock
+	if err := dec.Decode(&l); err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("%s: %w (delete it and run pin update to write a new one)", path, err))
+	}
+	if l.SchemaVersion != LockSchemaVersion {
+		return nil, exitcode.UsageError(fmt.Errorf("%s: schemaVersion %d, this build reads %d", path, l.SchemaVersion, LockSchemaVersion))
+	}
+	return &l, nil
+}
+
+// Encode returns the lock's deterministic bytes: fields in a fixed order,
+// references sorted by file, line and component, two-space indentation.
+func (l *Lock) Encode() ([]byte, error) {
+	n := *l
+	n.References = append([]LockedReference(nil), l.References...)
+	sort.Slice(n.References, func(i, j int) bool {
+		a, b := n.References[i], n.References[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Component < b.Component
+	})
+	if n.References == nil {
+		n.References = []LockedReference{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(&n); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,136 @@
+package pin
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/wellcomecollection/pin/manifest"
+)
+
+// Matcher decides which strings in a file are references to a release's
+// components. It implements rewrite.Matcher.
+type Matcher struct {
+	// byRepo maps a repository (upstream or mirrored) to its component.
+	byRepo map[string]string
+	// target is the repository each component is written with (mirror applied).
+	target map[string]string
+	// needles are substrings every file holding a managed repository contains
+	// ("/bags_api"): a cheap filter that lets most files skip parsing.
+	needles []string
+	// byLast maps a repository's last path element to its component.
+	byLast map[string]string
+}
+
+// NewMatcher builds a matcher for the components of rel. registryMap maps an
+// upstream prefix (public.ecr.aws/y1p3h6z3) to a mirror prefix; references to
+// either are managed, and are written with the mirror.
+func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
+	m := &Matcher{byRepo: map[string]string{}, target: map[string]string{}, byLast: map[string]string{}}
+	seen := map[string]bool{}
+	for _, c := range rel.Components {
+		up := canonicalRepo(c.Repository)
+		m.byRepo[up] = c.Name
+		m.target[c.Name] = c.Repository
+		if mapped, ok := mapRepo(c.Repository, registryMap); ok {
+			m.byRepo[canonicalRepo(mapped)] = c.Name
+			m.target[c.Name] = mapped
+		}
+		last := c.Repository[strings.LastIndexByte(c.Repository, '/')+1:]
+		if !seen[last] {
+			seen[last] = true
+			m.needles = append(m.needles, "/"+last)
+			m.byLast[last] = c.Name
+		}
+	}
+	sort.Strings(m.needles)
+	return m
+}
+
+// mapRepo applies the longest matching registryMap prefix.
+func mapRepo(repo string, registryMap map[string]string) (string, bool) {
+	best := ""
+	for from := range registryMap {
+		f := strings.TrimSuffix(from, "/")
+		if (repo == f || strings.HasPrefix(repo, f+"/")) && len(f) > len(best) {
+			best = f
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	return strings.TrimSuffix(registryMap[best], "/") + strings.TrimPrefix(repo, best), true
+}
+
+// canonicalRepo normalises a repository name the way registries see it.
+func canonicalRepo(repo string) string {
+	r, err := name.NewRepository(repo, name.WeakValidation)
+	if err != nil {
+		return repo
+	}
+	return r.Name()
+}
+
+// Target returns the repository that component is written with.
+func (m *Matcher) Target(component string) string { return m.target[component] }
+
+// MayContain reports whether data could hold a managed reference at all.
+func (m *Matcher) MayContain(data []byte) bool {
+	s := string(data)
+	for _, n := range m.needles {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether s, a whole value, is a reference to a component.
+func (m *Matcher) Match(s string) (string, bool) {
+	if len(s) < 3 || len(s) > 512 || !strings.Contains(s, "/") || strings.ContainsAny(s, " \t\r\n\"'${}") {
+		return "", false
+	}
+	ref, err := name.ParseReference(s, name.WeakValidation)
+	if err != nil {
+		return "", false
+	}
+	// A reference must name its registry: "bags_api:latest" is not ours.
+	if first := s[:strings.IndexByte(s, '/')]; !strings.ContainsAny(first, ".:") && first != "localhost" {
+		return "", false
+	}
+	c, ok := m.byRepo[ref.Context().Name()]
+	return c, ok
+}
+
+// Mentions reports whether s names a managed repository without being a
+// whole reference: an interpolation, a sentence, a split value.
+func (m *Matcher) Mentions(s string) (string, bool) {
+	for repo, c := range m.byRepo {
+		if strings.Contains(s, repo) {
+			return c, true
+		}
+	}
+	for last, c := range m.byLast {
+		for _, suffix := range []string{":", "@", "\"", "}", "$"} {
+			if strings.Contains(s, "/"+last+suffix) {
+				return c, true
+			}
+		}
+		if strings.HasSuffix(s, "/"+last) {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// Split breaks a reference into repository, tag and digest.
+func Split(s string) (repo, tag, digest string) {
+	if i := strings.Index(s, "@"); i >= 0 {
+		s, digest = s[:i], s[i+1:]
+	}
+	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
+		s, tag = s[:i], s[i+1:]
+	}
+	return s, tag, digest
+}

@@ -1,0 +1,446 @@
+package pin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/rewrite"
+)
+
+// UpdateOptions tune PlanUpdate.
+type UpdateOptions struct {
+	To             string // exact version to move to (may go down: asking is allowing)
+	AllowDowngrade bool   // allow the selected version to be lower than pin.lock's
+	Now            func() time.Time
+	// Store overrides the store named by pin.yaml (tests, the demo).
+	Store channels.Store
+	// Open configures how pin.yaml's store is opened.
+	Open channels.OpenOptions
+}
+
+// Plan is a verified update, computed without writing anything.
+type Plan struct {
+	Config   *Config
+	OldLock  *Lock
+	Lock     *Lock
+	Release  *channels.VerifiedRelease
+	Selected channels.Candidate
+	Changes  []FileChange
+	Refs     []PlannedRef
+	Warnings []FileWarning
+	lockOld  []byte
+	lockNew  []byte
+}
+
+// FileChange is one file's old and new bytes.
+type FileChange struct {
+	File File
+	Old  []byte
+	New  []byte
+}
+
+// PlannedRef is a managed reference and the value it gets.
+type PlannedRef struct {
+	File string
+	rewrite.Ref
+	New string
+}
+
+// FileWarning is a scan warning in a file.
+type FileWarning struct {
+	File string
+	rewrite.Warning
+}
+
+func (w FileWarning) String() string {
+	s := fmt.Sprintf("%s:%d: %s (%s)", w.File, w.Line, w.Message, w.Value)
+	if w.Hint != "" {
+		s += ": " + w.Hint
+	}
+	return s
+}
+
+// fetchVerified fetches the consumer's channel (and stable, for edge),
+// verifies each index and checks it against the lock for rollback.
+func fetchVerified(ctx context.Context, cfg *Config, lock *Lock, rd *channels.Reader) (map[string]*channels.VerifiedChannel, error) {
+	names := []string{cfg.Channel}
+	if cfg.Channel == channels.Edge {
+		names = append(names, channels.Stable)
+	}
+	out := map[string]*channels.VerifiedChannel{}
+	for _, name := range names {
+		vc, err := rd.Channel(ctx, name)
+		if name != cfg.Channel && channels.IsNotFound(err) {
+			continue // edge before the first stable release
+		}
+		if err != nil {
+			return nil, err
+		}
+		if lock != nil && lock.Source == cfg.Source && lock.Product == cfg.Product {
+			if li, ok := lock.Channels[name]; ok {
+				if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out[name] = vc
+	}
+	return out, nil
+}
+
+func (o UpdateOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func openStore(cfg *Config, o UpdateOptions) (channels.Store, error) {
+	if o.Store != nil {
+		return o.Store, nil
+	}
+	st, err := channels.Open(cfg.Source, o.Open)
+	if err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("%s: source: %w", cfg.Path, err))
+	}
+	return st, nil
+}
+
+// PlanUpdate runs every trust check and computes the new file contents and
+// lock. It writes nothing; Apply does.
+func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error) {
+	lock, err := LoadLock(cfg.LockPath())
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := cfg.Verifier()
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	store, err := openStore(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: o.now}
+	indexes, err := fetchVerified(ctx, cfg, lock, rd)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := selectRelease(cfg, lock, indexes, o)
+	if err != nil {
+		return nil, err
+	}
+	vr, err := rd.Release(ctx, sel.Entry)
+	if err != nil {
+		return nil, err
+	}
+	if vr.Release.Product != cfg.Product {
+		return nil, exitcode.TrustError(fmt.Errorf("release %s names product %q, expected %q", sel.Version, vr.Release.Product, cfg.Product))
+	}
+	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel}
+	if err := p.scan(); err != nil {
+		return nil, err
+	}
+	p.Lock = p.buildLock(indexes)
+	if p.lockNew, err = p.Lock.Encode(); err != nil {
+		return nil, err
+	}
+	p.lockOld, _ = os.ReadFile(cfg.LockPath())
+	return p, nil
+}
+
+// selectRelease picks --to or the highest allowed, unyanked version, refusing
+// downgrades that were not asked for.
+func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.VerifiedChannel, o UpdateOptions) (channels.Candidate, error) {
+	idx := map[string]*manifest.Channel{}
+	for n, vc := range indexes {
+		idx[n] = vc.Index
+	}
+	cands := channels.Visible(cfg.Channel, idx)
+	if o.To != "" {
+		if _, err := manifest.ParseVersion(o.To); err != nil {
+			return channels.Candidate{}, exitcode.UsageError(fmt.Errorf("--to: %w", err))
+		}
+		for _, c := range cands {
+			if c.Version == o.To {
+				if c.Yanked {
+					return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("release %s is yanked on %s (%s): pin never selects a yanked release", c.Version, c.Channel, c.Reason))
+				}
+				return c, nil
+			}
+		}
+		return channels.Candidate{}, exitcode.UsageError(fmt.Errorf("release %s is not listed on %s (%s)", o.To, cfg.Channel, cfg.Source))
+	}
+	cs, err := channels.ParseConstraint(cfg.Constraint)
+	if err != nil {
+		return channels.Candidate{}, exitcode.UsageError(err)
+	}
+	sel, ok := channels.Select(cands, cs)
+	if !ok {
+		for _, c := range cands {
+			if v, err := semver.StrictNewVersion(c.Version); err == nil && channels.Allowed(cs, v) {
+				return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("every release on %s that satisfies %q is yanked", cfg.Channel, cfg.Constraint))
+			}
+		}
+		return channels.Candidate{}, exitcode.UsageError(fmt.Errorf("no release on %s satisfies constraint %q (%d listed)", cfg.Channel, cfg.Constraint, len(cands)))
+	}
+	if lock != nil && lock.Version != "" && !o.AllowDowngrade && lock.Product == cfg.Product {
+		cur, err1 := semver.StrictNewVersion(lock.Version)
+		next, err2 := semver.StrictNewVersion(sel.Version)
+		if err1 == nil && err2 == nil && next.LessThan(cur) {
+			return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("the newest allowed release %s is below %s in pin.lock: refusing to downgrade (pass --allow-downgrade or --to %s)", sel.Version, lock.Version, sel.Version))
+		}
+	}
+	return sel, nil
+}
+
+// NewValue is what a managed value becomes for a component of rel.
+func NewValue(field rewrite.Field, target string, c manifest.Component, version, style string) string {
+	switch field {
+	case rewrite.FieldRepo:
+		return target
+	case rewrite.FieldTag:
+		return version
+	case rewrite.FieldDigest:
+		return c.Digest
+	}
+	if style == StyleTagDigest {
+		return target + ":" + version + "@" + c.Digest
+	}
+	return target + "@" + c.Digest
+}
+
+type scanned struct {
+	file     File
+	data     []byte
+	res      *rewrite.Result
+	err      error
+	mentions bool
+}
+
+// scanFiles reads and scans every managed file in parallel. Files that cannot
+// hold a managed repository are skipped without parsing.
+func scanFiles(cfg *Config, m *Matcher) ([]scanned, error) {
+	files, escaped, err := FindFiles(cfg.Dir(), cfg.Files)
+	if err != nil {
+		return nil, fmt.Errorf("list files under %s: %w", cfg.Dir(), err)
+	}
+	for _, e := range escaped {
+		if b, err := os.ReadFile(filepath.Join(cfg.Dir(), e)); err == nil && m.MayContain(b) {
+			return nil, exitcode.UsageError(fmt.Errorf("%s is a symlink that leaves the project directory: pin refuses to rewrite through it", e))
+		}
+	}
+	out := make([]scanned, len(files))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				s := scanned{file: files[i]}
+				s.data, s.err = os.ReadFile(files[i].Path)
+				if s.err == nil && m.MayContain(s.data) {
+					s.mentions = true
+					s.res, s.err = rewrite.Scan(files[i].Rel, s.data, m)
+				}
+				out[i] = s
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	var errs []error
+	for _, s := range out {
+		if s.err != nil {
+			errs = append(errs, s.err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, exitcode.UsageError(fmt.Errorf("%d file(s) could not be read or parsed; nothing was written:\n%w", len(errs), errors.Join(errs...)))
+	}
+	return out, nil
+}
+
+func (p *Plan) scan() error {
+	rel := p.Release.Release
+	m := NewMatcher(rel, p.Config.RegistryMap)
+	files, err := scanFiles(p.Config, m)
+	if err != nil {
+		return err
+	}
+	for _, s := range files {
+		if s.res == nil {
+			continue
+		}
+		var edits []rewrite.Edit
+		for _, r := range s.res.Refs {
+			c, ok := rel.Component(r.Component)
+			if !ok {
+				return exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
+			}
+			nv := NewValue(r.Field, m.Target(c.Name), c, rel.Version, p.Config.Style)
+			p.Refs = append(p.Refs, PlannedRef{File: s.file.Rel, Ref: r, New: nv})
+			if nv != r.Value {
+				edits = append(edits, rewrite.Edit{Start: r.Start, End: r.End, New: nv})
+			}
+		}
+		for _, w := range s.res.Warnings {
+			p.Warnings = append(p.Warnings, FileWarning{File: s.file.Rel, Warning: w})
+		}
+		if len(edits) == 0 {
+			continue
+		}
+		nb, err := rewrite.Apply(s.data, edits)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.file.Rel, err)
+		}
+		p.Changes = append(p.Changes, FileChange{File: s.file, Old: s.data, New: nb})
+	}
+	return nil
+}
+
+func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
+	vr := p.Release
+	l := &Lock{
+		SchemaVersion:  LockSchemaVersion,
+		Source:         p.Config.Source,
+		Product:        p.Config.Product,
+		Channel:        p.Config.Channel,
+		Channels:       map[string]LockedIndex{},
+		Version:        vr.Release.Version,
+		ReleaseChannel: p.Selected.Channel,
+		ManifestDigest: vr.Digest,
+		Manifest:       string(vr.Doc.Bytes),
+		Signature:      strings.TrimSpace(string(vr.Doc.Signature)),
+	}
+	for n, vc := range indexes {
+		l.Channels[n] = LockedIndex{Sequence: vc.Index.Sequence, Digest: vc.Digest}
+	}
+	prevOld := map[string]string{}
+	if p.OldLock != nil {
+		for _, r := range p.OldLock.References {
+			prevOld[r.File+"\x00"+r.Component+"\x00"+r.Field+"\x00"+r.New] = r.Old
+		}
+	}
+	for _, r := range p.Refs {
+		old := r.Value
+		if r.Value == r.New {
+			if o, ok := prevOld[r.File+"\x00"+r.Component+"\x00"+string(r.Field)+"\x00"+r.New]; ok {
+				old = o
+			}
+		}
+		l.References = append(l.References, LockedReference{File: r.File, Line: r.Line, Component: r.Component, Field: string(r.Field), Old: old, New: r.New})
+	}
+	return l
+}
+
+// Changed reports whether applying the plan would change any file or the lock.
+func (p *Plan) Changed() bool {
+	return len(p.Changes) > 0 || !bytes.Equal(p.lockOld, p.lockNew)
+}
+
+// FilesChanged reports whether any managed file would change.
+func (p *Plan) FilesChanged() bool { return len(p.Changes) > 0 }
+
+// Diff returns a unified diff of every file the plan changes.
+func (p *Plan) Diff() string {
+	var b strings.Builder
+	for _, c := range p.Changes {
+		b.WriteString(UnifiedDiff(c.File.Rel, c.Old, c.New))
+	}
+	return b.String()
+}
+
+// Apply writes every changed file all-or-nothing, then pin.lock. Each new
+// file is written to a temporary file beside it, synced, and only when all
+// are ready renamed into place; modes are kept. On failure before the
+// renames, nothing is changed.
+func (p *Plan) Apply() error {
+	type staged struct{ tmp, dst string }
+	var ready []staged
+	cleanup := func() {
+		for _, s := range ready {
+			os.Remove(s.tmp)
+		}
+	}
+	for _, c := range p.Changes {
+		tmp, err := stage(c.File.Path, c.New, c.File.Mode)
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("write %s: %w; no file was changed", c.File.Rel, err)
+		}
+		ready = append(ready, staged{tmp: tmp, dst: c.File.Path})
+	}
+	for i, s := range ready {
+		if err := os.Rename(s.tmp, s.dst); err != nil {
+			for _, rest := range ready[i:] {
+				os.Remove(rest.tmp)
+			}
+			return fmt.Errorf("replace %s: %w (%d of %d files were already replaced)", s.dst, err, i, len(ready))
+		}
+	}
+	if !bytes.Equal(p.lockOld, p.lockNew) {
+		if err := channels.WriteFileAtomic(p.Config.LockPath(), p.lockNew, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", p.Config.LockPath(), err)
+		}
+	}
+	return nil
+}
+
+func stage(dst string, data []byte, mode os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pin-*")
+	if err != nil {
+		return "", err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return "", err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	ok = true
+	return f.Name(), nil
+}
+
+// Summary lists, per component, the old and new values of the references that change.
+func (p *Plan) Summary() []PlannedRef {
+	var out []PlannedRef
+	for _, r := range p.Refs {
+		if r.Value != r.New {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}
