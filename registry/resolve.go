@@ -1,0 +1,242 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wellcomecollection/pin/manifest"
+)
+
+// Result is what one reference resolved to.
+type Result struct {
+	Ref        string // as given
+	Repository string // fully qualified: public.ecr.aws/y1p3h6z3/bags_api, 127.0.0.1:5000/x
+	Tag        string // the tag resolved, "" for a digest reference without one
+	Digest     string // sha256:...
+	MediaType  string
+	Size       int64
+	// Platforms lists an index's children (os/arch/variant/digest), without
+	// "unknown/unknown" attestation manifests; nil when the tag is an image.
+	Platforms []manifest.Platform
+	// PlatformDigest is the digest of the WithPlatform child of an index.
+	PlatformDigest string
+	Err            error
+}
+
+// Resolver resolves image references to digests, many at a time.
+type Resolver struct {
+	h *hub
+}
+
+// NewResolver returns a Resolver; see the With* options.
+func NewResolver(opts ...Option) *Resolver {
+	return &Resolver{h: newHub(opts)}
+}
+
+// Requests returns how many HTTP requests the Resolver has made (every attempt).
+func (r *Resolver) Requests() int64 { return r.h.c.total.Load() }
+
+// Stats returns the Resolver's requests by kind.
+func (r *Resolver) Stats() RequestStats { return r.h.c.stats() }
+
+// ResolveOne resolves a single reference; the error is also in Result.Err.
+func (r *Resolver) ResolveOne(ctx context.Context, ref string) (Result, error) {
+	res := r.Resolve(ctx, []string{ref}, nil)[0]
+	return res, res.Err
+}
+
+// Resolve resolves refs concurrently (at most WithJobs requests in flight)
+// and returns one Result per ref, in input order. Each host is authenticated
+// once, with one token for all of its repositories. progress, when not nil,
+// is called (never concurrently) after each reference is done.
+func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(done, total int)) []Result {
+	results := make([]Result, len(refs))
+	parsed := make([]name.Reference, len(refs))
+	scopes := map[string][]string{}
+	regs := map[string]name.Registry{}
+	for i, s := range refs {
+		results[i].Ref = s
+		ref, err := name.ParseReference(s)
+		if err != nil {
+			results[i].Err = fmt.Errorf("resolve %s: %w", s, err)
+			continue
+		}
+		parsed[i] = ref
+		repo := ref.Context()
+		results[i].Repository = repo.Name()
+		results[i].Tag = tagOf(s, ref)
+		host := repo.RegistryStr()
+		regs[host] = repo.Registry
+		scopes[host] = append(scopes[host], repo.Scope(transport.PullScope))
+	}
+	for host, s := range scopes {
+		sort.Strings(s)
+		scopes[host] = compact(s)
+	}
+
+	var mu sync.Mutex
+	done := 0
+	var g errgroup.Group
+	g.SetLimit(r.h.o.jobs)
+	for i, ref := range parsed {
+		if ref == nil {
+			mu.Lock()
+			done++
+			if progress != nil {
+				progress(done, len(refs))
+			}
+			mu.Unlock()
+			continue
+		}
+		g.Go(func() error {
+			host := ref.Context().RegistryStr()
+			if err := r.resolve(ctx, ref, regs[host], scopes[host], &results[i]); err != nil {
+				results[i].Err = fmt.Errorf("resolve %s: %w", refs[i], err)
+			}
+			mu.Lock()
+			done++
+			if progress != nil {
+				progress(done, len(refs))
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return results
+}
+
+func (r *Resolver) resolve(ctx context.Context, ref name.Reference, reg name.Registry, scopes []string, res *Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	host := reg.RegistryStr()
+	rt, err := r.h.transport(ctx, host, reg, scopes)
+	if err != nil {
+		return err
+	}
+	ropts := remoteOptions(ctx, rt)
+
+	if !r.h.o.verified {
+		desc, err := remote.Head(ref, ropts...)
+		if err == nil && !desc.MediaType.IsIndex() {
+			res.Digest = desc.Digest.String()
+			res.MediaType = string(desc.MediaType)
+			res.Size = desc.Size
+			return nil
+		}
+		if err == nil {
+			// An index: GET it by the digest HEAD gave, so the body is checked against it.
+			ref = ref.Context().Digest(desc.Digest.String())
+		} else if err = classify(ctx, host, err); !headUnsupported(err) {
+			return err
+		}
+		// HEAD is not supported or gave no digest: fall back to GET.
+	}
+
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return classify(ctx, host, err)
+	}
+	if desc.MediaType.IsSchema1() {
+		return fmt.Errorf("%s is a Docker schema 1 manifest, whose digest cannot be verified: push it again with a current client", desc.MediaType)
+	}
+	res.Digest = desc.Digest.String()
+	res.Size = desc.Size
+	res.MediaType = string(bodyMediaType(desc.Manifest, desc.MediaType))
+	if !types.MediaType(res.MediaType).IsIndex() {
+		return nil
+	}
+	idx, err := v1.ParseIndexManifest(strings.NewReader(string(desc.Manifest)))
+	if err != nil {
+		return fmt.Errorf("parse index %s: %w", res.Digest, err)
+	}
+	res.Platforms, res.PlatformDigest, err = platforms(idx, r.h.o.platform)
+	return err
+}
+
+// platforms lists an index's children and picks want's, if given.
+func platforms(idx *v1.IndexManifest, want *v1.Platform) ([]manifest.Platform, string, error) {
+	var ps []manifest.Platform
+	var chosen string
+	for _, m := range idx.Manifests {
+		p := m.Platform
+		if p == nil || (p.OS == "unknown" && p.Architecture == "unknown") {
+			continue
+		}
+		ps = append(ps, manifest.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, Digest: m.Digest.String()})
+		if want != nil && chosen == "" && p.Satisfies(*want) {
+			chosen = m.Digest.String()
+		}
+	}
+	if want != nil && chosen == "" {
+		return ps, "", fmt.Errorf("index has no manifest for platform %s", want)
+	}
+	return ps, chosen, nil
+}
+
+// bodyMediaType prefers the mediaType the manifest declares in its own bytes
+// over the Content-Type header.
+func bodyMediaType(b []byte, header types.MediaType) types.MediaType {
+	var m struct {
+		MediaType types.MediaType `json:"mediaType"`
+	}
+	if json.Unmarshal(b, &m) == nil && m.MediaType != "" {
+		return m.MediaType
+	}
+	return header
+}
+
+// tagOf returns the tag of ref; for repo:tag@sha256:... (which name drops) it
+// reads the tag from the string as given.
+func tagOf(s string, ref name.Reference) string {
+	if t, ok := ref.(name.Tag); ok {
+		return t.TagStr()
+	}
+	base, _, _ := strings.Cut(s, "@")
+	if t, err := name.NewTag(base, name.StrictValidation); err == nil {
+		return t.TagStr()
+	}
+	return ""
+}
+
+// headUnsupported tells a HEAD failure worth a GET (405, 400, 501, or an
+// answer without a usable digest header) from one that a GET would repeat
+// (not found, unreachable, denied, still failing after retries).
+func headUnsupported(err error) bool {
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNotFound) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case http.StatusMethodNotAllowed, http.StatusBadRequest, http.StatusNotImplemented:
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+func compact(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

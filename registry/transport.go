@@ -1,0 +1,362 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	ecr "github.com/awslabs/amazon-ecr-credential-helper/ecr-login"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// ErrUnreachable is wrapped when a registry host cannot be reached at all
+// (DNS failure, connection refused, no answer within the timeout).
+var ErrUnreachable = errors.New("registry unreachable")
+
+// ErrNotFound is wrapped when a tag, manifest or repository does not exist.
+var ErrNotFound = errors.New("not found")
+
+// UnreachableError names the host that could not be reached.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("registry %s is unreachable: %v", e.Host, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Is reports ErrUnreachable.
+func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+// classifiedError keeps a registry error's message and adds a sentinel to
+// what errors.Is finds.
+type classifiedError struct {
+	err      error
+	sentinel error
+}
+
+func (e *classifiedError) Error() string   { return e.err.Error() }
+func (e *classifiedError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// classify marks err as ErrUnreachable (naming host) or ErrNotFound where it is one.
+func classify(ctx context.Context, host string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		if terr.StatusCode == http.StatusNotFound {
+			return &classifiedError{err: err, sentinel: ErrNotFound}
+		}
+		for _, d := range terr.Errors {
+			if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode || d.Code == transport.BlobUnknownErrorCode {
+				return &classifiedError{err: err, sentinel: ErrNotFound}
+			}
+		}
+		return err
+	}
+	if ctx.Err() == nil && isUnreachable(err) {
+		return &UnreachableError{Host: host, Err: err}
+	}
+	return err
+}
+
+func isUnreachable(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// RequestStats counts HTTP requests by kind; every attempt counts, retries included.
+type RequestStats struct {
+	Total     int64 // every request
+	Pings     int64 // GET /v2/
+	Manifests int64 // /v2/<repo>/manifests/<ref>
+	Blobs     int64 // /v2/<repo>/blobs/...
+	Tags      int64 // /v2/<repo>/tags/list
+	Tokens    int64 // anything outside /v2/: token endpoints
+}
+
+type counters struct {
+	total, pings, manifests, blobs, tags, tokens atomic.Int64
+}
+
+func (c *counters) stats() RequestStats {
+	return RequestStats{
+		Total: c.total.Load(), Pings: c.pings.Load(), Manifests: c.manifests.Load(),
+		Blobs: c.blobs.Load(), Tags: c.tags.Load(), Tokens: c.tokens.Load(),
+	}
+}
+
+type countingTransport struct {
+	next http.RoundTripper
+	c    *counters
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.c.total.Add(1)
+	p := req.URL.Path
+	switch {
+	case p == "/v2/" || p == "/v2":
+		t.c.pings.Add(1)
+	case !strings.HasPrefix(p, "/v2/"):
+		t.c.tokens.Add(1)
+	case strings.Contains(p, "/manifests/"):
+		t.c.manifests.Add(1)
+	case strings.Contains(p, "/blobs/"):
+		t.c.blobs.Add(1)
+	case strings.HasSuffix(p, "/tags/list"):
+		t.c.tags.Add(1)
+	}
+	return t.next.RoundTrip(req)
+}
+
+// timeoutTransport bounds one attempt, body included: the deadline is
+// released when the body is closed.
+type timeoutTransport struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.timeout <= 0 {
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// retryTransport retries 408, 429 and 5xx answers and reset connections with
+// exponential backoff, honouring Retry-After (capped at maxWait). Requests
+// whose body cannot be replayed are not retried.
+type retryTransport struct {
+	next        http.RoundTripper
+	backoff     time.Duration
+	maxAttempts int
+	maxWait     time.Duration
+}
+
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+func retryableErr(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	wait := t.backoff
+	for attempt := 1; ; attempt++ {
+		r := req
+		if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("replay %s %s: %w", req.Method, req.URL.Redacted(), err)
+			}
+			r = req.Clone(req.Context())
+			r.Body = body
+		}
+		resp, err := t.next.RoundTrip(r)
+		again := false
+		if err != nil {
+			again = retryableErr(err)
+		} else {
+			again = retryableStatus(resp.StatusCode)
+		}
+		if !again || !replayable || attempt >= t.maxAttempts || req.Context().Err() != nil {
+			return resp, err
+		}
+		d := wait
+		if resp != nil {
+			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				d = ra
+			}
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		d = min(d, t.maxWait)
+		wait *= 2
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-req.Context().Done():
+			timer.Stop()
+			return nil, req.Context().Err()
+		}
+	}
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func defaultTransport() http.RoundTripper {
+	if t, ok := remote.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return remote.DefaultTransport
+}
+
+// ecrHost matches private ECR registries: ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn].
+var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+
+// ecrKeychain asks the ECR credential helper (in-process, no binary) for
+// private ECR hosts only, so that other hosts never touch AWS configuration.
+type ecrKeychain struct {
+	once sync.Once
+	kc   authn.Keychain
+}
+
+func (k *ecrKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if !ecrHost.MatchString(r.RegistryStr()) {
+		return authn.Anonymous, nil
+	}
+	k.once.Do(func() { k.kc = authn.NewKeychainFromHelper(ecr.NewECRHelper(ecr.WithLogger(io.Discard))) })
+	return k.kc.Resolve(r)
+}
+
+// DefaultKeychain is the Docker config keychain, then the ECR helper for
+// hosts matching *.dkr.ecr.*.amazonaws.com.
+func DefaultKeychain() authn.Keychain {
+	return authn.NewMultiKeychain(authn.DefaultKeychain, &ecrKeychain{})
+}
+
+// hub holds what a Resolver or Client shares: options, counters, the base
+// transport stack and one authenticated transport per key (a host, or a
+// host and scope).
+type hub struct {
+	o     options
+	c     *counters
+	base  http.RoundTripper
+	mu    sync.Mutex
+	cache map[string]*hostEntry
+}
+
+type hostEntry struct {
+	once sync.Once
+	rt   http.RoundTripper
+	err  error
+}
+
+func newHub(opts []Option) *hub {
+	o := makeOptions(opts)
+	c := &counters{}
+	var rt http.RoundTripper = &countingTransport{next: o.transport, c: c}
+	rt = &timeoutTransport{next: rt, timeout: o.timeout}
+	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait}
+	rt = transport.NewUserAgent(rt, o.userAgent)
+	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}}
+}
+
+// transport returns the authenticated transport cached under key, pinging
+// reg and fetching a token for scopes the first time. A failed setup is not
+// cached, so a later call tries again.
+func (h *hub) transport(ctx context.Context, key string, reg name.Registry, scopes []string) (http.RoundTripper, error) {
+	h.mu.Lock()
+	e, ok := h.cache[key]
+	if !ok {
+		e = &hostEntry{}
+		h.cache[key] = e
+	}
+	h.mu.Unlock()
+	e.once.Do(func() {
+		auth, err := authn.Resolve(ctx, h.o.keychain, reg)
+		if err != nil {
+			e.err = fmt.Errorf("credentials for %s: %w", reg.RegistryStr(), err)
+			return
+		}
+		rt, err := transport.NewWithContext(ctx, reg, auth, h.base, scopes)
+		if err != nil {
+			err = classify(ctx, reg.RegistryStr(), err)
+			if !errors.Is(err, ErrUnreachable) {
+				err = fmt.Errorf("authenticate to %s: %w", reg.RegistryStr(), err)
+			}
+			e.err = err
+			return
+		}
+		e.rt = rt
+	})
+	if e.err != nil {
+		h.mu.Lock()
+		if h.cache[key] == e {
+			delete(h.cache, key)
+		}
+		h.mu.Unlock()
+	}
+	return e.rt, e.err
+}
+
+func remoteOptions(ctx context.Context, rt http.RoundTripper) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(rt)}
+}
