@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,8 +75,10 @@ func Cosign(t testing.TB) string {
 // in a temporary working directory with COSIGN_PASSWORD=CosignPassword,
 // COSIGN_YES=true, and HOME, TUF_ROOT and DOCKER_CONFIG pointing at empty
 // temporary directories, so it reads no user configuration, no credentials and
-// no cached trust roots. Callers pass --insecure-ignore-tlog=true (and
-// --offline=true, --tlog-upload=false) to keep it off the network. A non-zero
+// no cached trust roots. Its HTTP(S) proxy is a local port that drops every
+// connection, so nothing but loopback (the test registry) is reachable. Callers
+// pass --insecure-ignore-tlog=true (and --offline=true, --tlog-upload=false),
+// as cosign needs offline. A non-zero
 // exit is returned as err; the test is not failed.
 func RunCosign(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
@@ -92,7 +95,7 @@ func RunCosignEnv(t testing.TB, env []string, args ...string) (stdout, stderr st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = home
-	cmd.Env = append(cosignEnv(home), env...)
+	cmd.Env = append(cosignEnv(home, deadProxy(t)), env...)
 	cmd.Stdin = nil
 	var out, errb bytes.Buffer
 	cmd.Stdout = &out
@@ -105,15 +108,41 @@ func RunCosignEnv(t testing.TB, env []string, args ...string) (stdout, stderr st
 	return out.String(), errb.String(), err
 }
 
+// deadProxy starts a loopback listener that drops every connection, for use
+// as cosign's HTTP(S) proxy: even with --offline, cosign 2.6 tries to refresh
+// its TUF trust root, and this makes that fail at once instead of reaching
+// (or waiting on) the network. Loopback addresses never use a proxy, so the
+// test registry is still reached directly.
+func deadProxy(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for cosign's dead proxy: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
 // cosignEnv is the process environment without anything that would point
-// cosign at user state or change its behaviour, plus hermetic replacements.
-func cosignEnv(home string) []string {
+// cosign at user state, credentials or the network, plus hermetic
+// replacements.
+func cosignEnv(home, proxy string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(k, "COSIGN_"), strings.HasPrefix(k, "SIGSTORE_"),
-			k == "HOME", k == "TUF_ROOT", k == "DOCKER_CONFIG", k == "XDG_CONFIG_HOME", k == "XDG_CACHE_HOME":
+			k == "HOME", k == "TUF_ROOT", k == "DOCKER_CONFIG", k == "XDG_CONFIG_HOME", k == "XDG_CACHE_HOME",
+			strings.EqualFold(k, "HTTP_PROXY"), strings.EqualFold(k, "HTTPS_PROXY"), strings.EqualFold(k, "NO_PROXY"):
 			continue
 		}
 		env = append(env, kv)
@@ -127,5 +156,8 @@ func cosignEnv(home string) []string {
 		"COSIGN_PASSWORD="+CosignPassword,
 		"COSIGN_YES=true",
 		"COSIGN_EXPERIMENTAL=0",
+		"HTTP_PROXY="+proxy,
+		"HTTPS_PROXY="+proxy,
+		"NO_PROXY=127.0.0.1,localhost,::1",
 	)
 }
