@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Installs, when missing, the real tools pin's integration tests and release
+# checks use, so `make test` and .ci/run need nothing set up by hand:
+#
+#   registry    Debian's docker-registry (distribution 2.8) via apt-get
+#   cosign      stock cosign, go install ...cosign@$COSIGN_VERSION
+#   goreleaser  goreleaser, go install ...goreleaser/v2@$GORELEASER_VERSION
+#
+# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser]
+# (no arguments: registry and cosign). Go installs go to $(go env GOPATH)/bin
+# (or GOBIN); put that on PATH. Installs run in parallel and each is timed.
+set -euo pipefail
+
+COSIGN_VERSION="${COSIGN_VERSION:-v2.6.5}"
+GORELEASER_VERSION="${GORELEASER_VERSION:-v2.15.1}"
+
+want=("$@")
+if [ ${#want[@]} -eq 0 ]; then
+	want=(registry cosign)
+fi
+
+gobin="$(go env GOBIN)"
+if [ -z "$gobin" ]; then
+	gobin="$(go env GOPATH | cut -d: -f1)/bin"
+fi
+export PATH="$gobin:$PATH"
+
+log() { printf 'install-test-deps: %s\n' "$*" >&2; }
+
+# timed NAME CMD...: runs CMD, then reports how long it took.
+timed() {
+	local what="$1" start end
+	shift
+	start=$(date +%s)
+	if "$@"; then
+		end=$(date +%s)
+		log "$what ready ($((end - start))s)"
+	else
+		log "$what: install FAILED"
+		return 1
+	fi
+}
+
+install_registry() {
+	if [ -x /usr/bin/docker-registry ] || command -v docker-registry >/dev/null 2>&1; then
+		log "docker-registry present: $(command -v docker-registry || echo /usr/bin/docker-registry)"
+		return 0
+	fi
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			log "docker-registry missing and not root (no sudo): apt-get install docker-registry"
+			return 1
+		fi
+		sudo=(sudo -n)
+	fi
+	log "installing docker-registry with apt-get"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q </dev/null >/dev/null
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends docker-registry </dev/null >/dev/null
+	test -x /usr/bin/docker-registry
+}
+
+install_cosign() {
+	local have
+	have="$(command -v cosign || true)"
+	if [ -n "$have" ]; then
+		log "cosign present: $have ($("$have" version 2>/dev/null | awk '/GitVersion/ {print $2}'))"
+		return 0
+	fi
+	log "installing cosign $COSIGN_VERSION with go install (about 2 minutes)"
+	go install "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" </dev/null
+}
+
+install_goreleaser() {
+	if [ -x "$gobin/goreleaser" ] &&
+		"$gobin/goreleaser" --version 2>/dev/null | grep -q "GitVersion: *${GORELEASER_VERSION}\$"; then
+		log "goreleaser $GORELEASER_VERSION present: $gobin/goreleaser"
+		return 0
+	fi
+	log "installing goreleaser $GORELEASER_VERSION with go install (2-3 minutes)"
+	go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" </dev/null
+}
+
+pids=()
+names=()
+for w in "${want[@]}"; do
+	case "$w" in
+	registry | cosign | goreleaser) ;;
+	*)
+		log "unknown tool $w (want registry, cosign or goreleaser)"
+		exit 2
+		;;
+	esac
+	timed "$w" "install_$w" &
+	pids+=($!)
+	names+=("$w")
+done
+
+failed=()
+for i in "${!pids[@]}"; do
+	if ! wait "${pids[$i]}"; then
+		failed+=("${names[$i]}")
+	fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+	log "failed to install: ${failed[*]}"
+	exit 1
+fi
