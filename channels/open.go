@@ -1,11 +1,11 @@
 package channels
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -13,6 +13,8 @@ import (
 type OpenOptions struct {
 	// Signer, when set, signs OCI artifacts cosign-style as they are pushed.
 	Signer *signing.Signer
+	// Registry options for oci:// stores (transport, keychain, retries).
+	Registry []registry.Option
 	// HTTPClient for https:// stores.
 	HTTPClient *http.Client
 }
@@ -24,7 +26,11 @@ func Open(location string, o OpenOptions) (Store, error) {
 	case location == "":
 		return nil, fmt.Errorf("no store given: pass --source (oci://host/repo, https://..., or a directory)")
 	case strings.HasPrefix(location, "oci://"):
-		return nil, errors.New("oci:// stores are not wired in yet")
+		opts := []OCIOption{WithRegistryOptions(o.Registry...)}
+		if o.Signer != nil {
+			opts = append(opts, WithImageSigner(o.Signer))
+		}
+		return NewOCIStore(location, opts...)
 	case strings.HasPrefix(location, "https://"), strings.HasPrefix(location, "http://"):
 		return NewHTTPStore(location, o.HTTPClient)
 	default:

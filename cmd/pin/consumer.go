@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/pin"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newInitCmd, newUpdateCmd, newCheckCmd)
+}
+
+type initOptions struct {
+	Config     string
+	Source     string
+	Channel    string
+	KeyFile    string
+	Constraint string
+	Files      []string
+	Style      string
+	Force      bool
+}
+
+func newInitCmd(a *app) *cobra.Command {
+	opts := &initOptions{}
+	cmd := &cobra.Command{
+		Use:   "init --source STORE --channel stable|edge --key-file K.pub",
+		Short: "Write a commented pin.yaml after checking the source serves a channel signed by the key",
+		Example: `  pin init --source oci://registry.example/storage-service-releases --channel stable --key-file release.pub
+  pin init --source https://releases.example.org/storage-service --channel edge --key-file release.pub --constraint "~1.5"
+  pin init --source ./releases --channel stable --key-file release.pub --files "infra/**/*.tf" --style tag+digest`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runInit(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "where to write the consumer configuration")
+	cmd.Flags().StringVar(&opts.Source, "source", "", "store releases are published in (required)")
+	cmd.Flags().StringVar(&opts.Channel, "channel", channels.Stable, "channel to follow: stable or edge")
+	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "publisher's public key (required)")
+	cmd.Flags().StringVar(&opts.Constraint, "constraint", "", `SemVer constraint, e.g. "~1.5"`)
+	cmd.Flags().StringArrayVar(&opts.Files, "files", nil, "file glob to manage (repeatable; default: Terraform, YAML, JSON, Dockerfiles)")
+	cmd.Flags().StringVar(&opts.Style, "style", pin.StyleDigest, "reference style: digest or tag+digest")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing pin.yaml")
+	_ = cmd.MarkFlagRequired("source")
+	_ = cmd.MarkFlagRequired("key-file")
+	return cmd
+}
+
+func runInit(ctx context.Context, a *app, opts *initOptions) error {
+	if opts.Style != pin.StyleDigest && opts.Style != pin.StyleTagDigest {
+		return exitcode.UsageError(fmt.Errorf("--style %q: use digest or tag+digest", opts.Style))
+	}
+	cfg, err := pin.Init(ctx, pin.InitOptions{
+		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile,
+		Constraint: opts.Constraint, Files: opts.Files, Style: opts.Style, Force: opts.Force, Now: a.now,
+		Open: channels.OpenOptions{Registry: registryOptions(a)},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Out, "Wrote %s: %s on %s, signed by the key in %s.\nNext: pin update --dry-run\n", opts.Config, cfg.Product, cfg.Channel, opts.KeyFile)
+	return nil
+}
+
+type updateOptions struct {
+	Config         string
+	To             string
+	DryRun         bool
+	AllowDowngrade bool
+	ExitCode       bool
+	Output         string
+}
+
+func newUpdateCmd(a *app) *cobra.Command {
+	opts := &updateOptions{}
+	cmd := &cobra.Command{
+		Use:   "update",
+		Short: "Move every managed image reference to the newest trusted release",
+		Long: `Verifies the channel index and the release (signature by a key in pin.yaml, not
+expired, no rollback below pin.lock, right product and channel, manifest digest as
+listed, no downgrade, never a yanked release) before a byte is written; then
+rewrites only the image references, prints a unified diff, writes all files
+all-or-nothing, and records what it did in pin.lock.`,
+		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runUpdate(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
+	cmd.Flags().StringVar(&opts.To, "to", "", "move to exactly this version (may go down)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the diff and write nothing")
+	cmd.Flags().BoolVar(&opts.AllowDowngrade, "allow-downgrade", false, "allow the newest allowed version to be lower than pin.lock's")
+	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 4 when an update is available (--dry-run) or was made")
+	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	return cmd
+}
+
+type updateJSON struct {
+	Version    string                `json:"version"`
+	Channel    string                `json:"channel"`
+	Digest     string                `json:"manifestDigest"`
+	Previous   string                `json:"previous,omitempty"`
+	DryRun     bool                  `json:"dryRun"`
+	Changed    bool                  `json:"changed"`
+	Files      []string              `json:"files"`
+	References []pin.LockedReference `json:"references"`
+	Warnings   []string              `json:"warnings"`
+	Diff       string                `json:"diff"`
+}
+
+func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
+	if err := checkOutput(opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	cfg, err := pin.LoadConfig(opts.Config)
+	if err != nil {
+		return err
+	}
+	plan, err := pin.PlanUpdate(ctx, cfg, pin.UpdateOptions{
+		To: opts.To, AllowDowngrade: opts.AllowDowngrade, Now: a.now,
+		Open: channels.OpenOptions{Registry: registryOptions(a)},
+	})
+	if err != nil {
+		return err
+	}
+	if !opts.DryRun {
+		if err := plan.Apply(); err != nil {
+			return err
+		}
+	}
+	prev := ""
+	if plan.OldLock != nil {
+		prev = plan.OldLock.Version
+	}
+	rel := plan.Release.Release
+	if opts.Output == "json" {
+		out := updateJSON{Version: rel.Version, Channel: plan.Selected.Channel, Digest: plan.Release.Digest, Previous: prev,
+			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: plan.Lock.References, Warnings: []string{}, Diff: plan.Diff()}
+		for _, c := range plan.Changes {
+			out.Files = append(out.Files, c.File.Rel)
+		}
+		for _, w := range plan.Warnings {
+			out.Warnings = append(out.Warnings, w.String())
+		}
+		if out.References == nil {
+			out.References = []pin.LockedReference{}
+		}
+		if err := writeJSON(a.Out, out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(a.Out, plan.Diff())
+		for _, w := range plan.Warnings {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+		}
+		verb := "Pinned"
+		if opts.DryRun {
+			verb = "Would pin"
+		}
+		switch {
+		case !plan.FilesChanged():
+			fmt.Fprintf(a.Out, "Up to date: %d reference(s) already pinned to %s %s (%s).\n", len(plan.Refs), rel.Product, rel.Version, plan.Selected.Channel)
+		default:
+			fmt.Fprintf(a.Out, "%s %d reference(s) in %d file(s) to %s %s (%s, %s).\n", verb, len(plan.Summary()), len(plan.Changes), rel.Product, rel.Version, plan.Selected.Channel, plan.Release.Digest)
+		}
+		if len(plan.Refs) == 0 {
+			fmt.Fprintf(a.Err, "pin: warning: no managed image references found under %s (files: %v)\n", filepath.Dir(cfg.Path), cfg.Files)
+		}
+	}
+	if opts.ExitCode && plan.FilesChanged() {
+		return silent(exitcode.FindingsError(fmt.Errorf("update available: %s", rel.Version)))
+	}
+	return nil
+}
+
+type checkOptions struct {
+	Config string
+	Online bool
+	Output string
+}
+
+func newCheckCmd(a *app) *cobra.Command {
+	opts := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Fail when the files drift from the verified release in pin.lock (for CI)",
+		Long: `Offline by default: verifies pin.lock's signed manifest with pin.yaml's keys and
+checks that every managed reference equals what the release pins. Exit 0 clean,
+4 drift (each listed with file:line), 3 trust failure. --online also reports a
+newer allowed release, a yanked current release and an expired channel.`,
+		Example: "  pin check\n  pin check --online --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
+	cmd.Flags().BoolVar(&opts.Online, "online", false, "also ask the source about newer, yanked and expired releases")
+	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	return cmd
+}
+
+func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
+	if err := checkOutput(opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	cfg, err := pin.LoadConfig(opts.Config)
+	if err != nil {
+		return err
+	}
+	res, err := pin.Check(ctx, cfg, pin.CheckOptions{Online: opts.Online, Now: a.now, Open: channels.OpenOptions{Registry: registryOptions(a)}})
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		if err := writeJSON(a.Out, res); err != nil {
+			return err
+		}
+	} else {
+		for _, w := range res.Warnings {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+		}
+		if len(res.Findings) == 0 {
+			fmt.Fprintf(a.Out, "OK: %d reference(s) match %s %s (%s), verified offline from pin.lock.\n", res.References, cfg.Product, res.Version, res.Digest)
+		} else {
+			tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
+			for _, f := range res.Findings {
+				loc := "-"
+				if f.File != "" {
+					loc = fmt.Sprintf("%s:%d", f.File, f.Line)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", loc, f.Kind, f.Message)
+			}
+			tw.Flush()
+			fmt.Fprintf(a.Out, "%d finding(s) against %s %s.\n", len(res.Findings), cfg.Product, res.Version)
+		}
+	}
+	if len(res.Findings) > 0 {
+		return silent(exitcode.FindingsError(fmt.Errorf("%d finding(s)", len(res.Findings))))
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+// Command pin turns mutable image tags into signed, digest-pinned releases,
+// publishes them on channels, and pins deployments to them.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
+)
+
+// Set by the linker (see Makefile and .goreleaser.yaml).
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, newSystemApp(), os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes one pin invocation and returns its exit code. Errors are
+// printed once, here, prefixed with "pin: ".
+func run(ctx context.Context, a *app, args []string) int {
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitcode.OK
+	}
+	var silent *silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(a.Err, "pin: %v\n", err)
+	}
+	if isFlagError(err) {
+		return exitcode.Usage
+	}
+	return exitcode.Of(err)
+}
+
+// silentError carries an exit code for an outcome the command has already
+// reported in full (drift, findings), so main prints nothing more.
+type silentError struct{ err error }
+
+func (s *silentError) Error() string { return s.err.Error() }
+func (s *silentError) Unwrap() error { return s.err }
+
+func silent(err error) error { return &silentError{err: err} }

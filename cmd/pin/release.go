@@ -1,0 +1,541 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/releaseconfig"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/registry"
+)
+
+func newReleaseCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "release",
+		Short: "Create, promote, yank and inspect signed releases",
+		Args:  cobra.NoArgs,
+		RunE:  groupHelp,
+	}
+	cmd.AddCommand(
+		newReleaseCreateCmd(a),
+		newReleasePromoteCmd(a),
+		newReleaseYankCmd(a),
+		newReleaseListCmd(a),
+		newReleaseShowCmd(a),
+		newReleaseDiffCmd(a),
+	)
+	return cmd
+}
+
+// producerFlags are shared by the commands that sign and publish.
+type producerFlags struct {
+	Config string
+	Key    string
+	Output string
+}
+
+func (f *producerFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
+	cmd.Flags().StringVar(&f.Key, "key", "", "private key that signs (cosign format; password from COSIGN_PASSWORD)")
+	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+}
+
+// publisher loads release.yaml and the key and opens the store for writing.
+func (f *producerFlags) publisher(a *app) (*releaseconfig.Config, *channels.Publisher, error) {
+	if err := checkOutput(f.Output, "text", "json"); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := releaseconfig.Load(f.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := loadSigner(a, f.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := channels.Open(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
+	if err != nil {
+		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
+	}
+	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now}, nil
+}
+
+type releaseCreateOptions struct {
+	producerFlags
+	Version  string
+	Channel  string
+	Revision string
+	DryRun   bool
+	Jobs     int
+}
+
+func newReleaseCreateCmd(a *app) *cobra.Command {
+	opts := &releaseCreateOptions{}
+	cmd := &cobra.Command{
+		Use:   "create VERSION --channel edge|stable --key KEY",
+		Short: "Resolve every component to a digest, sign the release and publish it on a channel",
+		Long: `Resolves every component of release.yaml concurrently (digests computed from the
+manifest bytes fetched, never taken from a header), builds the release manifest,
+signs it, publishes it to the store, and lists it on the channel's index with
+sequence+1 and a new expiry. Refuses versions that are not strict SemVer, do not
+fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.`,
+		Example: `  pin release create 1.5.0-edge.1 --config release.yaml --channel edge --key release.key
+  pin release create 1.5.0-edge.2 --channel edge --dry-run --output json
+  pin release create 1.5.0-edge.3 --channel edge --key release.key --revision "$GITHUB_SHA"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Version = args[0]
+			return runReleaseCreate(cmd.Context(), a, opts)
+		},
+	}
+	opts.bind(cmd)
+	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to publish on: edge or stable (required)")
+	cmd.Flags().StringVar(&opts.Revision, "revision", "", "source revision (git commit) recorded in the manifest")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve and print the release; sign and publish nothing")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", 16, "concurrent registry requests")
+	_ = cmd.MarkFlagRequired("channel")
+	return cmd
+}
+
+func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) error {
+	if err := checkOutput(opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	if _, err := channels.CheckVersion(opts.Channel, opts.Version); err != nil {
+		return exitcode.UsageError(err)
+	}
+	if opts.Jobs < 1 {
+		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
+	}
+	var (
+		cfg *releaseconfig.Config
+		pub *channels.Publisher
+		err error
+	)
+	if opts.DryRun {
+		if cfg, err = releaseconfig.Load(opts.Config); err != nil {
+			return err
+		}
+	} else {
+		if cfg, pub, err = opts.publisher(a); err != nil {
+			return err
+		}
+	}
+	ttl, err := cfg.TTL(opts.Channel)
+	if err != nil {
+		return err
+	}
+	if pub != nil {
+		// Fail fast on a taken or ill-fitting version before resolving anything.
+		if err := pub.CheckCreate(ctx, opts.Channel, opts.Version); err != nil {
+			return err
+		}
+	}
+	rel, err := resolveRelease(ctx, a, cfg, opts.Version, opts.Revision, opts.Jobs)
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		if opts.Output == "json" {
+			return writeJSON(a.Out, rel)
+		}
+		fmt.Fprintf(a.Out, "Dry run: %s %s on %s would contain:\n", rel.Product, rel.Version, opts.Channel)
+		printComponents(a.Out, rel.Components)
+		return nil
+	}
+	p, err := pub.Create(ctx, rel, opts.Channel, ttl)
+	if err != nil {
+		return err
+	}
+	return printPublished(a, opts.Output, p, fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel))
+}
+
+// resolveRelease resolves every component of cfg and builds the release.
+func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, version, revision string, jobs int) (*manifest.Release, error) {
+	refs := make([]string, len(cfg.Components))
+	for i, c := range cfg.Components {
+		refs[i] = c.Image
+	}
+	r := registry.NewResolver(append(registryOptions(a), registry.WithJobs(jobs), registry.WithVerifiedDigests(true))...)
+	results := r.Resolve(ctx, refs, progressLine(a, "resolving"))
+	rel := &manifest.Release{
+		SchemaVersion: manifest.SchemaVersion,
+		Kind:          manifest.KindRelease,
+		Product:       cfg.Product,
+		Version:       version,
+		Created:       a.now(),
+		Source:        manifest.Source{Repository: cfg.Source, Revision: revision},
+	}
+	var failed []error
+	for i, res := range results {
+		c := cfg.Components[i]
+		if res.Err != nil {
+			failed = append(failed, fmt.Errorf("component %s (%s, %s:%d): %w", c.Name, c.Image, cfg.Path, c.Line, res.Err))
+			continue
+		}
+		rel.Components = append(rel.Components, manifest.Component{
+			Name: c.Name, Repository: res.Repository, Tag: res.Tag, Digest: res.Digest,
+			MediaType: res.MediaType, Platforms: res.Platforms,
+		})
+	}
+	if len(failed) > 0 {
+		err := errors.Join(failed...)
+		return nil, fmt.Errorf("%d of %d components did not resolve; nothing was published:\n%w", len(failed), len(refs), err)
+	}
+	return rel, nil
+}
+
+// progressLine returns a progress callback that redraws one line on stderr
+// when it is a terminal, and nil (no output) when it is not.
+func progressLine(a *app, what string) func(done, total int) {
+	if !a.ErrTTY {
+		return nil
+	}
+	return func(done, total int) {
+		fmt.Fprintf(a.Err, "\r%s %d/%d", what, done, total)
+		if done == total {
+			fmt.Fprint(a.Err, "\r\033[K")
+		}
+	}
+}
+
+func printComponents(w io.Writer, cs []manifest.Component) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  COMPONENT\tFROM\tDIGEST\tPLATFORMS")
+	for _, c := range cs {
+		var ps []string
+		for _, p := range c.Platforms {
+			ps = append(ps, p.String())
+		}
+		from := c.Repository
+		if c.Tag != "" {
+			from += ":" + c.Tag
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, from, c.Digest, strings.Join(ps, ","))
+	}
+	tw.Flush()
+}
+
+func printPublished(a *app, output string, p *channels.Published, headline string) error {
+	if output == "json" {
+		return writeJSON(a.Out, p)
+	}
+	fmt.Fprintln(a.Out, headline)
+	if p.Release != nil {
+		fmt.Fprintf(a.Out, "  release   %s\n", p.ReleaseDigest)
+		if p.Release.PromotedFrom != nil {
+			fmt.Fprintf(a.Out, "  promoted from %s (%s)\n", p.Release.PromotedFrom.Version, p.Release.PromotedFrom.Digest)
+		}
+	}
+	fmt.Fprintf(a.Out, "  channel   %s sequence %d, expires %s (%s)\n", p.Channel.Channel, p.Channel.Sequence, p.Channel.Expires.Format(time.RFC3339), p.ChannelDigest)
+	if p.Release != nil {
+		printComponents(a.Out, p.Release.Components)
+	}
+	return nil
+}
+
+type releasePromoteOptions struct {
+	producerFlags
+	Version string
+	To      string
+	As      string
+}
+
+func newReleasePromoteCmd(a *app) *cobra.Command {
+	opts := &releasePromoteOptions{}
+	cmd := &cobra.Command{
+		Use:   "promote VERSION --to stable [--as X.Y.Z]",
+		Short: "Publish an edge release on stable with exactly the same digests",
+		Long: `Promotion rebuilds and re-resolves nothing: the new stable release lists the
+component digests of the edge release and records it in promotedFrom. The
+stable version is the edge version's X.Y.Z (1.5.0-edge.3 becomes 1.5.0).`,
+		Example: "  pin release promote 1.5.0-edge.3 --to stable --config release.yaml --key release.key\n  pin release promote 1.5.0-edge.3 --to stable --as 1.5.0 --key release.key",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Version = args[0]
+			return runReleasePromote(cmd.Context(), a, opts)
+		},
+	}
+	opts.bind(cmd)
+	cmd.Flags().StringVar(&opts.To, "to", channels.Stable, "channel to promote to")
+	cmd.Flags().StringVar(&opts.As, "as", "", "version on the target channel (default: X.Y.Z of VERSION)")
+	return cmd
+}
+
+func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions) error {
+	if _, err := manifest.ParseVersion(opts.Version); err != nil {
+		return exitcode.UsageError(err)
+	}
+	cfg, pub, err := opts.publisher(a)
+	if err != nil {
+		return err
+	}
+	ttl, err := cfg.TTL(opts.To)
+	if err != nil {
+		return err
+	}
+	p, err := pub.Promote(ctx, opts.Version, opts.To, opts.As, ttl)
+	if err != nil {
+		return err
+	}
+	return printPublished(a, opts.Output, p, fmt.Sprintf("Promoted %s to %s as %s", opts.Version, opts.To, p.Release.Version))
+}
+
+type releaseYankOptions struct {
+	producerFlags
+	Version string
+	Channel string
+	Reason  string
+}
+
+func newReleaseYankCmd(a *app) *cobra.Command {
+	opts := &releaseYankOptions{}
+	cmd := &cobra.Command{
+		Use:     "yank VERSION --channel C --reason TEXT",
+		Short:   "Mark a release as withdrawn on a channel",
+		Long:    "A yanked release stays listed (so audits can name it) but is never selected by pin update; pin check --online and pin audit report deployments that run it.",
+		Example: `  pin release yank 1.5.0 --channel stable --reason "bag verifier rejects valid bags" --key release.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Version = args[0]
+			return runReleaseYank(cmd.Context(), a, opts)
+		},
+	}
+	opts.bind(cmd)
+	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to yank from (required)")
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why, shown to consumers (required)")
+	_ = cmd.MarkFlagRequired("channel")
+	_ = cmd.MarkFlagRequired("reason")
+	return cmd
+}
+
+func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error {
+	cfg, pub, err := opts.publisher(a)
+	if err != nil {
+		return err
+	}
+	ttl, err := cfg.TTL(opts.Channel)
+	if err != nil {
+		return err
+	}
+	p, err := pub.Yank(ctx, opts.Channel, opts.Version, opts.Reason, ttl)
+	if err != nil {
+		return err
+	}
+	return printPublished(a, opts.Output, p, fmt.Sprintf("Yanked %s on %s: %s", opts.Version, opts.Channel, opts.Reason))
+}
+
+type releaseListOptions struct {
+	sourceFlags
+	Channel string
+}
+
+func newReleaseListCmd(a *app) *cobra.Command {
+	opts := &releaseListOptions{}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List the releases on each channel",
+		Example: "  pin release list --config release.yaml\n  pin release list --source oci://registry.example/storage-service-releases --key-file release.pub --output json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runReleaseList(cmd.Context(), a, opts)
+		},
+	}
+	opts.bind(cmd)
+	cmd.Flags().StringVar(&opts.Channel, "channel", "", "list only this channel")
+	return cmd
+}
+
+type listedRelease struct {
+	Channel string    `json:"channel"`
+	Version string    `json:"version"`
+	Digest  string    `json:"digest"`
+	Created time.Time `json:"created"`
+	Yanked  bool      `json:"yanked,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+func runReleaseList(ctx context.Context, a *app, opts *releaseListOptions) error {
+	src, err := opts.open(a)
+	if err != nil {
+		return err
+	}
+	names := channels.Names
+	if opts.Channel != "" {
+		if err := channels.ValidName(opts.Channel); err != nil {
+			return exitcode.UsageError(err)
+		}
+		names = []string{opts.Channel}
+	}
+	out := []listedRelease{}
+	found := 0
+	for _, name := range names {
+		idx, _, err := src.channel(ctx, name)
+		if errors.Is(err, channels.ErrNotFound) && opts.Channel == "" {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		found++
+		for _, e := range idx.Releases {
+			out = append(out, listedRelease{Channel: name, Version: e.Version, Digest: e.Digest, Created: e.Created, Yanked: e.Yanked, Reason: e.Reason})
+		}
+	}
+	if found == 0 {
+		return exitcode.UsageError(fmt.Errorf("%s has no channels yet", src.store))
+	}
+	if opts.Output == "json" {
+		return writeJSON(a.Out, out)
+	}
+	tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANNEL\tVERSION\tCREATED\tDIGEST\tSTATUS")
+	for _, r := range out {
+		status := ""
+		if r.Yanked {
+			status = "yanked: " + r.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Channel, r.Version, r.Created.Format(time.RFC3339), r.Digest, status)
+	}
+	return tw.Flush()
+}
+
+type releaseShowOptions struct {
+	sourceFlags
+	Version string
+}
+
+func newReleaseShowCmd(a *app) *cobra.Command {
+	opts := &releaseShowOptions{}
+	cmd := &cobra.Command{
+		Use:   "show VERSION",
+		Short: "Show a release manifest",
+		Long:  "With --output json, prints the manifest document byte for byte (the bytes that were signed), so it can be piped to cosign verify-blob.",
+		Example: `  pin release show 1.5.0 --config release.yaml
+  pin release show 1.5.0 --source ./releases --key-file release.pub --output json > 1.5.0.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Version = args[0]
+			return runReleaseShow(cmd.Context(), a, opts)
+		},
+	}
+	opts.bind(cmd)
+	return cmd
+}
+
+func runReleaseShow(ctx context.Context, a *app, opts *releaseShowOptions) error {
+	src, err := opts.open(a)
+	if err != nil {
+		return err
+	}
+	rel, doc, err := src.release(ctx, opts.Version)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		return writeDocument(a, doc.Bytes)
+	}
+	fmt.Fprintf(a.Out, "%s %s\n  digest   %s\n  created  %s\n  source   %s", rel.Product, rel.Version, manifest.Digest(doc.Bytes), rel.Created.Format(time.RFC3339), rel.Source.Repository)
+	if rel.Source.Revision != "" {
+		fmt.Fprintf(a.Out, " @ %s", rel.Source.Revision)
+	}
+	fmt.Fprintln(a.Out)
+	if rel.PromotedFrom != nil {
+		fmt.Fprintf(a.Out, "  promoted from %s (%s)\n", rel.PromotedFrom.Version, rel.PromotedFrom.Digest)
+	}
+	printComponents(a.Out, rel.Components)
+	return nil
+}
+
+// writeDocument prints a signed document exactly; a newline is added only
+// for a terminal, so redirected output hashes to the document's digest.
+func writeDocument(a *app, b []byte) error {
+	if _, err := a.Out.Write(b); err != nil {
+		return err
+	}
+	if a.OutTTY {
+		_, err := fmt.Fprintln(a.Out)
+		return err
+	}
+	return nil
+}
+
+type releaseDiffOptions struct {
+	sourceFlags
+	From, To string
+	All      bool
+}
+
+func newReleaseDiffCmd(a *app) *cobra.Command {
+	opts := &releaseDiffOptions{}
+	cmd := &cobra.Command{
+		Use:     "diff A B",
+		Short:   "Show which component digests differ between two releases",
+		Example: "  pin release diff 1.5.0 1.6.0-edge.1 --config release.yaml\n  pin release diff 1.5.0 1.6.0 --source ./releases --output json",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.From, opts.To = args[0], args[1]
+			return runReleaseDiff(cmd.Context(), a, opts)
+		},
+	}
+	opts.bind(cmd)
+	cmd.Flags().BoolVar(&opts.All, "all", false, "list unchanged components too")
+	return cmd
+}
+
+func runReleaseDiff(ctx context.Context, a *app, opts *releaseDiffOptions) error {
+	src, err := opts.open(a)
+	if err != nil {
+		return err
+	}
+	from, _, err := src.release(ctx, opts.From)
+	if err != nil {
+		return err
+	}
+	to, _, err := src.release(ctx, opts.To)
+	if err != nil {
+		return err
+	}
+	changes := manifest.Diff(from, to)
+	if !opts.All {
+		kept := changes[:0]
+		for _, c := range changes {
+			if c.Kind != manifest.Unchanged {
+				kept = append(kept, c)
+			}
+		}
+		changes = kept
+	}
+	if opts.Output == "json" {
+		if changes == nil {
+			changes = []manifest.Change{}
+		}
+		return writeJSON(a.Out, changes)
+	}
+	if len(changes) == 0 {
+		fmt.Fprintf(a.Out, "%s and %s list the same digests\n", opts.From, opts.To)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "COMPONENT\tCHANGE\t%s\t%s\n", opts.From, opts.To)
+	for _, c := range changes {
+		old, new := "-", "-"
+		if c.Old != nil {
+			old = c.Old.Digest
+		}
+		if c.New != nil {
+			new = c.New.Digest
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Kind, old, new)
+	}
+	return tw.Flush()
+}

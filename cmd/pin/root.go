@@ -1,0 +1,76 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
+)
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pin",
+		Short: "Signed, digest-pinned releases of container images, and deployments pinned to them",
+		Long: `pin turns mutable image tags (latest) into signed release manifests that list
+every component by digest, publishes them on stable and edge channels, and pins
+deployment configuration (Terraform, compose, Kubernetes, ECS, Dockerfiles) to
+exactly those digests after verifying signature, expiry and rollback.
+
+Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
+3 trust failure, 4 findings (drift, audit findings, update available).`,
+		Example: `  # Producer: cut an edge release from the current tags and promote it
+  pin release create 1.5.0-edge.1 --config release.yaml --channel edge --key release.key
+  pin release promote 1.5.0-edge.1 --to stable --config release.yaml --key release.key
+
+  # Consumer: pin a Terraform configuration to the newest stable release
+  pin init --source oci://registry.example/storage-service-releases --channel stable --key-file release.pub
+  pin update && pin check`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(a.In)
+	root.SetOut(a.Out)
+	root.SetErr(a.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return flagError{exitcode.UsageError(err)}
+	})
+	root.AddCommand(
+		newVersionCmd(a),
+		newKeysCmd(a),
+		newResolveCmd(a),
+		newReleaseCmd(a),
+		newChannelCmd(a),
+	)
+	for _, add := range extraCommands {
+		root.AddCommand(add(a))
+	}
+	return root
+}
+
+// groupHelp is the RunE of commands that only group others: help without
+// arguments; an unknown subcommand is a usage error (cobra.NoArgs says so).
+func groupHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+
+// extraCommands lets command files register themselves without editing root.go.
+var extraCommands []func(*app) *cobra.Command
+
+type flagError struct{ error }
+
+func (f flagError) Unwrap() error { return f.error }
+
+// isFlagError reports cobra's own argument and flag errors, which are usage errors.
+func isFlagError(err error) bool {
+	var fe flagError
+	if errors.As(err, &fe) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "required flag", "invalid argument", "flag needs an argument"} {
+		if strings.Contains(msg, p) {
+			return exitcode.Of(err) == exitcode.Operational
+		}
+	}
+	return false
+}
