@@ -1,0 +1,402 @@
+package rewrite
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+var updateYAML = flag.Bool("update-yaml", false, "rewrite the golden files under testdata/yaml")
+
+// yamlTestMatcher manages the storage service's repositories the way
+// pin.Matcher does: a whole reference whose repository is a component
+// matches; a string that contains a managed repository mentions it.
+type yamlTestMatcher struct{}
+
+var yamlTestRepos = func() map[string]string {
+	m := map[string]string{}
+	for _, svc := range strings.Fields(`bags_api ingests_api ingests_indexer ingests_tracker ingests_worker
+		notifier bag_versioner bag_register bag_tagger bag_replicator bag_root_finder bag_tracker bag_verifier
+		bag_unpacker bag_indexer file_finder file_indexer replica_aggregator`) {
+		m["public.ecr.aws/y1p3h6z3/"+svc] = svc
+	}
+	m["public.ecr.aws/l7a1d1z4/fluentbit"] = "fluentbit"
+	m["public.ecr.aws/l7a1d1z4/nginx_apigw"] = "nginx_apigw"
+	return m
+}()
+
+func (yamlTestMatcher) Match(s string) (string, bool) {
+	if s == "" || strings.ContainsAny(s, " \t\r\n\"'${}") {
+		return "", false
+	}
+	repo := s
+	if i := strings.IndexByte(repo, '@'); i >= 0 {
+		d := repo[i+1:]
+		if !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 {
+			return "", false
+		}
+		repo = repo[:i]
+	}
+	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+		if repo[i+1:] == "" {
+			return "", false
+		}
+		repo = repo[:i]
+	}
+	c, ok := yamlTestRepos[repo]
+	return c, ok
+}
+
+func (yamlTestMatcher) Mentions(s string) (string, bool) {
+	for repo, c := range yamlTestRepos {
+		if strings.Contains(s, repo) {
+			return c, true
+		}
+		last := "/" + c
+		for _, suffix := range []string{":", "@", "\"", "}", "$"} {
+			if strings.Contains(s, last+suffix) {
+				return c, true
+			}
+		}
+		if strings.HasSuffix(s, last) {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// yamlNewValue is what the golden and fuzz tests write into a reference:
+// a digest-pinned reference, a mirrored repository, a version or a digest.
+func yamlNewValue(r Ref) string {
+	sum := sha256.Sum256([]byte(r.Component))
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	switch r.Field {
+	case FieldRepo:
+		return "registry.example.com/storage/" + r.Component
+	case FieldTag:
+		return "1.5.0"
+	case FieldDigest:
+		return digest
+	}
+	repo := "registry.example.com/other/" + r.Component
+	for rp, c := range yamlTestRepos {
+		if c == r.Component {
+			repo = rp
+		}
+	}
+	return repo + "@" + digest
+}
+
+func yamlEdits(res *Result) []Edit {
+	var edits []Edit
+	for _, r := range res.Refs {
+		edits = append(edits, Edit{Start: r.Start, End: r.End, New: yamlNewValue(r)})
+	}
+	return edits
+}
+
+// renderYAMLResult prints a scan (or its error) and the file rewritten with
+// every reference replaced, for the golden files.
+func renderYAMLResult(data []byte, res *Result, err error) []byte {
+	var b bytes.Buffer
+	if err != nil {
+		fmt.Fprintf(&b, "== error\n%v\n", err)
+		return b.Bytes()
+	}
+	b.WriteString("== refs\n")
+	for _, r := range res.Refs {
+		marker := ""
+		if r.Marker {
+			marker = " marker"
+		}
+		fmt.Fprintf(&b, "%d:%d [%d,%d) %s %s%s %q\n", r.Line, r.Column, r.Start, r.End, r.Component, r.Field, marker, r.Value)
+	}
+	b.WriteString("== warnings\n")
+	for _, w := range res.Warnings {
+		fmt.Fprintf(&b, "%d %s %q: %s\n   hint: %s\n", w.Line, w.Component, w.Value, w.Message, w.Hint)
+	}
+	out, aerr := Apply(data, yamlEdits(res))
+	if aerr != nil {
+		fmt.Fprintf(&b, "== apply error\n%v\n", aerr)
+		return b.Bytes()
+	}
+	b.WriteString("== rewritten\n")
+	b.Write(out)
+	return b.Bytes()
+}
+
+func TestScanYAMLGolden(t *testing.T) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "yaml", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inputs) < 10 {
+		t.Fatalf("found %d inputs under testdata/yaml, want the whole set", len(inputs))
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := ScanYAML(filepath.Base(in), data, yamlTestMatcher{})
+			if err == nil {
+				checkYAMLRefs(t, data, res)
+			}
+			got := renderYAMLResult(data, res, err)
+			golden := strings.TrimSuffix(in, ".yaml") + ".golden"
+			if *updateYAML {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./rewrite -run TestScanYAMLGolden -update-yaml to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("scan of %s differs from %s:\n--- got\n%s\n--- want\n%s", in, golden, got, want)
+			}
+		})
+	}
+}
+
+// checkYAMLRefs holds for every scan: each span holds exactly the value,
+// and Line and Column describe Start.
+func checkYAMLRefs(t *testing.T, data []byte, res *Result) {
+	t.Helper()
+	prevEnd := 0
+	for _, r := range res.Refs {
+		if r.Start < prevEnd || r.End < r.Start || r.End > len(data) {
+			t.Fatalf("ref %+v: span out of order or outside the file (%d bytes)", r, len(data))
+		}
+		prevEnd = r.End
+		if got := string(data[r.Start:r.End]); got != r.Value {
+			t.Errorf("ref %+v: span holds %q, not its value", r, got)
+		}
+		if l, c := lineCol(data, r.Start); l != r.Line || c != r.Column {
+			t.Errorf("ref %+v: Start is at %d:%d", r, l, c)
+		}
+	}
+}
+
+func TestScanYAMLPositions(t *testing.T) {
+	const bags = "public.ecr.aws/y1p3h6z3/bags_api:latest"
+	tests := []struct {
+		name       string
+		in         string
+		start      int // byte offset of the value; -1: no reference
+		line, col  int
+		field      Field
+		marker     bool
+		wantWarn   string // substring of the only warning, if any
+		wantErrLit string // substring of the error, if any
+	}{
+		{name: "plain", in: "image: " + bags + "\n", start: 7, line: 1, col: 8, field: FieldRef},
+		{name: "double quoted", in: "image: \"" + bags + "\"\n", start: 8, line: 1, col: 9, field: FieldRef},
+		{name: "single quoted", in: "a: 1\nimage: '" + bags + "'\n", start: 13, line: 2, col: 9, field: FieldRef},
+		{name: "sequence item", in: "- " + bags, start: 2, line: 1, col: 3, field: FieldRef},
+		{name: "whole document", in: bags + "\n", start: 0, line: 1, col: 1, field: FieldRef},
+		{name: "rune columns", in: "é☕: \"" + bags + "\"\n", start: 8, line: 1, col: 9, field: FieldRef},
+		{name: "tab before value", in: "image:\t" + bags + "\n", start: 7, line: 1, col: 8, field: FieldRef},
+		{name: "crlf", in: "a: b\r\nimage: " + bags + "\r\n", start: 13, line: 2, col: 8, field: FieldRef},
+		{name: "lone cr", in: "a: b\rimage: " + bags + "\r", start: 12, line: 1, col: 13, field: FieldRef},
+		{name: "next line", in: "a: b\u0085image: " + bags + "\n", start: 13, line: 1, col: 14, field: FieldRef},
+		{name: "bom", in: "\ufeffimage: " + bags, start: 10, line: 1, col: 11, field: FieldRef},
+		{name: "bom mid-file", in: "a: b\n\ufeffc: " + bags, start: 11, line: 2, col: 7, field: FieldRef},
+		{name: "anchor", in: "image: &i " + bags + "\nother: *i\n", start: 10, line: 1, col: 11, field: FieldRef},
+		{name: "tag and anchor", in: "image: !!str &i '" + bags + "'\n", start: 17, line: 1, col: 18, field: FieldRef},
+		{name: "anchor on its own line", in: "image: &i # c\n  " + bags + "\n", start: 16, line: 2, col: 3, field: FieldRef},
+		{name: "flow mapping", in: "{a: x, image: " + bags + "}", start: 14, line: 1, col: 15, field: FieldRef},
+		{name: "second document", in: "a: b\n---\nimage: " + bags + "\n", start: 16, line: 3, col: 8, field: FieldRef},
+		{name: "marker tag", in: "tag: latest # pin:bags_api:tag\n", start: 5, line: 1, col: 6, field: FieldTag, marker: true},
+		{name: "marker after quote", in: "d: \"\"  # pin:bags_api:digest\n", start: 4, line: 1, col: 5, field: FieldDigest, marker: true},
+		{name: "marker in flow", in: "{t: 'x' # pin:bags_api:tag\n}\n", start: 5, line: 1, col: 6, field: FieldTag, marker: true},
+		{name: "key is never a ref", in: bags + ": x\n", start: -1},
+		{name: "not managed", in: "image: nginx:1.25\n", start: -1},
+		{name: "block scalar", in: "a: |\n  " + bags + "\n", start: -1},
+		{name: "interpolation", in: "image: ${R}/bags_api:latest\n", start: -1, wantWarn: "interpolation"},
+		{name: "helm template", in: "image: \"{{ .Values.r }}/bags_api:{{ .Values.t }}\"\n", start: -1, wantWarn: "interpolation"},
+		{name: "escaped", in: "image: \"public.ecr.aws\\x2fy1p3h6z3/bags_api:latest\"\n", start: -1, wantWarn: "escapes"},
+		{name: "split", in: "repository: public.ecr.aws/y1p3h6z3/bags_api\ntag: latest\n", start: -1, wantWarn: "split"},
+		{name: "bare repo alone", in: "repository: public.ecr.aws/y1p3h6z3/bags_api\n", start: 12, line: 1, col: 13, field: FieldRef},
+		{name: "marker on a number", in: "tag: 2 # pin:bags_api:tag\n", start: -1, wantWarn: "not a string"},
+		{name: "marker on a key", in: "image: # pin:bags_api:ref\n  x\n", start: -1, wantWarn: "not right after"},
+		{name: "unknown field", in: "a: b\ntag: latest # pin:bags_api:version\n", start: -1, wantErrLit: "f.yaml:2: marker \"pin:bags_api:version\": unknown field"},
+		{name: "marker missing field", in: "tag: latest # pin:bags_api\n", start: -1, wantErrLit: "f.yaml:1: marker"},
+		{name: "syntax error", in: "a: b\n  c: d\n", start: -1, wantErrLit: "f.yaml:2: mapping values are not allowed"},
+		{name: "utf-16", in: "\xff\xfea\x00", start: -1, wantErrLit: "UTF-16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := ScanYAML("f.yaml", []byte(tt.in), yamlTestMatcher{})
+			if tt.wantErrLit != "" {
+				var pe *ParseError
+				if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.wantErrLit) {
+					t.Fatalf("err = %v, want a *ParseError containing %q", err, tt.wantErrLit)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.start < 0 {
+				if len(res.Refs) != 0 {
+					t.Errorf("refs = %+v, want none", res.Refs)
+				}
+			} else {
+				if len(res.Refs) != 1 {
+					t.Fatalf("refs = %+v, want one", res.Refs)
+				}
+				r := res.Refs[0]
+				if r.Start != tt.start || r.End != tt.start+len(r.Value) || r.Line != tt.line || r.Column != tt.col ||
+					r.Field != tt.field || r.Marker != tt.marker || r.Component != "bags_api" {
+					t.Errorf("ref = %+v, want start %d line %d col %d field %s marker %v component bags_api",
+						r, tt.start, tt.line, tt.col, tt.field, tt.marker)
+				}
+				if got := tt.in[r.Start:r.End]; got != r.Value {
+					t.Errorf("span holds %q, value is %q", got, r.Value)
+				}
+			}
+			switch {
+			case tt.wantWarn == "" && len(res.Warnings) != 0:
+				t.Errorf("warnings = %+v, want none", res.Warnings)
+			case tt.wantWarn != "" && (len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0].Message, tt.wantWarn)):
+				t.Errorf("warnings = %+v, want one about %q", res.Warnings, tt.wantWarn)
+			}
+		})
+	}
+}
+
+// parseYAMLStream decodes every document of data, as pin's consumers would.
+func parseYAMLStream(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func FuzzScanYAML(f *testing.F) {
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "yaml", "*.yaml"))
+	for _, in := range inputs {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := ScanYAML("fuzz.yaml", data, yamlTestMatcher{})
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error is not a *ParseError: %v", err)
+			}
+			return
+		}
+		checkYAMLRefs(t, data, res)
+		edits := yamlEdits(res)
+		out, err := Apply(data, edits)
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		// Only bytes inside the spans changed.
+		in, o := 0, 0
+		for i, r := range res.Refs {
+			n := r.Start - in
+			if !bytes.Equal(data[in:r.Start], out[o:o+n]) {
+				t.Fatalf("bytes before ref %d changed", i)
+			}
+			o += n + len(edits[i].New)
+			in = r.End
+		}
+		if !bytes.Equal(data[in:], out[o:]) {
+			t.Fatalf("bytes after the last ref changed")
+		}
+		if err := parseYAMLStream(out); err != nil {
+			t.Fatalf("rewritten file no longer parses: %v\n%q", err, out)
+		}
+		again, err := ScanYAML("fuzz.yaml", out, yamlTestMatcher{})
+		if err != nil {
+			t.Fatalf("rescan: %v\n%q", err, out)
+		}
+		if len(again.Refs) != len(res.Refs) {
+			t.Fatalf("rescan found %d refs, first scan %d\n%q", len(again.Refs), len(res.Refs), out)
+		}
+		for i := range res.Refs {
+			if again.Refs[i].Line != res.Refs[i].Line || again.Refs[i].Component != res.Refs[i].Component {
+				t.Fatalf("ref %d moved: %+v, was %+v", i, again.Refs[i], res.Refs[i])
+			}
+		}
+	})
+}
+
+// BenchmarkScanYAML scans a Kubernetes file of about 200 lines: several
+// Deployments with app and sidecar containers.
+func BenchmarkScanYAML(b *testing.B) {
+	var sb strings.Builder
+	svcs := []string{"bags_api", "ingests_api", "ingests_worker", "notifier", "bag_verifier", "bag_replicator", "file_indexer"}
+	for i, svc := range svcs {
+		if i > 0 {
+			sb.WriteString("---\n")
+		}
+		fmt.Fprintf(&sb, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+  labels: {app: %[1]s, tier: backend}
+  annotations:
+    description: "the %[1]s service"   # kept short
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: %[1]s
+  template:
+    metadata:
+      labels:
+        app: %[1]s
+    spec:
+      containers:
+        - name: app
+          image: public.ecr.aws/y1p3h6z3/%[1]s:latest
+          imagePullPolicy: Always
+          ports:
+            - containerPort: 9001
+          env:
+            - name: QUEUE_URL
+              value: "https://sqs.eu-west-1.amazonaws.com/123456789012/%[1]s"
+        - name: log-router
+          image: "public.ecr.aws/l7a1d1z4/fluentbit:3b2f1a9c0d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a"
+`, svc)
+	}
+	data := []byte(sb.String())
+	if n := bytes.Count(data, []byte("\n")); n < 180 {
+		b.Fatalf("benchmark input has %d lines, want about 200", n)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := ScanYAML("k8s.yaml", data, yamlTestMatcher{})
+		if err != nil || len(res.Refs) != 2*len(svcs) {
+			b.Fatalf("scan: %v, %d refs", err, len(res.Refs))
+		}
+	}
+}
