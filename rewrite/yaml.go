@@ -49,7 +49,7 @@ func ScanYAML(path string, data []byte, m Matcher) (res *Result, err error) {
 		}
 		docs = append(docs, n)
 	}
-	s := &yamlScanner{path: path, data: data, m: m, lines: yamlLineStarts(data), res: &Result{},
+	s := &yamlScanner{path: path, data: data, m: m, lines: yamlLineStarts(data), nl: newlineStarts(data), res: &Result{},
 		markers: bytes.Contains(data, []byte("pin:"))}
 	for _, d := range docs {
 		if err := s.walk(d, nil, ""); err != nil {
@@ -162,10 +162,29 @@ type yamlScanner struct {
 	path  string
 	data  []byte
 	m     Matcher
-	lines []int
+	lines []int // where yaml.v3's lines start
+	nl    []int // where lines start counting only '\n', as Ref.Line does
 	res   *Result
 	// markers is whether the file may hold `# pin:` marker comments.
 	markers bool
+}
+
+// newlineStarts returns the offset after each '\n', with 0 first.
+func newlineStarts(data []byte) []int {
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// lineCol is the package's lineCol without rescanning the file: the 1-based
+// line (counting '\n') and byte column of off.
+func (s *yamlScanner) lineCol(off int) (line, col int) {
+	i := sort.Search(len(s.nl), func(i int) bool { return s.nl[i] > off })
+	return i, off - s.nl[i-1] + 1
 }
 
 // offset converts yaml.v3's 1-based line and rune column into a byte offset,
@@ -229,10 +248,14 @@ func (s *yamlScanner) strayMarker(n *yaml.Node, own bool) error {
 			if err != nil {
 				return &ParseError{File: s.path, Line: n.Line, Msg: err.Error()}
 			}
-			if ok && !(own && c == n.LineComment) {
-				s.warn(n.Line, comp, "", "marker comment is not right after a value on its line",
-					"put `# pin:<component>:<field>` on the same line as the value it describes, after it")
+			if !ok || own && c == n.LineComment {
+				continue
 			}
+			msg := "marker comment is not right after a value on its line"
+			if c != n.LineComment {
+				msg = "marker comment stands on a line of its own"
+			}
+			s.warn(n.Line, comp, "", msg, "put `# pin:<component>:<field>` on the same line as the value it describes, after it")
 		}
 	}
 	return nil
@@ -282,7 +305,7 @@ func (s *yamlScanner) locate(n *yaml.Node) yamlScalar {
 		off++
 	}
 	sc.start = off
-	sc.line, _ = lineCol(s.data, off)
+	sc.line, _ = s.lineCol(off)
 	end := off + len(v)
 	// The raw text is the value only when it has no escapes and no folded
 	// line breaks; then the scalar ends exactly where the value does.
@@ -351,6 +374,9 @@ func parseMarker(comment string) (comp string, f Field, ok bool, err error) {
 	parts := strings.Split(strings.TrimPrefix(word, "pin:"), ":")
 	if len(parts) != 2 || parts[0] == "" {
 		return "", "", true, fmt.Errorf("marker %q must be pin:<component>:<field>", word)
+	}
+	if strings.Trim(parts[0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
+		return parts[0], "", true, fmt.Errorf("marker %q: component %q may hold only letters, digits, '.', '_' and '-'", word, parts[0])
 	}
 	f, fok := ParseField(parts[1])
 	if !fok {
@@ -455,7 +481,7 @@ func (s *yamlScanner) marked(n *yaml.Node, sc yamlScalar) (done bool, err error)
 
 // ref records a reference found at sc.
 func (s *yamlScanner) ref(sc yamlScalar, v, comp string, f Field, marker bool) {
-	_, col := lineCol(s.data, sc.start)
+	_, col := s.lineCol(sc.start)
 	s.res.Refs = append(s.res.Refs, Ref{Start: sc.start, End: sc.end, Line: sc.line, Column: col,
 		Value: v, Component: comp, Field: f, Marker: marker})
 }

@@ -2,10 +2,7 @@ package rewrite
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,157 +13,25 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var updateYAML = flag.Bool("update-yaml", false, "rewrite the golden files under testdata/yaml")
-
-// yamlTestMatcher manages the storage service's repositories the way
-// pin.Matcher does: a whole reference whose repository is a component
-// matches; a string that contains a managed repository mentions it.
-type yamlTestMatcher struct{}
-
-var yamlTestRepos = func() map[string]string {
-	m := map[string]string{}
-	for _, svc := range strings.Fields(`bags_api ingests_api ingests_indexer ingests_tracker ingests_worker
-		notifier bag_versioner bag_register bag_tagger bag_replicator bag_root_finder bag_tracker bag_verifier
-		bag_unpacker bag_indexer file_finder file_indexer replica_aggregator`) {
-		m["public.ecr.aws/y1p3h6z3/"+svc] = svc
-	}
-	m["public.ecr.aws/l7a1d1z4/fluentbit"] = "fluentbit"
-	m["public.ecr.aws/l7a1d1z4/nginx_apigw"] = "nginx_apigw"
-	return m
-}()
-
-func (yamlTestMatcher) Match(s string) (string, bool) {
-	if s == "" || strings.ContainsAny(s, " \t\r\n\"'${}") {
-		return "", false
-	}
-	repo := s
-	if i := strings.IndexByte(repo, '@'); i >= 0 {
-		d := repo[i+1:]
-		if !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 {
-			return "", false
-		}
-		repo = repo[:i]
-	}
-	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
-		if repo[i+1:] == "" {
-			return "", false
-		}
-		repo = repo[:i]
-	}
-	c, ok := yamlTestRepos[repo]
-	return c, ok
-}
-
-func (yamlTestMatcher) Mentions(s string) (string, bool) {
-	for repo, c := range yamlTestRepos {
-		if strings.Contains(s, repo) {
-			return c, true
-		}
-		last := "/" + c
-		for _, suffix := range []string{":", "@", "\"", "}", "$"} {
-			if strings.Contains(s, last+suffix) {
-				return c, true
-			}
-		}
-		if strings.HasSuffix(s, last) {
-			return c, true
-		}
-	}
-	return "", false
-}
-
-// yamlNewValue is what the golden and fuzz tests write into a reference:
-// a digest-pinned reference, a mirrored repository, a version or a digest.
-func yamlNewValue(r Ref) string {
-	sum := sha256.Sum256([]byte(r.Component))
-	digest := "sha256:" + hex.EncodeToString(sum[:])
-	switch r.Field {
-	case FieldRepo:
-		return "registry.example.com/storage/" + r.Component
-	case FieldTag:
-		return "1.5.0"
-	case FieldDigest:
-		return digest
-	}
-	repo := "registry.example.com/other/" + r.Component
-	for rp, c := range yamlTestRepos {
-		if c == r.Component {
-			repo = rp
-		}
-	}
-	return repo + "@" + digest
-}
-
-func yamlEdits(res *Result) []Edit {
-	var edits []Edit
-	for _, r := range res.Refs {
-		edits = append(edits, Edit{Start: r.Start, End: r.End, New: yamlNewValue(r)})
-	}
-	return edits
-}
-
-// renderYAMLResult prints a scan (or its error) and the file rewritten with
-// every reference replaced, for the golden files.
-func renderYAMLResult(data []byte, res *Result, err error) []byte {
-	var b bytes.Buffer
-	if err != nil {
-		fmt.Fprintf(&b, "== error\n%v\n", err)
-		return b.Bytes()
-	}
-	b.WriteString("== refs\n")
-	for _, r := range res.Refs {
-		marker := ""
-		if r.Marker {
-			marker = " marker"
-		}
-		fmt.Fprintf(&b, "%d:%d [%d,%d) %s %s%s %q\n", r.Line, r.Column, r.Start, r.End, r.Component, r.Field, marker, r.Value)
-	}
-	b.WriteString("== warnings\n")
-	for _, w := range res.Warnings {
-		fmt.Fprintf(&b, "%d %s %q: %s\n   hint: %s\n", w.Line, w.Component, w.Value, w.Message, w.Hint)
-	}
-	out, aerr := Apply(data, yamlEdits(res))
-	if aerr != nil {
-		fmt.Fprintf(&b, "== apply error\n%v\n", aerr)
-		return b.Bytes()
-	}
-	b.WriteString("== rewritten\n")
-	b.Write(out)
-	return b.Bytes()
-}
-
 func TestScanYAMLGolden(t *testing.T) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "yaml", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	var inputs []string
+	for _, n := range goldenInputs(t, "yaml") {
+		if strings.HasSuffix(n, ".yaml") {
+			inputs = append(inputs, n)
+		}
 	}
-	if len(inputs) < 10 {
+	if len(inputs) < 15 {
 		t.Fatalf("found %d inputs under testdata/yaml, want the whole set", len(inputs))
 	}
 	for _, in := range inputs {
-		name := strings.TrimSuffix(filepath.Base(in), ".yaml")
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(in)
+		t.Run(strings.TrimSuffix(in, ".yaml"), func(t *testing.T) {
+			goldenScan(t, "yaml", in, ScanYAML)
+			data, err := os.ReadFile(filepath.Join("testdata", "yaml", in))
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := ScanYAML(filepath.Base(in), data, yamlTestMatcher{})
-			if err == nil {
+			if res, err := ScanYAML(in, data, testMatcher{}); err == nil {
 				checkYAMLRefs(t, data, res)
-			}
-			got := renderYAMLResult(data, res, err)
-			golden := strings.TrimSuffix(in, ".yaml") + ".golden"
-			if *updateYAML {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./rewrite -run TestScanYAMLGolden -update-yaml to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("scan of %s differs from %s:\n--- got\n%s\n--- want\n%s", in, golden, got, want)
 			}
 		})
 	}
@@ -234,13 +99,14 @@ func TestScanYAMLPositions(t *testing.T) {
 		{name: "marker on a number", in: "tag: 2 # pin:bags_api:tag\n", start: -1, wantWarn: "not a string"},
 		{name: "marker on a key", in: "image: # pin:bags_api:ref\n  x\n", start: -1, wantWarn: "not right after"},
 		{name: "unknown field", in: "a: b\ntag: latest # pin:bags_api:version\n", start: -1, wantErrLit: "f.yaml:2: marker \"pin:bags_api:version\": unknown field"},
+		{name: "marker with a bad component", in: "tag: x # pin:bags,api:tag\n", start: -1, wantErrLit: "f.yaml:1: marker \"pin:bags,api:tag\": component"},
 		{name: "marker missing field", in: "tag: latest # pin:bags_api\n", start: -1, wantErrLit: "f.yaml:1: marker"},
 		{name: "syntax error", in: "a: b\n  c: d\n", start: -1, wantErrLit: "f.yaml:2: mapping values are not allowed"},
 		{name: "utf-16", in: "\xff\xfea\x00", start: -1, wantErrLit: "UTF-16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := ScanYAML("f.yaml", []byte(tt.in), yamlTestMatcher{})
+			res, err := ScanYAML("f.yaml", []byte(tt.in), testMatcher{})
 			if tt.wantErrLit != "" {
 				var pe *ParseError
 				if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.wantErrLit) {
@@ -279,6 +145,38 @@ func TestScanYAMLPositions(t *testing.T) {
 	}
 }
 
+// TestScanYAMLParseErrorLines checks that parse errors name the line of the
+// problem even where yaml.v3's own message names none or the line before.
+func TestScanYAMLParseErrorLines(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		line int
+		msg  string
+	}{
+		{"scanner error", "a: 1\nb: 2\nc: 3\n  d: 4\n", 4, "mapping values are not allowed"},
+		{"parser error in a flow sequence", "a: 1\nb: 2\nc: 3\nd: [1, 2\ne: 5\n", 4, "did not find expected ',' or ']'"},
+		{"bad escape", "a: 1\nb: 2\nc: 3\nd: \"x\\q\"\n", 4, "unknown escape"},
+		{"unknown anchor", "a: 1\nb: 2\nc: 3\nd: *nope\n", 4, "unknown anchor 'nope'"},
+		{"control character", "a: 1\nb: 2\nc: 3\nd: \"x\x01\"\n", 4, "control characters"},
+		{"invalid utf-8", "a: 1\nb: 2\nc: 3\nd: \"x\xff\"\n", 4, "UTF-8"},
+		{"first line", "a: [\n", 2, "did not find expected node content"},
+		{"second document", "a: 1\n---\nb: 2\n  c: 3\n", 4, "mapping values are not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ScanYAML("f.yaml", []byte(tt.in), testMatcher{})
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want a *ParseError", err)
+			}
+			if pe.File != "f.yaml" || pe.Line != tt.line || !strings.Contains(pe.Msg, tt.msg) {
+				t.Errorf("err = %q (line %d), want f.yaml line %d with %q", err, pe.Line, tt.line, tt.msg)
+			}
+		})
+	}
+}
+
 // parseYAMLStream decodes every document of data, as pin's consumers would.
 func parseYAMLStream(data []byte) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -303,7 +201,7 @@ func FuzzScanYAML(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := ScanYAML("fuzz.yaml", data, yamlTestMatcher{})
+		res, err := ScanYAML("fuzz.yaml", data, testMatcher{})
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) {
@@ -312,28 +210,16 @@ func FuzzScanYAML(f *testing.F) {
 			return
 		}
 		checkYAMLRefs(t, data, res)
-		edits := yamlEdits(res)
+		edits := testEdits(res, nil)
 		out, err := Apply(data, edits)
 		if err != nil {
 			t.Fatalf("apply: %v", err)
 		}
-		// Only bytes inside the spans changed.
-		in, o := 0, 0
-		for i, r := range res.Refs {
-			n := r.Start - in
-			if !bytes.Equal(data[in:r.Start], out[o:o+n]) {
-				t.Fatalf("bytes before ref %d changed", i)
-			}
-			o += n + len(edits[i].New)
-			in = r.End
-		}
-		if !bytes.Equal(data[in:], out[o:]) {
-			t.Fatalf("bytes after the last ref changed")
-		}
+		checkSpliced(t, data, out, edits)
 		if err := parseYAMLStream(out); err != nil {
 			t.Fatalf("rewritten file no longer parses: %v\n%q", err, out)
 		}
-		again, err := ScanYAML("fuzz.yaml", out, yamlTestMatcher{})
+		again, err := ScanYAML("fuzz.yaml", out, testMatcher{})
 		if err != nil {
 			t.Fatalf("rescan: %v\n%q", err, out)
 		}
@@ -394,7 +280,7 @@ spec:
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		res, err := ScanYAML("k8s.yaml", data, yamlTestMatcher{})
+		res, err := ScanYAML("k8s.yaml", data, testMatcher{})
 		if err != nil || len(res.Refs) != 2*len(svcs) {
 			b.Fatalf("scan: %v, %d refs", err, len(res.Refs))
 		}
