@@ -30,11 +30,12 @@ var exampleNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 // exampleCase is one example tree pinned in one style.
 type exampleCase struct {
-	tree    string         // directory under examples/
-	golden  string         // directory under testdata/examples/
-	style   string         // reference style in pin.yaml
-	pinned  map[string]int // component => references pinned; nil: every component once
-	foreign []string       // references of other products that must survive byte for byte
+	tree    string            // directory under examples/
+	golden  string            // directory under testdata/examples/
+	style   string            // reference style in pin.yaml
+	pinned  map[string]int    // component => references pinned; nil: every component once
+	foreign []string          // references of other products that must survive byte for byte
+	mirror  map[string]string // registryMap written into pin.yaml
 }
 
 var exampleCases = []exampleCase{
@@ -42,6 +43,9 @@ var exampleCases = []exampleCase{
 		foreign: []string{`"public.ecr.aws/docker/library/redis:7"`}},
 	{tree: "terraform", golden: "terraform-tag-digest", style: StyleTagDigest, pinned: nil,
 		foreign: []string{`"public.ecr.aws/docker/library/redis:7"`}},
+	{tree: "terraform", golden: "terraform-mirror", style: StyleDigest, pinned: nil,
+		foreign: []string{`"public.ecr.aws/docker/library/redis:7"`},
+		mirror:  map[string]string{"public.ecr.aws/y1p3h6z3": "123456789012.dkr.ecr.eu-west-2.amazonaws.com/storage"}},
 	{tree: "compose", golden: "compose", style: StyleDigest,
 		pinned:  map[string]int{"bags_api": 1, "ingests_api": 1, "ingests_worker": 1, "bag_verifier": 1, "nginx_apigw": 1},
 		foreign: []string{"image: localstack/localstack:3.4\n", "image: docker.elastic.co/elasticsearch/elasticsearch:8.13.4\n"}},
@@ -184,6 +188,15 @@ func runExample(t *testing.T, tc exampleCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tc.mirror != nil {
+		cfg.RegistryMap = tc.mirror
+		if err := os.WriteFile(cfg.Path, cfg.Encode(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err = LoadConfig(cfg.Path); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	plan, err := PlanUpdate(ctx, cfg, UpdateOptions{Now: now})
 	if err != nil {
@@ -224,7 +237,7 @@ func runExample(t *testing.T, tc exampleCase) {
 
 	// Independent of the golden files: the result is the example with each
 	// managed repo:latest replaced by what the release pins, nothing else.
-	m := NewMatcher(rel, nil)
+	m := NewMatcher(rel, tc.mirror)
 	for name, old := range before {
 		want := old
 		for _, c := range rel.Components {
