@@ -1,0 +1,4 @@
+locals {
+  a = "x"
+  tag = "latest" # pin:bags_api:version
+}

@@ -1,0 +1,1 @@
+a = "public.ecr.aws/y1p3h6z3/bags_api@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
