@@ -134,3 +134,9 @@ func Split(s string) (repo, tag, digest string) {
 	}
 	return s, tag, digest
 }
+
+// Component returns the component a repository (upstream or mirrored) belongs to.
+func (m *Matcher) Component(repo string) (string, bool) {
+	c, ok := m.byRepo[canonicalRepo(repo)]
+	return c, ok
+}

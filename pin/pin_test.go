@@ -1,0 +1,311 @@
+package pin
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+type clock struct{ now time.Time }
+
+func (c *clock) Now() time.Time { return c.now }
+
+// fixture is a producer's store with a key, and a consumer project using it.
+type fixture struct {
+	t       testing.TB
+	store   *channels.DirStore
+	signer  *signing.Signer
+	pubPath string
+	pub     *channels.Publisher
+	clk     *clock
+	dir     string
+	cfg     *Config
+	saved   map[string]string
+}
+
+var services = []string{"bags_api", "ingests_api", "notifier", "bag_verifier"}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	privPEM, pubPEM, err := signing.GenerateKeyPair([]byte(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.LoadPrivateKey(privPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDir := t.TempDir()
+	pubPath := filepath.Join(keyDir, "release.pub")
+	if err := os.WriteFile(pubPath, pubPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: t0}
+	store := channels.NewDirStore(filepath.Join(t.TempDir(), "store"))
+	f := &fixture{t: t, store: store, signer: s, pubPath: pubPath, clk: clk, dir: t.TempDir(),
+		pub: &channels.Publisher{Store: store, Signer: s, Product: "storage-service", Now: clk.Now}}
+	return f
+}
+
+func (f *fixture) release(version, channel, salt string) *channels.Published {
+	f.t.Helper()
+	rel := &manifest.Release{SchemaVersion: 1, Kind: manifest.KindRelease, Product: "storage-service", Version: version,
+		Source: manifest.Source{Repository: "https://github.com/wellcomecollection/storage-service"}}
+	for _, s := range services {
+		rel.Components = append(rel.Components, manifest.Component{Name: s, Repository: "public.ecr.aws/y1p3h6z3/" + s, Tag: "latest",
+			Digest: manifest.Digest([]byte(s + salt)), MediaType: "application/vnd.oci.image.manifest.v1+json"})
+	}
+	p, err := f.pub.Create(context.Background(), rel, channel, 168*time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) write(rel, content string) {
+	f.t.Helper()
+	p := filepath.Join(f.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) read(rel string) string {
+	f.t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.dir, rel))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(b)
+}
+
+func (f *fixture) init(channel string) {
+	f.t.Helper()
+	cfg, err := Init(context.Background(), InitOptions{Path: filepath.Join(f.dir, "pin.yaml"), Source: f.store.String(),
+		Channel: channel, KeyFile: f.pubPath, Now: f.clk.Now})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.cfg = cfg
+}
+
+func (f *fixture) update(o UpdateOptions) (*Plan, error) {
+	o.Now = f.clk.Now
+	p, err := PlanUpdate(context.Background(), f.cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.Apply()
+}
+
+const demoTF = `# The storage service demo
+module "stack" {
+  source = "./stack"
+
+  bags_api_image     = "public.ecr.aws/y1p3h6z3/bags_api:latest" # the API
+  notifier_image     = "public.ecr.aws/y1p3h6z3/notifier:latest"
+  nginx_image        = "public.ecr.aws/nginx/nginx:1.25"
+}
+`
+
+func TestUpdateThenCheck(t *testing.T) {
+	f := newFixture(t)
+	p1 := f.release("1.5.0", channels.Stable, "a")
+	f.write("infra/main.tf", demoTF)
+	f.write("compose.yaml", "services:\n  api:\n    image: public.ecr.aws/y1p3h6z3/ingests_api:latest\n")
+	f.init(channels.Stable)
+
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Release.Release.Version != "1.5.0" || len(plan.Changes) != 2 {
+		t.Fatalf("plan: version %s, %d changed files", plan.Release.Release.Version, len(plan.Changes))
+	}
+	bags, _ := p1.Release.Component("bags_api")
+	want := strings.Replace(demoTF, "public.ecr.aws/y1p3h6z3/bags_api:latest", "public.ecr.aws/y1p3h6z3/bags_api@"+bags.Digest, 1)
+	notifier, _ := p1.Release.Component("notifier")
+	want = strings.Replace(want, "public.ecr.aws/y1p3h6z3/notifier:latest", "public.ecr.aws/y1p3h6z3/notifier@"+notifier.Digest, 1)
+	if got := f.read("infra/main.tf"); got != want {
+		t.Fatalf("main.tf:\n%s\nwant:\n%s", got, want)
+	}
+	lock1 := f.read("pin.lock")
+
+	// A second run changes nothing, the lock included.
+	plan2, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan2.Changed() || f.read("pin.lock") != lock1 {
+		t.Fatalf("second update changed something: %v", plan2.Diff())
+	}
+
+	res, err := Check(context.Background(), f.cfg, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 || res.References != 3 {
+		t.Fatalf("check after update: %d refs, findings %v", res.References, res.Findings)
+	}
+
+	// Drift: someone puts latest back.
+	f.write("compose.yaml", "services:\n  api:\n    image: public.ecr.aws/y1p3h6z3/ingests_api:latest\n")
+	res, err = Check(context.Background(), f.cfg, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Kind != FindingUnpinned || res.Findings[0].File != "compose.yaml" || res.Findings[0].Line != 3 {
+		t.Fatalf("findings: %+v", res.Findings)
+	}
+
+	// Online: a newer release is available.
+	f.clk.now = t0.Add(time.Hour)
+	f.release("1.6.0", channels.Stable, "b")
+	res, err = Check(context.Background(), f.cfg, CheckOptions{Online: true, Now: f.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasFinding(res.Findings, FindingUpdate) {
+		t.Fatalf("online check did not report the update: %+v", res.Findings)
+	}
+}
+
+func hasFinding(fs []Finding, kind string) bool {
+	for _, f := range fs {
+		if f.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+type snapshot map[string]string
+
+// snap records every file's bytes and mtime under dir.
+func snap(t *testing.T, dir string) snapshot {
+	t.Helper()
+	s := snapshot{}
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			s[p] = string(b) + "\x00" + info.ModTime().String()
+		}
+		return nil
+	})
+	return s
+}
+
+func TestTrustFailuresWriteNothing(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		channel string
+		setup   func(f *fixture)
+		opts    UpdateOptions
+		want    string
+	}{
+		{"tampered manifest byte", channels.Stable, func(f *fixture) {
+			p := filepath.Join(f.store.String(), "releases", "1.6.0.json")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(b, []byte("bags_api"), []byte("bags_apj"), 1), 0o644)
+		}, UpdateOptions{}, "does not match"},
+		{"wrong key", channels.Stable, func(f *fixture) {
+			_, pub, err := signing.GenerateKeyPair(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.cfg.Keys = []string{string(pub)}
+		}, UpdateOptions{}, "no trusted key"},
+		{"expired index", channels.Stable, func(f *fixture) { f.clk.now = t0.Add(400 * time.Hour) }, UpdateOptions{}, "expired"},
+		{"lower sequence", channels.Stable, func(f *fixture) {
+			// Replay the index as it was at sequence 1.
+			os.WriteFile(filepath.Join(f.store.String(), "channels", "stable.json"), []byte(f.saved["stable.json"]), 0o644)
+			os.WriteFile(filepath.Join(f.store.String(), "channels", "stable.json.sig"), []byte(f.saved["stable.json.sig"]), 0o644)
+		}, UpdateOptions{}, "below 2 recorded in pin.lock"},
+		{"other product", channels.Stable, func(f *fixture) { f.cfg.Product = "other-service" }, UpdateOptions{}, "product"},
+		{"stable index served as edge", channels.Edge, func(f *fixture) {
+			for _, ext := range []string{".json", ".json.sig"} {
+				b, _ := os.ReadFile(filepath.Join(f.store.String(), "channels", "stable"+ext))
+				os.WriteFile(filepath.Join(f.store.String(), "channels", "edge"+ext), b, 0o644)
+			}
+		}, UpdateOptions{}, `expected "edge"`},
+		{"yanked", channels.Stable, func(f *fixture) {
+			if _, err := f.pub.Yank(ctx, channels.Stable, "1.6.0", "broken", 168*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}, UpdateOptions{To: "1.6.0"}, "yanked"},
+		{"digest mismatch", channels.Stable, func(f *fixture) {
+			// Swap 1.6.0's manifest and signature for 1.5.0's: both validly signed, but not what the index lists.
+			for _, ext := range []string{".json", ".json.sig"} {
+				b, _ := os.ReadFile(filepath.Join(f.store.String(), "releases", "1.5.0"+ext))
+				os.WriteFile(filepath.Join(f.store.String(), "releases", "1.6.0"+ext), b, 0o644)
+			}
+		}, UpdateOptions{}, "does not match"},
+		{"downgrade", channels.Stable, func(f *fixture) {
+			if _, err := f.pub.Yank(ctx, channels.Stable, "1.6.0", "broken", 168*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			lock, _ := LoadLock(f.cfg.LockPath())
+			lock.Version = "1.6.0"
+			b, _ := lock.Encode()
+			os.WriteFile(f.cfg.LockPath(), b, 0o644)
+		}, UpdateOptions{}, "refusing to downgrade"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.release("1.5.0", channels.Stable, "a")
+			if tc.channel == channels.Edge {
+				f.release("1.6.0-edge.1", channels.Edge, "e")
+			}
+			f.write("main.tf", demoTF)
+			f.init(tc.channel)
+			if _, err := f.update(UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			f.saved = map[string]string{}
+			for _, n := range []string{"stable.json", "stable.json.sig"} {
+				b, _ := os.ReadFile(filepath.Join(f.store.String(), "channels", n))
+				f.saved[n] = string(b)
+			}
+			f.clk.now = t0.Add(time.Hour)
+			f.release("1.6.0", channels.Stable, "b")
+			if tc.name == "lower sequence" {
+				// The lock must have seen sequence 2 for a replay of 1 to be a rollback.
+				if _, err := f.update(UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.write("main.tf", demoTF) // back to latest, so an update would write
+			tc.setup(f)
+			before := snap(t, f.dir)
+			_, err := f.update(tc.opts)
+			if exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v (exit %d), want a trust failure (exit 3) mentioning %q", err, exitcode.Of(err), tc.want)
+			}
+			after := snap(t, f.dir)
+			if len(before) != len(after) {
+				t.Fatalf("files appeared or vanished: %d before, %d after", len(before), len(after))
+			}
+			for p, v := range before {
+				if after[p] != v {
+					t.Fatalf("%s changed on a trust failure", p)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,239 @@
+package pin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+// ReleaseSetOptions say which releases to load for an audit.
+type ReleaseSetOptions struct {
+	Source     string
+	Product    string // required product; empty accepts the index's own
+	Channel    string
+	Constraint string
+	// RegistryMap is pin.yaml's mirror map; LoadReleaseSet does not use it,
+	// it travels with the options for whoever matches references.
+	RegistryMap map[string]string
+	Verifier    *signing.Verifier
+	// CacheDir holds verified documents by digest; empty disables the cache.
+	CacheDir string
+	// Offline reads only the cache and Lock.
+	Offline bool
+	Lock    *Lock
+	Now     func() time.Time
+	Store   channels.Store
+	Open    channels.OpenOptions
+}
+
+// ReleaseSet is every verified release visible on a channel.
+type ReleaseSet struct {
+	Product  string
+	Channel  string
+	Entries  []channels.Candidate         // ascending SemVer
+	Releases map[string]*manifest.Release // by version
+	Newest   string                       // newest allowed, unyanked version
+	Expired  []string                     // channels whose index has expired
+	// IndexFetches and ManifestFetches count documents read from the store (not the cache).
+	IndexFetches    int
+	ManifestFetches int
+}
+
+// DefaultCacheDir is $XDG_CACHE_HOME/pin, or the OS user cache directory.
+func DefaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "pin")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "pin")
+	}
+	return ""
+}
+
+// cachingStore serves release manifests from a digest-addressed cache and
+// remembers every index it fetches, so later offline runs can use them.
+type cachingStore struct {
+	dir     string
+	source  string
+	inner   channels.Store // nil when offline
+	rs      *ReleaseSet
+	digests map[string]string // version → digest the verified index lists
+}
+
+func (c *cachingStore) String() string { return c.source }
+
+func (c *cachingStore) indexPath(channel string) string {
+	sum := sha256.Sum256([]byte(c.source))
+	return filepath.Join(c.dir, "channels", hex.EncodeToString(sum[:8]), channel+".json")
+}
+
+func (c *cachingStore) manifestPath(digest string) string {
+	return filepath.Join(c.dir, "manifests", strings.TrimPrefix(digest, "sha256:")+".json")
+}
+
+func (c *cachingStore) GetChannel(ctx context.Context, channel string) (channels.Document, error) {
+	if c.inner == nil {
+		return readDoc(c.indexPath(channel))
+	}
+	doc, err := c.inner.GetChannel(ctx, channel)
+	if err == nil {
+		c.rs.IndexFetches++
+		if c.dir != "" {
+			writeDoc(c.indexPath(channel), doc) // best effort: a cache that cannot be written is only slower
+		}
+	}
+	return doc, err
+}
+
+func (c *cachingStore) GetRelease(ctx context.Context, version string) (channels.Document, error) {
+	if d := c.digests[version]; d != "" && c.dir != "" {
+		if doc, err := readDoc(c.manifestPath(d)); err == nil && manifest.Digest(doc.Bytes) == d {
+			return doc, nil
+		}
+	}
+	if c.inner == nil {
+		return channels.Document{}, fmt.Errorf("release %s is not cached (offline): %w", version, channels.ErrNotFound)
+	}
+	doc, err := c.inner.GetRelease(ctx, version)
+	if err == nil {
+		c.rs.ManifestFetches++
+		if d := c.digests[version]; d != "" && c.dir != "" && manifest.Digest(doc.Bytes) == d {
+			writeDoc(c.manifestPath(d), doc)
+		}
+	}
+	return doc, err
+}
+
+func (c *cachingStore) PutChannel(context.Context, string, channels.Document) error {
+	return errors.New("read-only")
+}
+
+func (c *cachingStore) PutRelease(context.Context, string, channels.Document) error {
+	return errors.New("read-only")
+}
+
+func readDoc(p string) (channels.Document, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return channels.Document{}, fmt.Errorf("%s: %w", p, channels.ErrNotFound)
+		}
+		return channels.Document{}, err
+	}
+	sig, err := os.ReadFile(p + ".sig")
+	if err != nil {
+		return channels.Document{}, fmt.Errorf("%s.sig: %w", p, channels.ErrNotFound)
+	}
+	return channels.Document{Bytes: b, Signature: sig}, nil
+}
+
+func writeDoc(p string, doc channels.Document) {
+	if channels.WriteFileAtomic(p+".sig", doc.Signature, 0o644) == nil {
+		_ = channels.WriteFileAtomic(p, doc.Bytes, 0o644)
+	}
+}
+
+// LoadReleaseSet fetches (or reads from the cache) and verifies the channel
+// indexes and every release they list. Cached documents are verified again on
+// every read: the cache saves bandwidth, never trust.
+func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, error) {
+	rs := &ReleaseSet{Product: o.Product, Channel: o.Channel, Releases: map[string]*manifest.Release{}}
+	cs := &cachingStore{dir: o.CacheDir, source: o.Source, rs: rs, digests: map[string]string{}}
+	if !o.Offline {
+		inner := o.Store
+		if inner == nil {
+			var err error
+			if inner, err = channels.Open(o.Source, o.Open); err != nil {
+				return nil, exitcode.UsageError(err)
+			}
+		}
+		cs.inner = inner
+	}
+	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, Product: o.Product, Now: o.Now, AllowExpired: true}
+	names := []string{o.Channel}
+	if o.Channel == channels.Edge {
+		names = append(names, channels.Stable)
+	}
+	idx := map[string]*manifest.Channel{}
+	for _, n := range names {
+		vc, err := rd.Channel(ctx, n)
+		if n != o.Channel && channels.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			if o.Offline && channels.IsNotFound(err) && o.Lock != nil {
+				break // fall back to the lock's release alone
+			}
+			return nil, err
+		}
+		if vc.Expired {
+			rs.Expired = append(rs.Expired, n)
+		}
+		if rs.Product == "" {
+			rs.Product = vc.Index.Product
+			rd.Product = rs.Product
+		}
+		idx[n] = vc.Index
+		for _, e := range vc.Index.Releases {
+			cs.digests[e.Version] = e.Digest
+		}
+	}
+	rs.Entries = channels.Visible(o.Channel, idx)
+	for _, e := range rs.Entries {
+		vr, err := rd.Release(ctx, e.Entry)
+		if err != nil {
+			if o.Offline && channels.IsNotFound(err) {
+				continue
+			}
+			return nil, err
+		}
+		rs.Releases[e.Version] = vr.Release
+	}
+	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
+		doc := channels.Document{Bytes: []byte(o.Lock.Manifest), Signature: []byte(o.Lock.Signature)}
+		vr, err := channels.VerifyRelease(ctx, o.Verifier, doc, o.Lock.ManifestDigest, manifest.Expect{Product: rs.Product, Version: o.Lock.Version})
+		if err != nil {
+			return nil, fmt.Errorf("pin.lock: %w", err)
+		}
+		rs.Releases[o.Lock.Version] = vr.Release
+		if len(rs.Entries) == 0 {
+			rs.Entries = []channels.Candidate{{Entry: manifest.Entry{Version: o.Lock.Version, Digest: o.Lock.ManifestDigest, Created: vr.Release.Created}, Channel: o.Lock.ReleaseChannel}}
+		}
+	}
+	cons, err := channels.ParseConstraint(o.Constraint)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	if sel, ok := channels.Select(rs.Entries, cons); ok {
+		rs.Newest = sel.Version
+	}
+	return rs, nil
+}
+
+// Newer counts the unyanked versions in the set above version.
+func (rs *ReleaseSet) Newer(version string) int {
+	v, err := semver.StrictNewVersion(version)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range rs.Entries {
+		if ev, err := semver.StrictNewVersion(e.Version); err == nil && !e.Yanked && ev.GreaterThan(v) {
+			n++
+		}
+	}
+	return n
+}
