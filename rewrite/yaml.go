@@ -308,12 +308,14 @@ func (s *yamlScanner) locate(n *yaml.Node) yamlScalar {
 	sc.line, _ = s.lineCol(off)
 	end := off + len(v)
 	// The raw text is the value only when it has no escapes and no folded
-	// line breaks; then the scalar ends exactly where the value does.
+	// line breaks. A plain scalar whose raw text starts with its whole
+	// value ends there (more text would be more value); a quoted one must
+	// be closed right there, and its value must hold no character that
+	// the raw text escapes ('it''' starts with "it'" and a quote too).
 	switch {
 	case end > len(s.data) || string(s.data[off:end]) != v || strings.ContainsAny(v, "\r\n\u0085\u2028\u2029"):
 	case quote == '"' && (strings.ContainsAny(v, `\"`) || end >= len(s.data) || s.data[end] != '"'):
 	case quote == '\'' && (strings.Contains(v, "'") || end >= len(s.data) || s.data[end] != '\''):
-	case quote == 0 && end < len(s.data) && !isYAMLSpace(s.data[end]) && yamlBreakLen(s.data, end) == 0 && !strings.ContainsRune(",]}", rune(s.data[end])):
 	default:
 		sc.exact = true
 		sc.end = end
@@ -401,8 +403,12 @@ func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error 
 		return err
 	}
 	v := n.Value
+	// Every managed repository names its registry, so a value without a
+	// '/' can neither be nor mention one: most values (names, ports,
+	// flags) skip the matcher.
+	maybe := strings.IndexByte(v, '/') >= 0
 	comp, match := "", false
-	if n.Tag == "!!str" {
+	if maybe && n.Tag == "!!str" {
 		comp, match = s.m.Match(v)
 	}
 	var sc yamlScalar
@@ -418,6 +424,9 @@ func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error 
 	}
 	if !match {
 		var mentions bool
+		if !maybe {
+			return nil
+		}
 		if comp, mentions = s.m.Mentions(v); !mentions {
 			return nil
 		}

@@ -96,6 +96,8 @@ func TestScanYAMLPositions(t *testing.T) {
 		{name: "escaped", in: "image: \"public.ecr.aws\\x2fy1p3h6z3/bags_api:latest\"\n", start: -1, wantWarn: "escapes"},
 		{name: "split", in: "repository: public.ecr.aws/y1p3h6z3/bags_api\ntag: latest\n", start: -1, wantWarn: "split"},
 		{name: "bare repo alone", in: "repository: public.ecr.aws/y1p3h6z3/bags_api\n", start: 12, line: 1, col: 13, field: FieldRef},
+		{name: "marker on a quote escape", in: "tag: 'it''' # pin:bags_api:tag\n", start: -1, wantWarn: "escapes"},
+		{name: "marker on a backslash escape", in: `tag: "a\\" # pin:bags_api:tag` + "\n", start: -1, wantWarn: "escapes"},
 		{name: "marker on a number", in: "tag: 2 # pin:bags_api:tag\n", start: -1, wantWarn: "not a string"},
 		{name: "marker on a key", in: "image: # pin:bags_api:ref\n  x\n", start: -1, wantWarn: "not right after"},
 		{name: "unknown field", in: "a: b\ntag: latest # pin:bags_api:version\n", start: -1, wantErrLit: "f.yaml:2: marker \"pin:bags_api:version\": unknown field"},
