@@ -50,6 +50,7 @@ func ScanHCL(path string, data []byte, m Matcher) (res *Result, err error) {
 	s := &hclScanner{
 		path:     path,
 		data:     data,
+		lines:    &lineIndex{data: data},
 		m:        m,
 		res:      &Result{},
 		keys:     map[hclsyntax.Expression]bool{},
@@ -96,10 +97,11 @@ func hclParseError(path string, diags hcl.Diagnostics) *ParseError {
 
 // hclScanner collects what one file holds.
 type hclScanner struct {
-	path string
-	data []byte
-	m    Matcher
-	res  *Result
+	path  string
+	data  []byte
+	lines *lineIndex
+	m     Matcher
+	res   *Result
 	// keys are object keys: never references.
 	keys map[hclsyntax.Expression]bool
 	// split are values with a sibling attribute or key naming a tag or digest.
@@ -198,7 +200,7 @@ func (s *hclScanner) template(e hclsyntax.Expression, rng hcl.Range, parts []hcl
 	}
 	vStart, vEnd := start+1, end-1
 	raw := string(s.data[vStart:vEnd])
-	line, _ := lineCol(s.data, vStart)
+	line, _ := s.lines.lineCol(vStart)
 
 	value, literal := "", true
 	for _, p := range parts {
@@ -327,7 +329,31 @@ func (s *hclScanner) warn(start, end, line int, comp, value, msg, hint string) {
 
 // ref records a reference at [start,end).
 func (s *hclScanner) ref(start, end int, value, comp string, f Field, marker bool) {
-	line, col := lineCol(s.data, start)
+	line, col := s.lines.lineCol(start)
 	s.res.Refs = append(s.res.Refs, Ref{Start: start, End: end, Line: line, Column: col,
 		Value: value, Component: comp, Field: f, Marker: marker})
+}
+
+// lineIndex turns byte offsets into lines and columns as lineCol does, in
+// logarithmic time, so that scanning a large file stays linear.
+type lineIndex struct {
+	data []byte
+	nl   []int // offsets of '\n', built on first use
+}
+
+// lineCol returns the 1-based line and byte column of offset.
+func (x *lineIndex) lineCol(offset int) (line, col int) {
+	if x.nl == nil {
+		x.nl = []int{}
+		for i, c := range x.data {
+			if c == '\n' {
+				x.nl = append(x.nl, i)
+			}
+		}
+	}
+	n := sort.SearchInts(x.nl, offset) // newlines before offset
+	if n == 0 {
+		return 1, offset + 1
+	}
+	return n + 1, offset - x.nl[n-1]
 }

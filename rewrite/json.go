@@ -35,7 +35,7 @@ func ScanJSON(path string, data []byte, m Matcher) (*Result, error) {
 	if !json.Valid(data[start:]) {
 		return nil, jsonParseError(path, data, start)
 	}
-	s := &jsonScanner{data: data, m: m, res: &Result{}}
+	s := &jsonScanner{data: data, lines: &lineIndex{data: data}, m: m, res: &Result{}}
 	s.scan(start)
 	sort.SliceStable(s.res.Refs, func(i, j int) bool { return s.res.Refs[i].Start < s.res.Refs[j].Start })
 	sort.SliceStable(s.res.Warnings, func(i, j int) bool { return s.res.Warnings[i].Line < s.res.Warnings[j].Line })
@@ -68,9 +68,10 @@ func jsonParseError(path string, data []byte, start int) *ParseError {
 
 // jsonScanner walks the tokens of valid JSON.
 type jsonScanner struct {
-	data []byte
-	m    Matcher
-	res  *Result
+	data  []byte
+	lines *lineIndex
+	m     Matcher
+	res   *Result
 }
 
 // scan walks data from start. The input is valid JSON, so the scanner only
@@ -129,7 +130,7 @@ func (s *jsonScanner) value(open, close int) {
 			return
 		}
 	}
-	line, col := lineCol(s.data, open+1)
+	line, col := s.lines.lineCol(open + 1)
 	comp, ok := s.m.Match(v)
 	switch {
 	case ok && raw != v:
@@ -161,6 +162,7 @@ func jsonDocument(v string) bool {
 // that is encoded in a string on line.
 func (s *jsonScanner) encoded(line int, v string) {
 	inner := &jsonScanner{data: []byte(v), m: s.m, res: &Result{}}
+	inner.lines = &lineIndex{data: inner.data}
 	inner.scan(0)
 	seen := map[string]bool{}
 	var comps []string

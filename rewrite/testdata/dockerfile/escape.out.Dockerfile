@@ -1,0 +1,5 @@
+# escape=`
+FROM `
+  public.ecr.aws/y1p3h6z3/file_finder@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+RUN dir c:\ `
+    && echo done

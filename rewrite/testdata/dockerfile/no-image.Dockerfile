@@ -1,0 +1,3 @@
+# escape=\
+ARG X=1
+FROM --platform=linux/amd64
