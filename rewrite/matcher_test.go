@@ -154,7 +154,8 @@ func renderScan(res *Result, err error) []byte {
 
 // goldenScan scans testdata/<format>/<file> with scan and compares two
 // golden files next to it: <name>.scan.txt (the references and warnings,
-// or the error) and <name>.out.<ext> (the file with every reference
+// or the error) and <name>.out.<ext> (<name>.out.txt for a name without
+// an extension, such as Dockerfile; the file with every reference
 // replaced by testNewValue, exactly what `pin update` would write; absent
 // when the scan fails). With -update it writes them instead.
 func goldenScan(t *testing.T, format, file string, scan func(string, []byte, Matcher) (*Result, error)) {
@@ -170,6 +171,9 @@ func goldenScan(t *testing.T, format, file string, scan func(string, []byte, Mat
 		base, ext = file[:i], file[i:]
 	}
 	files := map[string][]byte{filepath.Join("testdata", format, base+".scan.txt"): renderScan(res, serr)}
+	if ext == "" {
+		ext = ".txt" // a bare "x.out" would match the repository's .gitignore
+	}
 	outPath := filepath.Join("testdata", format, base+".out"+ext)
 	if serr == nil {
 		out, err := Apply(data, testEdits(res, nil))
