@@ -358,3 +358,33 @@ func mustVerifier(t *testing.T, s *signing.Signer) *signing.Verifier {
 	}
 	return v
 }
+
+// TestKeyRotation: a new signing key can take over a channel only when the
+// old key is listed in AlsoTrust; consumers who trust both keep verifying.
+func TestKeyRotation(t *testing.T) {
+	ctx := context.Background()
+	oldPub, _, clk := newPublisher(t)
+	if _, err := oldPub.Create(ctx, testRelease("1.5.0-edge.1", "a"), Edge, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	newSigner, newVerifier := newKey(t)
+	rotating := &Publisher{Store: oldPub.Store, Signer: newSigner, Product: product, Now: clk.Now}
+	if _, err := rotating.Refresh(ctx, Edge, time.Hour); exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "previousKeys") {
+		t.Fatalf("new key without the old one listed: %v", err)
+	}
+	oldPEM, err := oldPub.Signer.PublicKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotating.AlsoTrust = map[string][]byte{"old.pub": oldPEM}
+	if _, err := rotating.Promote(ctx, "1.5.0-edge.1", Stable, "", time.Hour); err != nil {
+		t.Fatalf("promote an old-key release with the new key: %v", err)
+	}
+	if _, err := rotating.Refresh(ctx, Edge, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	rd := &Reader{Store: oldPub.Store, Verifier: newVerifier, Product: product, Now: clk.Now}
+	if _, err := rd.Channel(ctx, Edge); err != nil {
+		t.Fatalf("consumer trusting the new key: %v", err)
+	}
+}

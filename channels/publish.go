@@ -22,6 +22,10 @@ type Publisher struct {
 	Signer  *signing.Signer
 	Product string
 	Now     func() time.Time
+	// AlsoTrust lists PEM public keys of earlier signing keys. During a key
+	// rotation the current index and releases were signed by the old key;
+	// the publisher accepts them and re-signs what it publishes with Signer.
+	AlsoTrust map[string][]byte
 }
 
 // Published is the outcome of a publishing operation.
@@ -44,7 +48,11 @@ func (p *Publisher) verifier() (*signing.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return signing.NewVerifier(map[string][]byte{"signing key": pub})
+	keys := map[string][]byte{"signing key": pub}
+	for name, pem := range p.AlsoTrust {
+		keys[name] = pem
+	}
+	return signing.NewVerifier(keys)
 }
 
 // current returns the channel's index as published (verified with the
@@ -63,7 +71,7 @@ func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Chan
 		return nil, err
 	}
 	if _, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature); err != nil {
-		return nil, exitcode.TrustError(fmt.Errorf("channel %s in %s is not signed by this key: %w", channel, p.Store, err))
+		return nil, exitcode.TrustError(fmt.Errorf("channel %s in %s is not signed by this key (rotating keys? list the old public key under previousKeys in release.yaml): %w", channel, p.Store, err))
 	}
 	idx, err := manifest.DecodeChannel(doc.Bytes, manifest.Expect{Product: p.Product, Channel: channel})
 	if err != nil {

@@ -31,15 +31,19 @@ var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml
 
 // Config is a parsed pin.yaml.
 type Config struct {
-	Path        string            `yaml:"-"`
-	Source      string            `yaml:"source"`
-	Product     string            `yaml:"product"`
-	Channel     string            `yaml:"channel"`
-	Constraint  string            `yaml:"constraint,omitempty"`
-	Keys        []string          `yaml:"keys"`
-	Files       []string          `yaml:"files,omitempty"`
-	Style       string            `yaml:"style,omitempty"`
-	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
+	Path string `yaml:"-"`
+	// SourceAsWritten is source as pin.yaml says it (a relative directory
+	// stays relative), which is what pin.lock records: the lock must mean the
+	// same thing in every checkout.
+	SourceAsWritten string            `yaml:"-"`
+	Source          string            `yaml:"source"`
+	Product         string            `yaml:"product"`
+	Channel         string            `yaml:"channel"`
+	Constraint      string            `yaml:"constraint,omitempty"`
+	Keys            []string          `yaml:"keys"`
+	Files           []string          `yaml:"files,omitempty"`
+	Style           string            `yaml:"style,omitempty"`
+	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
 }
 
 // Dir is the project directory: the one holding pin.yaml.
@@ -132,6 +136,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 			return nil, errAt("registryMap", "registryMap entry %q: %q must map a registry/namespace prefix to another", from, to)
 		}
 	}
+	c.SourceAsWritten = c.Source
 	if !strings.Contains(c.Source, "://") && !filepath.IsAbs(c.Source) {
 		c.Source = filepath.Join(c.Dir(), c.Source)
 	}

@@ -90,7 +90,7 @@ func fetchVerified(ctx context.Context, cfg *Config, lock *Lock, rd *channels.Re
 		if err != nil {
 			return nil, err
 		}
-		if lock != nil && lock.Source == cfg.Source && lock.Product == cfg.Product {
+		if lock != nil && lock.Source == cfg.SourceAsWritten && lock.Product == cfg.Product {
 			if li, ok := lock.Channels[name]; ok {
 				if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
 					return nil, err
@@ -321,7 +321,7 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 	vr := p.Release
 	l := &Lock{
 		SchemaVersion:  LockSchemaVersion,
-		Source:         p.Config.Source,
+		Source:         p.Config.SourceAsWritten,
 		Product:        p.Config.Product,
 		Channel:        p.Config.Channel,
 		Channels:       map[string]LockedIndex{},

@@ -66,7 +66,7 @@ func (f *producerFlags) publisher(a *app) (*releaseconfig.Config, *channels.Publ
 	if err != nil {
 		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now}, nil
+	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys}, nil
 }
 
 type releaseCreateOptions struct {

@@ -27,6 +27,9 @@ type Config struct {
 	Store      string // oci://host/repo, https://..., or a directory (made absolute)
 	Channels   map[string]Channel
 	Components []Component
+	// PreviousKeys are PEM public keys (read from the files release.yaml
+	// names) of earlier signing keys, trusted while keys rotate.
+	PreviousKeys map[string][]byte
 }
 
 // Channel holds one channel's publishing settings.
@@ -42,11 +45,12 @@ type Component struct {
 }
 
 type rawConfig struct {
-	Product    string                `yaml:"product"`
-	Source     string                `yaml:"source"`
-	Store      string                `yaml:"store"`
-	Channels   map[string]rawChannel `yaml:"channels"`
-	Components []rawComponent        `yaml:"components"`
+	Product      string                `yaml:"product"`
+	Source       string                `yaml:"source"`
+	Store        string                `yaml:"store"`
+	Channels     map[string]rawChannel `yaml:"channels"`
+	Components   []rawComponent        `yaml:"components"`
+	PreviousKeys []string              `yaml:"previousKeys"`
 }
 
 type rawChannel struct {
@@ -148,6 +152,20 @@ func Parse(path string, b []byte) (*Config, error) {
 			return nil, errAt(line, "component %s: image %q is not a fully qualified reference: %v", rc.Name, rc.Image, err)
 		}
 		c.Components = append(c.Components, Component{Name: rc.Name, Image: rc.Image, Line: line})
+	}
+	for i, k := range raw.PreviousKeys {
+		p := k
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, errAt(at("previousKeys"), "previousKeys[%d]: %v", i, err)
+		}
+		if c.PreviousKeys == nil {
+			c.PreviousKeys = map[string][]byte{}
+		}
+		c.PreviousKeys[p] = b
 	}
 	return c, nil
 }
