@@ -309,3 +309,59 @@ func TestTrustFailuresWriteNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateAllOrNothing: one file that fails to parse stops the whole update;
+// a symlink leaving the project is refused; file modes survive a rewrite.
+func TestUpdateAllOrNothing(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	f.write("a.tf", demoTF)
+	f.write("b.yaml", "image: public.ecr.aws/y1p3h6z3/bags_api:latest\n")
+	if err := os.Chmod(filepath.Join(f.dir, "a.tf"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	f.init(channels.Stable)
+
+	f.write("broken.json", `{"image": "public.ecr.aws/y1p3h6z3/notifier:latest",}`)
+	before := snap(t, f.dir)
+	_, err := f.update(UpdateOptions{})
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "broken.json:1") {
+		t.Fatalf("a file that does not parse: %v (exit %d), want exit 2 naming broken.json:1", err, exitcode.Of(err))
+	}
+	for p, v := range snap(t, f.dir) {
+		if before[p] != v {
+			t.Fatalf("%s changed although another file failed to parse", p)
+		}
+	}
+	os.Remove(filepath.Join(f.dir, "broken.json"))
+
+	outside := filepath.Join(t.TempDir(), "elsewhere.yaml")
+	os.WriteFile(outside, []byte("image: public.ecr.aws/y1p3h6z3/bags_api:latest\n"), 0o644)
+	if err := os.Symlink(outside, filepath.Join(f.dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.update(UpdateOptions{}); exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "link.yaml is a symlink that leaves the project") {
+		t.Fatalf("symlink out of the project: %v", err)
+	}
+	if b, _ := os.ReadFile(outside); !strings.Contains(string(b), ":latest") {
+		t.Fatal("pin wrote through a symlink out of the project")
+	}
+	os.Remove(filepath.Join(f.dir, "link.yaml"))
+
+	if _, err := f.update(UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(f.dir, "a.tf"))
+	if err != nil || info.Mode().Perm() != 0o640 {
+		t.Fatalf("a.tf mode after update: %v %v, want 0640", info.Mode(), err)
+	}
+	if strings.Contains(f.read("b.yaml"), ":latest") {
+		t.Fatal("b.yaml was not pinned")
+	}
+	entries, _ := os.ReadDir(f.dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".pin-") || strings.Contains(e.Name(), ".tmp-") {
+			t.Fatalf("a temporary file was left behind: %s", e.Name())
+		}
+	}
+}
