@@ -46,11 +46,12 @@ func writeBenchTree(b *testing.B, dir string, files, managedFiles int) (refs int
 		}
 		if managed {
 			// A second managed reference in every managed file.
+			side := "public.ecr.aws/y1p3h6z3/" + services[(i+1)%len(services)] + ":latest"
 			body += map[string]string{
-				"tf":         fmt.Sprintf("locals {\n  sidecar = \"public.ecr.aws/l7a1d1z4/fluentbit:latest\"\n}\n"),
-				"yaml":       "  logs:\n    image: public.ecr.aws/l7a1d1z4/fluentbit:latest\n",
+				"tf":         fmt.Sprintf("locals {\n  sidecar = %q\n}\n", side),
+				"yaml":       fmt.Sprintf("  logs:\n    image: %s\n", side),
 				"json":       "",
-				"Dockerfile": "COPY --from=public.ecr.aws/l7a1d1z4/fluentbit:latest /fluent-bit /fluent-bit\n",
+				"Dockerfile": fmt.Sprintf("COPY --from=%s /fluent-bit /fluent-bit\n", side),
 			}[kind]
 			if kind != "json" {
 				refs++

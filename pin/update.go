@@ -374,27 +374,44 @@ func (p *Plan) Diff() string {
 // are ready renamed into place; modes are kept. On failure before the
 // renames, nothing is changed.
 func (p *Plan) Apply() error {
-	type staged struct{ tmp, dst string }
-	var ready []staged
-	cleanup := func() {
-		for _, s := range ready {
-			os.Remove(s.tmp)
-		}
-	}
-	for _, c := range p.Changes {
-		tmp, err := stage(c.File.Path, c.New, c.File.Mode)
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("write %s: %w; no file was changed", c.File.Rel, err)
-		}
-		ready = append(ready, staged{tmp: tmp, dst: c.File.Path})
-	}
-	for i, s := range ready {
-		if err := os.Rename(s.tmp, s.dst); err != nil {
-			for _, rest := range ready[i:] {
-				os.Remove(rest.tmp)
+	// Stage in parallel: creating and syncing a file is mostly waiting on the
+	// file system, and a tree of thousands of files would otherwise wait in turn.
+	tmps := make([]string, len(p.Changes))
+	errs := make([]error, len(p.Changes))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < stageWorkers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				c := p.Changes[i]
+				tmps[i], errs[i] = stage(c.File.Path, c.New, c.File.Mode)
 			}
-			return fmt.Errorf("replace %s: %w (%d of %d files were already replaced)", s.dst, err, i, len(ready))
+		}()
+	}
+	for i := range p.Changes {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	cleanup := func(from int) {
+		for _, t := range tmps[from:] {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			cleanup(0)
+			return fmt.Errorf("write %s: %w; no file was changed", p.Changes[i].File.Rel, err)
+		}
+	}
+	for i, t := range tmps {
+		if err := os.Rename(t, p.Changes[i].File.Path); err != nil {
+			cleanup(i)
+			return fmt.Errorf("replace %s: %w (%d of %d files were already replaced)", p.Changes[i].File.Rel, err, i, len(tmps))
 		}
 	}
 	if !bytes.Equal(p.lockOld, p.lockNew) {
@@ -404,6 +421,9 @@ func (p *Plan) Apply() error {
 	}
 	return nil
 }
+
+// stageWorkers bounds how many files are staged at once.
+const stageWorkers = 16
 
 func stage(dst string, data []byte, mode os.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pin-*")
