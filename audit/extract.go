@@ -1,0 +1,712 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/wellcomecollection/pin/rewrite"
+)
+
+// Found is one image reference seen in an input.
+type Found struct {
+	Source  string // file path, "-" for stdin
+	Line    int    // 1-based line, 0 when none is known
+	Address string // state, Kubernetes or ECS address, e.g. "module.stack.aws_ecs_task_definition.bags_api container app"
+	Ref     string // the reference as written (or the marked part, see Field)
+
+	// Component and Field are set only for values carrying a
+	// `# pin:<component>:<field>` marker whose field is "tag" or "digest":
+	// Ref then holds just that part.
+	Component string
+	Field     string
+}
+
+// Location renders where the reference was found: path:line, then the address.
+func (f Found) Location() string {
+	s := f.Source
+	if f.Line > 0 {
+		s = fmt.Sprintf("%s:%d", s, f.Line)
+	}
+	if f.Address != "" {
+		s += " " + f.Address
+	}
+	return s
+}
+
+// maxInput caps what one input may hold; state files of large stacks run to
+// tens of megabytes, nothing legitimate comes near this.
+const maxInput = 256 << 20
+
+// skippedDirs and ownFiles follow pin update's walk.
+var (
+	skippedDirs = map[string]bool{".git": true, ".terraform": true, "node_modules": true}
+	ownFiles    = map[string]bool{"pin.yaml": true, "pin.lock": true}
+)
+
+// wanted reports whether a file met while walking a directory is audited:
+// *.tf *.tfvars *.tf.json *.yaml *.yml *.json Dockerfile* *.tfstate.
+func wanted(base string) bool {
+	if ownFiles[base] {
+		return false
+	}
+	l := strings.ToLower(base)
+	if strings.HasSuffix(l, ".tfstate") {
+		return true
+	}
+	_, ok := rewrite.FormatOf(base)
+	return ok
+}
+
+// ExtractPaths extracts the references of every path: a file, a directory
+// (walked in lexical order, skipping .git, .terraform, node_modules and pin's
+// own pin.yaml and pin.lock, reading only the file types pin audits) or "-"
+// for stdin. The first input that cannot be read or parsed stops it, with an
+// error that names the file.
+func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
+	var out []Found
+	stdinRead := false
+	for _, p := range paths {
+		if p == "-" {
+			if stdinRead {
+				return nil, errors.New("-: standard input given twice")
+			}
+			stdinRead = true
+			if stdin == nil {
+				return nil, errors.New("-: no standard input")
+			}
+			data, err := io.ReadAll(io.LimitReader(stdin, maxInput+1))
+			if err != nil {
+				return nil, fmt.Errorf("-: read standard input: %w", err)
+			}
+			fs, err := Extract("-", data)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fs...)
+			continue
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			fs, err := extractFile(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fs...)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if q != p && skippedDirs[d.Name()] {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && wanted(d.Name()) {
+				files = append(files, q)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			fs, err := extractFile(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fs...)
+		}
+	}
+	return out, nil
+}
+
+func extractFile(path string) ([]Found, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return Extract(path, data)
+}
+
+// Extract finds every image reference in one input. The kind of input is
+// told from its content first, then its name:
+//
+//   - Terraform state (a JSON object with "resources" and
+//     "terraform_version"): every resource instance, with its address
+//     (module.stack.aws_ecs_task_definition.bags_api[0]);
+//   - `terraform show -json` output, of state or a plan ("values",
+//     "planned_values" or "prior_state", each with a "root_module" and nested
+//     "child_modules");
+//   - `aws ecs describe-task-definition` ({"taskDefinition": ...}),
+//     `describe-tasks` ({"tasks": [...]}, where a container's "imageDigest"
+//     completes a tag) and `describe-services` ({"services": [...]});
+//   - kubectl JSON: a List (or *List) of items, or one object: containers,
+//     initContainers and ephemeralContainers at any depth (Deployments, Jobs,
+//     CronJobs' jobTemplate), with a Pod's status.containerStatuses imageID
+//     completing a tag with the digest the node actually runs;
+//   - otherwise the configuration formats pin update reads, through
+//     rewrite.Scan with a matcher that accepts every image reference.
+//
+// In state and ECS JSON, container definitions held as JSON-encoded strings
+// (container_definitions) are decoded and searched too; their references get
+// the line of the string. path is used for messages and, for configuration
+// formats, to pick the format; "-" (stdin) is detected from content.
+func Extract(path string, data []byte) ([]Found, error) {
+	if len(data) > maxInput {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxInput)
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		root, err := parseJSON(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		x := &extractor{path: path, data: data}
+		if x.structured(root) {
+			return x.out, nil
+		}
+	} else if strings.HasSuffix(strings.ToLower(path), ".tfstate") && len(trimmed) > 0 {
+		return nil, fmt.Errorf("%s: not a JSON Terraform state", path)
+	}
+	return scanConfig(path, data)
+}
+
+// scanConfig reads a configuration file through the rewrite scanners.
+func scanConfig(path string, data []byte) ([]Found, error) {
+	dispatch := path
+	if _, ok := rewrite.FormatOf(path); !ok {
+		dispatch = sniffName(data)
+		if dispatch == "" {
+			return nil, fmt.Errorf("%s: not an input pin audit reads (Terraform, YAML, JSON, Dockerfile, state)", path)
+		}
+	}
+	res, err := rewrite.Scan(dispatch, data, allRefs{})
+	if err != nil {
+		var pe *rewrite.ParseError
+		if dispatch != path && errors.As(err, &pe) {
+			pe2 := *pe
+			pe2.File = path
+			return nil, &pe2
+		}
+		return nil, err
+	}
+	var out []Found
+	for _, r := range res.Refs {
+		f := Found{Source: path, Line: r.Line, Ref: r.Value}
+		switch r.Field {
+		case rewrite.FieldRef, "":
+		case rewrite.FieldTag, rewrite.FieldDigest:
+			f.Component, f.Field = r.Component, string(r.Field)
+		default:
+			continue // a repository alone says nothing about what runs
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+var hclHint = regexp.MustCompile(`(?m)^\s*(resource|module|variable|locals|terraform|provider|data|output)\b[^\n]*\{\s*$`)
+var dockerHint = regexp.MustCompile(`(?im)^\s*FROM\s+\S`)
+
+// sniffName picks a file name that makes rewrite.Scan use the right format
+// for an input whose own name says nothing (stdin, odd names).
+func sniffName(data []byte) string {
+	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	switch {
+	case len(t) > 0 && (t[0] == '{' || t[0] == '['):
+		return "stdin.json"
+	case hclHint.Match(data):
+		return "stdin.tf"
+	case dockerHint.Match(data) && !bytes.Contains(data, []byte("\n  ")):
+		return "Dockerfile"
+	case len(t) > 0:
+		return "stdin.yaml"
+	}
+	return ""
+}
+
+// allRefs is the rewrite.Matcher of an audit: every whole image reference is
+// reported, whatever its repository; the repository stands in for the
+// component. Unqualified names need a tag or digest ("nginx:1.25"), so that
+// ordinary words and "8080:80" are not taken for images.
+type allRefs struct{}
+
+func (allRefs) Match(s string) (string, bool) {
+	repo, ok := imageRepo(s, false)
+	return repo, ok
+}
+
+func (allRefs) Mentions(string) (string, bool) { return "", false }
+
+var (
+	letter = regexp.MustCompile(`[a-zA-Z]`)
+	// registryHost is a registry name: host[:port], a dotted name or localhost.
+	registryHost = regexp.MustCompile(`^(localhost|[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(:[0-9]+)?$`)
+)
+
+// imageRepo reports whether s is an image reference and returns its
+// repository as written. bare accepts a name with neither tag nor digest
+// ("nginx"), for values whose key already says they are images.
+func imageRepo(s string, bare bool) (string, bool) {
+	if len(s) < 2 || len(s) > 512 || strings.ContainsAny(s, " \t\r\n\"'${}<>|\\") || strings.HasPrefix(s, "sha256:") ||
+		strings.Contains(s, "://") {
+		return "", false
+	}
+	if _, err := name.ParseReference(s, name.WeakValidation); err != nil {
+		return "", false
+	}
+	repo, tag, digest := splitRef(s)
+	if !letter.MatchString(repo) {
+		return "", false
+	}
+	qualified := false
+	if i := strings.IndexByte(repo, '/'); i > 0 {
+		first := repo[:i]
+		if strings.ContainsAny(first, ".:") || first == "localhost" {
+			if !registryHost.MatchString(first) {
+				return "", false // ./stack, db:/var/lib/data
+			}
+			qualified = true
+		}
+	}
+	if !qualified && !bare && tag == "" && digest == "" {
+		return "", false
+	}
+	return repo, true
+}
+
+// splitRef breaks a reference into repository, tag and digest.
+func splitRef(s string) (repo, tag, digest string) {
+	if i := strings.Index(s, "@"); i >= 0 {
+		s, digest = s[:i], s[i+1:]
+	}
+	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
+		s, tag = s[:i], s[i+1:]
+	}
+	return s, tag, digest
+}
+
+// extractor walks one parsed JSON input of a known shape.
+type extractor struct {
+	path  string
+	data  []byte
+	nl    []int // offsets of newlines, built on first use
+	out   []Found
+	fixed int // line to report for values inside an embedded JSON string
+}
+
+// structured extracts from the JSON shapes audit knows; false means root is
+// none of them (a configuration file for rewrite.Scan).
+func (x *extractor) structured(root *jval) bool {
+	if root.kind != '{' {
+		return false
+	}
+	switch {
+	case root.get("resources") != nil && root.get("terraform_version") != nil && root.get("values") == nil:
+		x.rawState(root)
+	case root.get("format_version") != nil && (root.get("values") != nil || root.get("planned_values") != nil || root.get("prior_state") != nil):
+		for _, key := range []string{"values", "planned_values"} {
+			if v := root.get(key); v != nil {
+				x.module(v.get("root_module"))
+			}
+		}
+		if ps := root.get("prior_state"); ps != nil && root.get("values") == nil && root.get("planned_values") == nil {
+			if v := ps.get("values"); v != nil {
+				x.module(v.get("root_module"))
+			}
+		}
+	case root.get("taskDefinition") != nil && root.get("taskDefinition").kind == '{':
+		td := root.get("taskDefinition")
+		x.walk(td, taskDefAddress(td))
+	case root.get("tasks") != nil && root.get("tasks").kind == '[':
+		for _, t := range root.get("tasks").elems {
+			addr := "task"
+			if arn := t.str1("taskArn"); arn != "" {
+				addr = "task/" + arn[strings.LastIndexByte(arn, '/')+1:]
+			}
+			x.walk(t, addr)
+		}
+	case root.get("services") != nil && root.get("services").kind == '[':
+		for _, s := range root.get("services").elems {
+			x.walk(s, "service/"+s.str1("serviceName"))
+		}
+	case root.get("apiVersion") != nil && root.get("kind") != nil:
+		kind := root.str1("kind")
+		if kind == "List" || strings.HasSuffix(kind, "List") {
+			if items := root.get("items"); items != nil {
+				for _, it := range items.elems {
+					x.k8s(it)
+				}
+			}
+		} else {
+			x.k8s(root)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// rawState reads a raw state file (format version 4).
+func (x *extractor) rawState(root *jval) {
+	for _, r := range root.get("resources").elems {
+		addr := r.str1("type") + "." + r.str1("name")
+		if r.str1("mode") == "data" {
+			addr = "data." + addr
+		}
+		if m := r.str1("module"); m != "" {
+			addr = m + "." + addr
+		}
+		insts := r.get("instances")
+		if insts == nil {
+			continue
+		}
+		for _, in := range insts.elems {
+			a := addr
+			if k := in.get("index_key"); k != nil {
+				switch k.kind {
+				case 's':
+					a += fmt.Sprintf("[%q]", k.str)
+				case 'n':
+					a += "[" + k.str + "]"
+				}
+			}
+			x.walk(in.get("attributes"), a)
+		}
+	}
+}
+
+// module reads a `terraform show -json` module and its children.
+func (x *extractor) module(m *jval) {
+	if m == nil {
+		return
+	}
+	if rs := m.get("resources"); rs != nil {
+		for _, r := range rs.elems {
+			x.walk(r.get("values"), r.str1("address"))
+		}
+	}
+	if cs := m.get("child_modules"); cs != nil {
+		for _, c := range cs.elems {
+			x.module(c)
+		}
+	}
+}
+
+func taskDefAddress(td *jval) string {
+	if f := td.str1("family"); f != "" {
+		if r := td.get("revision"); r != nil && r.kind == 'n' {
+			return "task-definition/" + f + ":" + r.str
+		}
+		return "task-definition/" + f
+	}
+	return "task-definition"
+}
+
+// k8s reads one Kubernetes object.
+func (x *extractor) k8s(it *jval) {
+	if it == nil || it.kind != '{' {
+		return
+	}
+	addr := it.str1("kind")
+	if md := it.get("metadata"); md != nil {
+		if ns := md.str1("namespace"); ns != "" {
+			addr += "/" + ns
+		}
+		addr += "/" + md.str1("name")
+	}
+	// A Pod's status says which digest each container runs.
+	running := map[string]string{}
+	if st := it.get("status"); st != nil {
+		for _, key := range []string{"containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"} {
+			if cs := st.get(key); cs != nil {
+				for _, c := range cs.elems {
+					id := c.str1("imageID")
+					if i := strings.LastIndex(id, "@sha256:"); i >= 0 {
+						running[c.str1("name")] = id[i+1:]
+					}
+				}
+			}
+		}
+	}
+	var find func(v *jval)
+	find = func(v *jval) {
+		switch v.kind {
+		case '{':
+			for i, k := range v.keys {
+				val := v.vals[i]
+				if (k == "containers" || k == "initContainers" || k == "ephemeralContainers") && val.kind == '[' {
+					for _, c := range val.elems {
+						x.container(c, addr, running[c.str1("name")])
+					}
+					continue
+				}
+				if k == "status" && v == it {
+					continue
+				}
+				find(val)
+			}
+		case '[':
+			for _, e := range v.elems {
+				find(e)
+			}
+		}
+	}
+	find(it)
+}
+
+// container reports the image of one container object; digest, when the
+// image carries none, completes it (what the runtime reported).
+func (x *extractor) container(c *jval, addr, digest string) {
+	if c == nil || c.kind != '{' {
+		return
+	}
+	img := c.get("image")
+	if img == nil || img.kind != 's' {
+		return
+	}
+	if _, ok := imageRepo(img.str, true); !ok {
+		return
+	}
+	ref := img.str
+	if digest != "" && !strings.Contains(ref, "@") {
+		ref += "@" + digest
+	}
+	if n := c.str1("name"); n != "" {
+		addr += " container " + n
+	}
+	x.out = append(x.out, Found{Source: x.path, Line: x.line(img), Address: addr, Ref: ref})
+}
+
+// imageKeys are the keys whose string values are image references in state
+// and ECS JSON.
+var imageKeys = map[string]bool{"image": true, "image_uri": true, "imageUri": true, "image_url": true}
+
+// walk finds image references anywhere below v: an object with an image key
+// is a container (its "name" names it, its "imageDigest" completes a tag),
+// and strings holding JSON are decoded and searched too.
+func (x *extractor) walk(v *jval, addr string) {
+	if v == nil {
+		return
+	}
+	switch v.kind {
+	case '{':
+		for i, k := range v.keys {
+			val := v.vals[i]
+			if imageKeys[k] && val.kind == 's' {
+				if _, ok := imageRepo(val.str, true); ok {
+					ref := val.str
+					if d := v.str1("imageDigest"); d != "" && !strings.Contains(ref, "@") {
+						ref += "@" + d
+					}
+					a := addr
+					if n := v.str1("name"); n != "" {
+						a += " container " + n
+					}
+					x.out = append(x.out, Found{Source: x.path, Line: x.line(val), Address: a, Ref: ref})
+				}
+				continue
+			}
+			x.walk(val, addr)
+		}
+	case '[':
+		for _, e := range v.elems {
+			x.walk(e, addr)
+		}
+	case 's':
+		t := strings.TrimSpace(v.str)
+		if len(t) < 2 || (t[0] != '[' && t[0] != '{') {
+			return
+		}
+		inner, err := parseJSON([]byte(t))
+		if err != nil {
+			return // a string that merely starts like JSON
+		}
+		saved := x.fixed
+		if x.fixed == 0 {
+			x.fixed = x.line(v)
+		}
+		x.walk(inner, addr)
+		x.fixed = saved
+	}
+}
+
+// line returns the 1-based line of a value of the input being walked.
+func (x *extractor) line(v *jval) int {
+	if x.fixed != 0 {
+		return x.fixed
+	}
+	if x.nl == nil {
+		x.nl = make([]int, 0, 64)
+		for i, b := range x.data {
+			if b == '\n' {
+				x.nl = append(x.nl, i)
+			}
+		}
+	}
+	return sort.SearchInts(x.nl, int(v.off)) + 1
+}
+
+// jval is a parsed JSON value that remembers where it started.
+type jval struct {
+	kind  byte // '{' object, '[' array, 's' string, 'n' number, 'b' bool, 'z' null
+	keys  []string
+	vals  []*jval
+	elems []*jval
+	str   string // string value, or the literal of a number
+	off   int64  // byte offset of the value's start
+}
+
+// get returns the value of key in an object, or nil.
+func (v *jval) get(key string) *jval {
+	if v == nil || v.kind != '{' {
+		return nil
+	}
+	for i, k := range v.keys {
+		if k == key {
+			return v.vals[i]
+		}
+	}
+	return nil
+}
+
+// str1 returns the string value of key, or "".
+func (v *jval) str1(key string) string {
+	if s := v.get(key); s != nil && s.kind == 's' {
+		return s.str
+	}
+	return ""
+}
+
+// parseJSON parses one JSON document, keeping each value's offset.
+func parseJSON(data []byte) (*jval, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	p := &jparser{dec: dec, data: data}
+	v, err := p.value(0)
+	if err != nil {
+		return nil, p.wrap(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, p.wrap(errors.New("trailing data after the JSON document"))
+	}
+	return v, nil
+}
+
+type jparser struct {
+	dec  *json.Decoder
+	data []byte
+}
+
+const maxDepth = 256
+
+// wrap names the line the decoder stopped at.
+func (p *jparser) wrap(err error) error {
+	off := p.dec.InputOffset()
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off = se.Offset
+	}
+	if off > int64(len(p.data)) {
+		off = int64(len(p.data))
+	}
+	line := 1 + bytes.Count(p.data[:off], []byte("\n"))
+	return fmt.Errorf("line %d: invalid JSON: %w", line, err)
+}
+
+// start returns the offset of the next token: the decoder's offset after
+// skipping whitespace and a separator.
+func (p *jparser) start() int64 {
+	off := p.dec.InputOffset()
+	for off < int64(len(p.data)) {
+		switch p.data[off] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			off++
+			continue
+		}
+		break
+	}
+	return off
+}
+
+func (p *jparser) value(depth int) (*jval, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
+	}
+	off := p.start()
+	tok, err := p.dec.Token()
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	v := &jval{off: off}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			v.kind = '{'
+			for p.dec.More() {
+				kt, err := p.dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				c, err := p.value(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				v.keys = append(v.keys, k)
+				v.vals = append(v.vals, c)
+			}
+		case '[':
+			v.kind = '['
+			for p.dec.More() {
+				c, err := p.value(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				v.elems = append(v.elems, c)
+			}
+		default:
+			return nil, fmt.Errorf("unexpected %q", t)
+		}
+		if _, err := p.dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+	case string:
+		v.kind, v.str = 's', t
+	case json.Number:
+		v.kind, v.str = 'n', t.String()
+	case bool:
+		v.kind = 'b'
+	case nil:
+		v.kind = 'z'
+	}
+	return v, nil
+}
