@@ -180,16 +180,20 @@ func Extract(path string, data []byte) ([]Found, error) {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxInput)
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
-	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
-		root, err := parseJSON(data)
+	if len(trimmed) == 0 {
+		return nil, nil // an empty state or file holds nothing
+	}
+	if trimmed[0] == '{' || trimmed[0] == '[' {
+		body := bytes.TrimPrefix(data, []byte("\ufeff")) // a BOM moves no line
+		root, err := parseJSON(body)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		x := &extractor{path: path, data: data}
+		x := &extractor{path: path, data: body}
 		if x.structured(root) {
 			return x.out, nil
 		}
-	} else if strings.HasSuffix(strings.ToLower(path), ".tfstate") && len(trimmed) > 0 {
+	} else if strings.HasSuffix(strings.ToLower(path), ".tfstate") {
 		return nil, fmt.Errorf("%s: not a JSON Terraform state", path)
 	}
 	return scanConfig(path, data)
@@ -199,7 +203,13 @@ func Extract(path string, data []byte) ([]Found, error) {
 func scanConfig(path string, data []byte) ([]Found, error) {
 	dispatch := path
 	if _, ok := rewrite.FormatOf(path); !ok {
-		dispatch = sniffName(data)
+		// Only stdin is sniffed; a named file of another kind is a mistake,
+		// unless it is JSON (state or describe output saved under any name).
+		if t := bytes.TrimLeft(data, " \t\r\n\ufeff"); path == "-" || (len(t) > 0 && (t[0] == '{' || t[0] == '[')) {
+			dispatch = sniffName(data)
+		} else {
+			dispatch = ""
+		}
 		if dispatch == "" {
 			return nil, fmt.Errorf("%s: not an input pin audit reads (Terraform, YAML, JSON, Dockerfile, state)", path)
 		}
@@ -226,7 +236,21 @@ func scanConfig(path string, data []byte) ([]Found, error) {
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	// Split values (`tag:` and `digest:` keys marked for one component) are
+	// one reference judged by its digest: drop the tag when a digest is there.
+	digests := map[string]bool{}
+	for _, f := range out {
+		if f.Field == string(rewrite.FieldDigest) {
+			digests[f.Component] = true
+		}
+	}
+	kept := out[:0]
+	for _, f := range out {
+		if f.Field != string(rewrite.FieldTag) || !digests[f.Component] {
+			kept = append(kept, f)
+		}
+	}
+	return kept, nil
 }
 
 var hclHint = regexp.MustCompile(`(?m)^\s*(resource|module|variable|locals|terraform|provider|data|output)\b[^\n]*\{\s*$`)
