@@ -365,3 +365,60 @@ func TestUpdateAllOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseSetCache: the second load fetches one index per channel and no
+// manifest; offline, it needs nothing from the store; a tampered cache entry
+// is not trusted.
+func TestReleaseSetCache(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	f.release("1.6.0-edge.1", channels.Edge, "b")
+	f.release("1.6.0-edge.2", channels.Edge, "c")
+	v, err := signing.LoadVerifierFiles(f.pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	opts := ReleaseSetOptions{Source: f.store.String(), Product: "storage-service", Channel: channels.Edge, Verifier: v, CacheDir: cache, Now: f.clk.Now}
+	first, err := LoadReleaseSet(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.IndexFetches != 2 || first.ManifestFetches != 3 || first.Newest != "1.6.0-edge.2" || len(first.Releases) != 3 {
+		t.Fatalf("first load: %d index and %d manifest fetches, newest %s, %d releases", first.IndexFetches, first.ManifestFetches, first.Newest, len(first.Releases))
+	}
+	second, err := LoadReleaseSet(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.IndexFetches != 2 || second.ManifestFetches != 0 {
+		t.Fatalf("second load: %d index and %d manifest fetches, want 2 and 0", second.IndexFetches, second.ManifestFetches)
+	}
+	offline := opts
+	offline.Offline = true
+	offline.Source = f.store.String() // same key in the cache
+	os.RemoveAll(f.store.String())    // nothing left to fetch
+	third, err := LoadReleaseSet(ctx, offline)
+	if err != nil || len(third.Releases) != 3 || third.IndexFetches != 0 {
+		t.Fatalf("offline load from the cache: %v, %+v", err, third)
+	}
+	// Flip a byte of a cached manifest: the digest no longer matches, so it is
+	// not served from the cache, and offline there is nothing else.
+	entries, _ := os.ReadDir(filepath.Join(cache, "manifests"))
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			p := filepath.Join(cache, "manifests", e.Name())
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, bytes.Replace(b, []byte("bags_api"), []byte("bags_apj"), 1), 0o644)
+			break
+		}
+	}
+	fourth, err := LoadReleaseSet(ctx, offline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fourth.Releases) != 2 {
+		t.Fatalf("a tampered cache entry was used: %d releases", len(fourth.Releases))
+	}
+}

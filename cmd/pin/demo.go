@@ -124,6 +124,9 @@ func runDemo(ctx context.Context, a *app, opts *demoOptions) error {
 	if err := d.update(); err != nil {
 		return err
 	}
+	if err := d.audit(); err != nil {
+		return err
+	}
 
 	d.say("Producer: new latest for bags_api and notifier, then release 1.1.0-edge.1 and promote it")
 	if err := d.pushLatest([]string{"bags_api", "notifier"}, 2); err != nil {
@@ -135,6 +138,9 @@ func runDemo(ctx context.Context, a *app, opts *demoOptions) error {
 
 	d.say("Consumer: pin update moves exactly the two changed images")
 	if err := d.update(); err != nil {
+		return err
+	}
+	if err := d.audit(); err != nil {
 		return err
 	}
 	if opts.Keep != "" {
@@ -301,6 +307,20 @@ func (d *demo) update() error {
 	}
 	fmt.Fprintf(d.a.Out, "    $ pin check\n    OK: %d reference(s) match %s, %d finding(s)\n", res.References, res.Version, len(res.Findings))
 	return nil
+}
+
+// audit prints what the pinned project runs, as `pin audit` does there.
+func (d *demo) audit() error {
+	fmt.Fprintf(d.a.Out, "    $ pin audit\n")
+	var buf strings.Builder
+	sub := *d.a
+	sub.Out = &buf
+	err := runAudit(d.ctx, &sub, &auditOptions{
+		Config: filepath.Join(d.project, "pin.yaml"), Paths: []string{d.project}, Format: "table",
+		CacheDir: filepath.Join(d.dir, "cache"), relativeTo: d.project,
+	})
+	fmt.Fprint(d.a.Out, indent(buf.String(), "    "))
+	return err
 }
 
 // keep exports the store to a directory and points the kept config at it, so

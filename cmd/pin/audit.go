@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wellcomecollection/pin/audit"
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newAuditCmd)
+}
+
+type auditOptions struct {
+	Paths    []string
+	TFState  []string
+	Config   string
+	Source   string
+	KeyFile  []string
+	Channel  string
+	Format   string
+	FailOn   string
+	All      bool
+	Offline  bool
+	CacheDir string
+	// relativeTo is the directory locations are shown relative to (default: the working directory).
+	relativeTo string
+}
+
+func newAuditCmd(a *app) *cobra.Command {
+	opts := &auditOptions{}
+	cmd := &cobra.Command{
+		Use:   "audit [PATH...]",
+		Short: "Say which release a deployment runs, from configs, Terraform state, ECS or Kubernetes JSON",
+		Long: `Finds every image reference in the inputs (files, directories, or - for stdin):
+Terraform, YAML, JSON and Dockerfiles as pin update reads them, terraform show -json
+output and raw state files, aws ecs describe-task-definition/describe-services JSON,
+and kubectl get -o json lists. Each reference gets a status against the verified
+releases of the channel: current, outdated (N behind), yanked, unknown-digest,
+unpinned, unsigned-source, or foreign (with --all). Channel indexes and manifests
+are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
+		Example: `  pin audit                                  # the project of ./pin.yaml
+  pin audit infra/ --tfstate terraform.tfstate --format markdown
+  aws ecs describe-task-definition --task-definition bags_api | pin audit - --source oci://registry.example/storage-service-releases --key-file release.pub
+  kubectl get deploy -A -o json | pin audit - --fail-on unpinned,yanked,mixed`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Paths = args
+			return runAudit(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().StringArrayVar(&opts.TFState, "tfstate", nil, "Terraform state file or terraform show -json output (repeatable)")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "consumer configuration (default: ./pin.yaml when present)")
+	cmd.Flags().StringVar(&opts.Source, "source", "", "store to audit against (instead of pin.yaml)")
+	cmd.Flags().StringArrayVar(&opts.KeyFile, "key-file", nil, "trusted public key, with --source (repeatable)")
+	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to judge against (default: pin.yaml's, or stable)")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table, json or markdown")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
+	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
+	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/pin)")
+	return cmd
+}
+
+func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
+	switch opts.Format {
+	case "table", "json", "markdown":
+	default:
+		return exitcode.UsageError(fmt.Errorf("--format %q: use table, json or markdown", opts.Format))
+	}
+	failOn, err := audit.ParseFailOn(opts.FailOn)
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	rsOpts, cfg, err := auditSource(a, opts)
+	if err != nil {
+		return err
+	}
+	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
+	if len(paths) == 0 {
+		dir := "."
+		if cfg != nil {
+			dir = cfg.Dir()
+		}
+		paths = []string{dir}
+	}
+	found, err := audit.ExtractPaths(paths, a.In)
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	relativize(found, opts.relativeTo)
+	cat := &audit.Catalog{Channel: rsOpts.Channel, Product: rsOpts.Product}
+	rs, loadErr := pin.LoadReleaseSet(ctx, rsOpts)
+	switch {
+	case loadErr == nil:
+		fillCatalog(cat, rs, rsOpts)
+	case exitcode.Of(loadErr) == exitcode.Trust:
+		// Nothing is trusted; the unverified documents only say which
+		// references belong to the product, so they can be flagged.
+		cat.VerifyErr = loadErr
+		if rel := unverifiedRelease(ctx, rsOpts); rel != nil {
+			cat.Component = pin.NewMatcher(rel, rsOpts.RegistryMap).Component
+			if cat.Product == "" {
+				cat.Product = rel.Product + " (unverified)"
+			}
+		}
+	default:
+		return loadErr
+	}
+	rep := audit.Evaluate(found, cat, opts.All)
+	switch opts.Format {
+	case "json":
+		err = rep.WriteJSON(a.Out)
+	case "markdown":
+		err = rep.WriteMarkdown(a.Out)
+	default:
+		err = rep.WriteTable(a.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if rs != nil && len(rs.Expired) > 0 {
+		fmt.Fprintf(a.Err, "pin: warning: channel index expired: %s (the publisher has not refreshed it)\n", strings.Join(rs.Expired, ", "))
+	}
+	if loadErr != nil {
+		return loadErr
+	}
+	if failed := rep.Failed(failOn); len(failed) > 0 {
+		return silent(exitcode.FindingsError(fmt.Errorf("audit found %s", strings.Join(failed, ", "))))
+	}
+	return nil
+}
+
+// auditSource decides what to audit against: pin.yaml (explicit, or ./pin.yaml
+// when present) or --source with --key-file.
+func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config, error) {
+	o := pin.ReleaseSetOptions{Now: a.now, CacheDir: opts.CacheDir, Offline: opts.Offline,
+		Open: channels.OpenOptions{Registry: registryOptions(a)}}
+	if o.CacheDir == "" {
+		o.CacheDir = pin.DefaultCacheDir()
+	}
+	cfgPath := opts.Config
+	if cfgPath == "" && opts.Source == "" {
+		if _, err := os.Stat("pin.yaml"); err == nil {
+			cfgPath = "pin.yaml"
+		}
+	}
+	var cfg *pin.Config
+	switch {
+	case cfgPath != "":
+		var err error
+		if cfg, err = pin.LoadConfig(cfgPath); err != nil {
+			return o, nil, err
+		}
+		v, err := cfg.Verifier()
+		if err != nil {
+			return o, nil, exitcode.UsageError(err)
+		}
+		lock, err := pin.LoadLock(cfg.LockPath())
+		if err != nil {
+			return o, nil, err
+		}
+		o.Source, o.Product, o.Channel, o.Constraint, o.Verifier, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, v, lock
+		o.RegistryMap = cfg.RegistryMap
+		if opts.Source != "" {
+			o.Source = opts.Source
+		}
+	case opts.Source != "":
+		if len(opts.KeyFile) == 0 {
+			return o, nil, exitcode.UsageError(errors.New("--source needs --key-file: audit verifies what it reads"))
+		}
+		v, err := signing.LoadVerifierFiles(opts.KeyFile...)
+		if err != nil {
+			return o, nil, exitcode.UsageError(err)
+		}
+		o.Source, o.Verifier, o.Channel = opts.Source, v, channels.Stable
+	default:
+		return o, nil, exitcode.UsageError(errors.New("nothing to audit against: pass --config pin.yaml, or --source STORE --key-file PUB (no pin.yaml here)"))
+	}
+	if opts.Channel != "" {
+		if err := channels.ValidName(opts.Channel); err != nil {
+			return o, nil, exitcode.UsageError(err)
+		}
+		o.Channel = opts.Channel
+	}
+	if opts.Offline && o.Lock == nil {
+		if _, err := os.Stat(o.CacheDir); errors.Is(err, fs.ErrNotExist) {
+			return o, nil, exitcode.UsageError(errors.New("--offline needs pin.lock or a cache from an earlier audit"))
+		}
+	}
+	return o, cfg, nil
+}
+
+// fillCatalog turns a verified release set into the audit's catalog. The
+// component map covers every component any visible release has.
+func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, o pin.ReleaseSetOptions) {
+	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
+	union := &manifest.Release{}
+	seen := map[string]bool{}
+	for _, e := range rs.Entries {
+		rel := rs.Releases[e.Version]
+		if rel == nil {
+			continue
+		}
+		cat.Releases = append(cat.Releases, audit.CatalogRelease{Version: e.Version, Channel: e.Channel, Yanked: e.Yanked, Reason: e.Reason, Release: rel})
+		for _, c := range rel.Components {
+			if !seen[c.Repository] {
+				seen[c.Repository] = true
+				union.Components = append(union.Components, c)
+			}
+		}
+	}
+	m := pin.NewMatcher(union, o.RegistryMap)
+	cat.Component = m.Component
+}
+
+// relativize shows locations under base (default: the working directory)
+// relative to it, as a person would type them.
+func relativize(found []audit.Found, base string) {
+	if base == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return
+		}
+		base = wd
+	}
+	for i, f := range found {
+		if !filepath.IsAbs(f.Source) {
+			continue
+		}
+		if rel, err := filepath.Rel(base, f.Source); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			found[i].Source = rel
+		}
+	}
+}
+
+// unverifiedRelease reads, without trusting it, a release that names the
+// product's components: the lock's, or the newest on the channel.
+func unverifiedRelease(ctx context.Context, o pin.ReleaseSetOptions) *manifest.Release {
+	if o.Lock != nil {
+		if rel, err := manifest.DecodeRelease([]byte(o.Lock.Manifest), manifest.Expect{}); err == nil {
+			return rel
+		}
+	}
+	if o.Offline {
+		return nil
+	}
+	st, err := channels.Open(o.Source, o.Open)
+	if err != nil {
+		return nil
+	}
+	doc, err := st.GetChannel(ctx, o.Channel)
+	if err != nil {
+		return nil
+	}
+	idx, err := manifest.DecodeChannel(doc.Bytes, manifest.Expect{})
+	if err != nil || len(idx.Releases) == 0 {
+		return nil
+	}
+	rd, err := st.GetRelease(ctx, idx.Releases[len(idx.Releases)-1].Version)
+	if err != nil {
+		return nil
+	}
+	rel, err := manifest.DecodeRelease(rd.Bytes, manifest.Expect{})
+	if err != nil {
+		return nil
+	}
+	return rel
+}
