@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/rewrite"
 )
 
 // Catalog is what is known about the product's releases, built and verified
@@ -155,7 +156,7 @@ func Evaluate(found []Found, cat *Catalog, includeForeign bool) *Report {
 				fd.Status = StatusForeign
 			}
 		} else {
-			fd.Repository, fd.Tag, fd.Digest = splitRef(f.Ref)
+			fd.Repository, fd.Tag, fd.Digest = rewrite.SplitRef(f.Ref)
 			if comp, ok := lookup(cat, fd.Repository); ok {
 				fd.Component = comp
 			} else {

@@ -48,16 +48,10 @@ func (f Found) Location() string {
 // tens of megabytes, nothing legitimate comes near this.
 const maxInput = 256 << 20
 
-// skippedDirs and ownFiles follow pin update's walk.
-var (
-	skippedDirs = map[string]bool{".git": true, ".terraform": true, "node_modules": true}
-	ownFiles    = map[string]bool{"pin.yaml": true, "pin.lock": true}
-)
-
 // wanted reports whether a file met while walking a directory is audited:
 // *.tf *.tfvars *.tf.json *.yaml *.yml *.json Dockerfile* *.tfstate.
 func wanted(base string) bool {
-	if ownFiles[base] {
+	if rewrite.OwnFile(base) {
 		return false
 	}
 	l := strings.ToLower(base)
@@ -114,7 +108,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 				return err
 			}
 			if d.IsDir() {
-				if q != p && skippedDirs[d.Name()] {
+				if q != p && rewrite.SkippedDir(d.Name()) {
 					return filepath.SkipDir
 				}
 				return nil
@@ -303,7 +297,7 @@ func imageRepo(s string, bare bool) (string, bool) {
 	if _, err := name.ParseReference(s, name.WeakValidation); err != nil {
 		return "", false
 	}
-	repo, tag, digest := splitRef(s)
+	repo, tag, digest := rewrite.SplitRef(s)
 	if !letter.MatchString(repo) {
 		return "", false
 	}
@@ -321,17 +315,6 @@ func imageRepo(s string, bare bool) (string, bool) {
 		return "", false
 	}
 	return repo, true
-}
-
-// splitRef breaks a reference into repository, tag and digest.
-func splitRef(s string) (repo, tag, digest string) {
-	if i := strings.Index(s, "@"); i >= 0 {
-		s, digest = s[:i], s[i+1:]
-	}
-	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
-		s, tag = s[:i], s[i+1:]
-	}
-	return s, tag, digest
 }
 
 // extractor walks one parsed JSON input of a known shape.

@@ -17,6 +17,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/rewrite"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -65,7 +66,7 @@ func exampleRelease(t *testing.T) *manifest.Release {
 			rel := &manifest.Release{SchemaVersion: 1, Kind: manifest.KindRelease, Product: rc.Product, Version: "1.5.0",
 				Created: exampleNow.Add(-time.Hour), Source: manifest.Source{Repository: rc.Source, Revision: strings.Repeat("5", 40)}}
 			for _, c := range rc.Components {
-				repo, tag, _ := Split(c.Image)
+				repo, tag, _ := rewrite.SplitRef(c.Image)
 				rel.Components = append(rel.Components, manifest.Component{Name: c.Name, Repository: repo, Tag: tag,
 					Digest: manifest.Digest([]byte(c.Name + "1.5.0")), MediaType: "application/vnd.oci.image.manifest.v1+json"})
 			}

@@ -8,13 +8,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/wellcomecollection/pin/rewrite"
 )
-
-// skippedDirs are never walked.
-var skippedDirs = map[string]bool{".git": true, ".terraform": true, "node_modules": true}
-
-// ownFiles are pin's own files, never managed.
-var ownFiles = map[string]bool{"pin.yaml": true, "pin.lock": true}
 
 // compileGlob turns a glob with ** (any number of directories) into a regexp
 // over slash-separated relative paths.
@@ -73,7 +69,7 @@ func FindFiles(dir string, globs []string) (files []File, escaped []string, err 
 			return err
 		}
 		if d.IsDir() {
-			if p != root && skippedDirs[d.Name()] {
+			if p != root && rewrite.SkippedDir(d.Name()) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -83,7 +79,7 @@ func FindFiles(dir string, globs []string) (files []File, escaped []string, err 
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if ownFiles[rel] {
+		if rewrite.OwnFile(rel) {
 			return nil
 		}
 		matched := false

@@ -124,17 +124,6 @@ func (m *Matcher) Mentions(s string) (string, bool) {
 	return "", false
 }
 
-// Split breaks a reference into repository, tag and digest.
-func Split(s string) (repo, tag, digest string) {
-	if i := strings.Index(s, "@"); i >= 0 {
-		s, digest = s[:i], s[i+1:]
-	}
-	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
-		s, tag = s[:i], s[i+1:]
-	}
-	return s, tag, digest
-}
-
 // Component returns the component a repository (upstream or mirrored) belongs to.
 func (m *Matcher) Component(repo string) (string, bool) {
 	c, ok := m.byRepo[canonicalRepo(repo)]

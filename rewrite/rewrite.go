@@ -164,3 +164,24 @@ func lineCol(data []byte, offset int) (line, col int) {
 	}
 	return line, col
 }
+
+// SplitRef breaks an image reference into repository, tag and digest
+// (each "" when absent), without validating it.
+func SplitRef(s string) (repo, tag, digest string) {
+	if i := strings.Index(s, "@"); i >= 0 {
+		s, digest = s[:i], s[i+1:]
+	}
+	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
+		s, tag = s[:i], s[i+1:]
+	}
+	return s, tag, digest
+}
+
+// SkippedDir reports the directories that pin never walks into: version
+// control, Terraform's provider cache and node modules.
+func SkippedDir(name string) bool {
+	return name == ".git" || name == ".terraform" || name == "node_modules"
+}
+
+// OwnFile reports pin's own files, which are never managed or audited.
+func OwnFile(name string) bool { return name == "pin.yaml" || name == "pin.lock" }
