@@ -23,11 +23,11 @@ var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func newKey(t testing.TB) (*signing.Signer, *signing.Verifier) {
 	t.Helper()
-	priv, pub, err := signing.GenerateKeyPair([]byte("pw"))
+	s, err := signing.NewEphemeralSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signing.LoadPrivateKey(priv, []byte("pw"))
+	pub, err := s.PublicKeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}

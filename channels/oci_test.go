@@ -30,11 +30,11 @@ func ociRegistry(t *testing.T) string {
 
 func ociKey(t *testing.T) (*signing.Signer, *signing.Verifier) {
 	t.Helper()
-	priv, pub, err := signing.GenerateKeyPair([]byte("pw"))
+	s, err := signing.NewEphemeralSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signing.LoadPrivateKey(priv, []byte("pw"))
+	pub, err := s.PublicKeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,11 +160,11 @@ func runExample(t *testing.T, tc exampleCase) {
 	now := func() time.Time { return exampleNow }
 
 	// The producer: a key and a directory store with 1.5.0 on stable.
-	privPEM, pubPEM, err := signing.GenerateKeyPair([]byte(""))
+	signer, err := signing.NewEphemeralSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := signing.LoadPrivateKey(privPEM, nil)
+	pubPEM, err := signer.PublicKeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,11 +38,11 @@ var services = []string{"bags_api", "ingests_api", "notifier", "bag_verifier"}
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	privPEM, pubPEM, err := signing.GenerateKeyPair([]byte(""))
+	s, err := signing.NewEphemeralSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := signing.LoadPrivateKey(privPEM, nil)
+	pubPEM, err := s.PublicKeyPEM()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +224,11 @@ func TestTrustFailuresWriteNothing(t *testing.T) {
 			os.WriteFile(p, bytes.Replace(b, []byte("bags_api"), []byte("bags_apj"), 1), 0o644)
 		}, UpdateOptions{}, "does not match"},
 		{"wrong key", channels.Stable, func(f *fixture) {
-			_, pub, err := signing.GenerateKeyPair(nil)
+			other, err := signing.NewEphemeralSigner()
 			if err != nil {
 				t.Fatal(err)
 			}
+			pub, _ := other.PublicKeyPEM()
 			f.cfg.Keys = []string{string(pub)}
 		}, UpdateOptions{}, "no trusted key"},
 		{"expired index", channels.Stable, func(f *fixture) { f.clk.now = t0.Add(400 * time.Hour) }, UpdateOptions{}, "expired"},

@@ -15,7 +15,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -242,4 +244,19 @@ func keyID(pub crypto.PublicKey) string {
 	}
 	sum := sha256.Sum256(der)
 	return hex.EncodeToString(sum[:8])
+}
+
+// NewEphemeralSigner returns a signer for a fresh in-memory ECDSA P-256 key
+// that is never written anywhere: for tests and throwaway stores. It skips
+// the scrypt key encryption that makes real key files slow to make and load.
+func NewEphemeralSigner() (*Signer, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return NewSigner(sv)
 }

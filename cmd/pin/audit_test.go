@@ -16,7 +16,7 @@ func auditSetup(t *testing.T) (dir, host string, digests map[string]map[string]s
 	host = memRegistry(t)
 	seed(t, host, services)
 	dir = t.TempDir()
-	runPin(t, dir, pw, "keys", "generate", "--out", "release").mustSucceed(t, "keys")
+	copyKeys(t, dir)
 	writeReleaseConfig(t, dir, host, "./store")
 	digests = map[string]map[string]string{}
 	for _, v := range []struct{ edge, stable string }{{"1.0.0-edge.1", "1.0.0"}, {"1.1.0-edge.1", "1.1.0"}} {

@@ -15,7 +15,7 @@ import (
 // job relies on.
 func consumerFlow(t *testing.T, host string) {
 	dir := t.TempDir()
-	runPin(t, dir, pw, "keys", "generate", "--out", "release").mustSucceed(t, "keys generate")
+	copyKeys(t, dir)
 	writeReleaseConfig(t, dir, host, "oci://"+host+"/storage-service-releases")
 	runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
 	runPin(t, dir, pw, "release", "promote", "1.0.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,4 +105,45 @@ func writeReleaseConfig(t *testing.T, dir, host, store string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// sharedKeys holds one key pair made by `pin keys generate`, copied into each
+// test's directory: making an encrypted key costs seconds under -race.
+var sharedKeys struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedKeys.dir != "" {
+		os.RemoveAll(sharedKeys.dir)
+	}
+	os.Exit(code)
+}
+
+// copyKeys puts release.key and release.pub (password pw) into dir.
+func copyKeys(t *testing.T, dir string) {
+	t.Helper()
+	sharedKeys.once.Do(func() {
+		sharedKeys.dir, sharedKeys.err = os.MkdirTemp("", "pin-test-keys-")
+		if sharedKeys.err == nil {
+			if r := runPin(t, sharedKeys.dir, pw, "keys", "generate", "--out", "release"); r.code != 0 {
+				sharedKeys.err = fmt.Errorf("keys generate: exit %d: %s", r.code, r.err)
+			}
+		}
+	})
+	if sharedKeys.err != nil {
+		t.Fatal(sharedKeys.err)
+	}
+	for _, f := range []string{"release.key", "release.pub"} {
+		b, err := os.ReadFile(filepath.Join(sharedKeys.dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -18,7 +18,7 @@ func producerSetup(t *testing.T, store func(host, dir string) string) (dir, host
 	host = memRegistry(t)
 	seed(t, host, services)
 	dir = t.TempDir()
-	runPin(t, dir, pw, "keys", "generate", "--out", "release").mustSucceed(t, "keys generate")
+	copyKeys(t, dir)
 	writeReleaseConfig(t, dir, host, store(host, dir))
 	return dir, host
 }
@@ -200,4 +200,24 @@ func equalSnapshots(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+func TestKeysGenerate(t *testing.T) {
+	dir := t.TempDir()
+	runPin(t, dir, pw, "keys", "generate", "--out", "k").mustSucceed(t, "keys generate")
+	info, err := os.Stat(filepath.Join(dir, "k.key"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("k.key: %v, mode %v; want 0600", err, info.Mode())
+	}
+	key, _ := os.ReadFile(filepath.Join(dir, "k.key"))
+	pub, _ := os.ReadFile(filepath.Join(dir, "k.pub"))
+	if !strings.HasPrefix(string(key), "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----") || !strings.HasPrefix(string(pub), "-----BEGIN PUBLIC KEY-----") {
+		t.Fatalf("not cosign's key format:\n%s\n%s", key, pub)
+	}
+	if r := runPin(t, dir, pw, "keys", "generate", "--out", "k"); r.code != 2 || !strings.Contains(r.err, "--force") {
+		t.Fatalf("overwrite without --force: exit %d %s", r.code, r.err)
+	}
+	if r := runPin(t, dir, nil, "keys", "generate", "--out", "nopw"); r.code != 2 {
+		t.Fatalf("no password and no terminal: exit %d", r.code)
+	}
 }
