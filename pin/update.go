@@ -247,7 +247,8 @@ func scanFiles(cfg *Config, m *Matcher) ([]scanned, error) {
 	out := make([]scanned, len(files))
 	var wg sync.WaitGroup
 	work := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+	// Reading is mostly waiting on system calls: more readers than cores.
+	for w := 0; w < 4*runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -426,6 +427,13 @@ func (p *Plan) Apply() error {
 const stageWorkers = 16
 
 func stage(dst string, data []byte, mode os.FileMode) (string, error) {
+	if mode == 0 {
+		info, err := os.Stat(dst)
+		if err != nil {
+			return "", err
+		}
+		mode = info.Mode().Perm()
+	}
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pin-*")
 	if err != nil {
 		return "", err

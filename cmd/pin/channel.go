@@ -17,8 +17,10 @@ func newChannelCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "channel",
 		Short: "Inspect and refresh channel indexes",
-		Args:  cobra.NoArgs,
-		RunE:  groupHelp,
+		Example: `  pin channel show stable --config release.yaml --key-file release.pub
+  pin channel refresh --channel edge --key release.key`,
+		Args: cobra.NoArgs,
+		RunE: groupHelp,
 	}
 	cmd.AddCommand(newChannelRefreshCmd(a), newChannelShowCmd(a))
 	return cmd

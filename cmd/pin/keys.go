@@ -15,10 +15,11 @@ import (
 
 func newKeysCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "keys",
-		Short: "Manage cosign-compatible signing keys",
-		Args:  cobra.NoArgs,
-		RunE:  groupHelp,
+		Use:     "keys",
+		Short:   "Manage cosign-compatible signing keys",
+		Example: "  COSIGN_PASSWORD=... pin keys generate --out release",
+		Args:    cobra.NoArgs,
+		RunE:    groupHelp,
 	}
 	cmd.AddCommand(newKeysGenerateCmd(a))
 	return cmd

@@ -22,8 +22,11 @@ func newReleaseCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "release",
 		Short: "Create, promote, yank and inspect signed releases",
-		Args:  cobra.NoArgs,
-		RunE:  groupHelp,
+		Example: `  pin release create 1.5.0-edge.1 --channel edge --key release.key
+  pin release promote 1.5.0-edge.1 --to stable --key release.key
+  pin release list --config release.yaml`,
+		Args: cobra.NoArgs,
+		RunE: groupHelp,
 	}
 	cmd.AddCommand(
 		newReleaseCreateCmd(a),
