@@ -63,7 +63,7 @@ func newPublisher(t *testing.T) (*Publisher, *Reader, *clock) {
 	s, v := newKey(t)
 	c := &clock{now: t0}
 	store := NewDirStore(t.TempDir())
-	return &Publisher{Store: store, Signer: s, Product: product, Now: c.Now},
+	return &Publisher{Store: store, Signer: s, Product: product, Now: c.Now, TTLs: map[string]time.Duration{Edge: time.Hour, Stable: 720 * time.Hour}},
 		&Reader{Store: store, Verifier: v, Product: product, Now: c.Now}, c
 }
 
@@ -199,7 +199,8 @@ func TestPublishLifecycle(t *testing.T) {
 		t.Fatalf("yank unknown: %v", err)
 	}
 
-	clk.now = t0.Add(200 * time.Hour) // edge has expired
+	// The yank followed the promotion to edge (sequence 2, expiring an hour after the yank, with edge's TTL).
+	clk.now = t0.Add(3 * time.Hour) // edge has expired
 	if _, err := rd.Channel(ctx, Edge); exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired edge: %v", err)
 	}
@@ -207,20 +208,20 @@ func TestPublishLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Channel.Sequence != 2 {
-		t.Fatalf("refresh sequence %d, want 2", r.Channel.Sequence)
+	if r.Channel.Sequence != 3 || !r.Channel.Releases[0].Yanked {
+		t.Fatalf("refresh: sequence %d, %+v; want 3 with 1.5.0-edge.1 yanked", r.Channel.Sequence, r.Channel.Releases)
 	}
 	vc2, err := rd.Channel(ctx, Edge)
 	if err != nil {
 		t.Fatalf("refreshed edge: %v", err)
 	}
-	if err := CheckRollback(vc2, 3, ""); exitcode.Of(err) != exitcode.Trust {
+	if err := CheckRollback(vc2, 4, ""); exitcode.Of(err) != exitcode.Trust {
 		t.Fatalf("rollback not caught: %v", err)
 	}
-	if err := CheckRollback(vc2, 2, vc.Digest); exitcode.Of(err) != exitcode.Trust {
+	if err := CheckRollback(vc2, 3, vc.Digest); exitcode.Of(err) != exitcode.Trust {
 		t.Fatalf("fork not caught: %v", err)
 	}
-	if err := CheckRollback(vc2, 2, vc2.Digest); err != nil {
+	if err := CheckRollback(vc2, 3, vc2.Digest); err != nil {
 		t.Fatalf("same index: %v", err)
 	}
 }
@@ -386,5 +387,54 @@ func TestKeyRotation(t *testing.T) {
 	rd := &Reader{Store: oldPub.Store, Verifier: newVerifier, Product: product, Now: clk.Now}
 	if _, err := rd.Channel(ctx, Edge); err != nil {
 		t.Fatalf("consumer trusting the new key: %v", err)
+	}
+}
+
+// TestYankFollowsPromotion: yanking a promoted release also yanks the edge
+// release with the same digests, so edge consumers cannot select it.
+func TestYankFollowsPromotion(t *testing.T) {
+	ctx := context.Background()
+	pub, rd, _ := newPublisher(t)
+	if _, err := pub.Create(ctx, testRelease("1.6.0-edge.1", "a"), Edge, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Promote(ctx, "1.6.0-edge.1", Stable, "", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Yank(ctx, Stable, "1.6.0", "corrupts bags", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	edge, err := rd.Channel(ctx, Edge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := edge.Index.Entry("1.6.0-edge.1")
+	if !e.Yanked || !strings.Contains(e.Reason, "corrupts bags") {
+		t.Fatalf("edge entry after yanking its promotion: %+v", e)
+	}
+	stable, _ := rd.Channel(ctx, Stable)
+	if _, ok := Select(Visible(Edge, map[string]*manifest.Channel{Edge: edge.Index, Stable: stable.Index}), nil); ok {
+		t.Fatal("an edge consumer can still select the withdrawn digests")
+	}
+}
+
+// TestReaderRefusesMisbuiltIndex: a signed stable index that lists a
+// prerelease is refused, so stable consumers never get one.
+func TestReaderRefusesMisbuiltIndex(t *testing.T) {
+	ctx := context.Background()
+	pub, rd, clk := newPublisher(t)
+	idx := &manifest.Channel{SchemaVersion: 1, Kind: manifest.KindChannel, Product: product, Channel: Stable, Sequence: 1,
+		Issued: clk.now, Expires: clk.now.Add(time.Hour),
+		Releases: []manifest.Entry{{Version: "1.5.0-edge.1", Digest: digestOf("x"), Created: clk.now}}}
+	b, err := idx.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := pub.Signer.SignBlob(ctx, b)
+	if err := pub.Store.PutChannel(ctx, Stable, Document{Bytes: b, Signature: sig}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.Channel(ctx, Stable); exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "may not hold") {
+		t.Fatalf("stable index listing a prerelease: %v", err)
 	}
 }

@@ -190,6 +190,17 @@ func NewHTTPStore(base string, client *http.Client) (*HTTPStore, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	c := *client
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("stopped after %d redirects", len(via))
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing redirect from %s to %s: it leaves https", via[0].URL, req.URL)
+		}
+		return nil
+	}
+	client = &c
 	return &HTTPStore{base: u, client: client}, nil
 }
 

@@ -26,6 +26,9 @@ type Publisher struct {
 	// rotation the current index and releases were signed by the old key;
 	// the publisher accepts them and re-signs what it publishes with Signer.
 	AlsoTrust map[string][]byte
+	// TTLs are the channels' configured TTLs, used when an operation on one
+	// channel re-signs another (a yank that follows a promotion).
+	TTLs map[string]time.Duration
 }
 
 // Published is the outcome of a publishing operation.
@@ -289,7 +292,54 @@ func (p *Publisher) Yank(ctx context.Context, channel, version, reason string, t
 	if err != nil {
 		return nil, err
 	}
-	return &Published{Channel: ch, ChannelDigest: d}, nil
+	out := &Published{Channel: ch, ChannelDigest: d}
+	if err := p.yankPromotedFrom(ctx, channel, version, reason, ttl); err != nil {
+		return out, fmt.Errorf("yanked %s on %s, but not the edge release it was promoted from: %w", version, channel, err)
+	}
+	return out, nil
+}
+
+// yankPromotedFrom yanks the release a yanked one was promoted from: it lists
+// exactly the same digests, so leaving it selectable on edge would hand edge
+// consumers the very images that were withdrawn.
+func (p *Publisher) yankPromotedFrom(ctx context.Context, channel, version, reason string, ttl time.Duration) error {
+	doc, err := p.Store.GetRelease(ctx, version)
+	if err != nil {
+		return fmt.Errorf("fetch release %s: %w", version, err)
+	}
+	v, err := p.verifier()
+	if err != nil {
+		return err
+	}
+	vr, err := VerifyRelease(ctx, v, doc, "", manifest.Expect{Product: p.Product, Version: version})
+	if err != nil {
+		return err
+	}
+	from := vr.Release.PromotedFrom
+	if from == nil {
+		return nil
+	}
+	for _, name := range Names {
+		if name == channel {
+			continue
+		}
+		idx, err := p.current(ctx, name)
+		if err != nil {
+			return err
+		}
+		e, ok := idx.Entry(from.Version)
+		if !ok || e.Yanked || e.Digest != from.Digest {
+			continue
+		}
+		otherTTL := ttl
+		if t, ok := p.TTLs[name]; ok {
+			otherTTL = t
+		}
+		if _, err := p.Yank(ctx, name, from.Version, reason+" (promoted as "+version+", which was yanked)", otherTTL); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Refresh re-signs the channel index with a new expiry and sequence+1, so

@@ -23,6 +23,10 @@ type Reader struct {
 	AllowExpired bool
 }
 
+// republishWait is how long a reader waits before reading an index again
+// whose signature did not match (a publish may have been under way).
+var republishWait = 300 * time.Millisecond
+
 // ErrExpired is wrapped by the trust error for an expired channel index.
 var ErrExpired = errors.New("channel index expired")
 
@@ -61,6 +65,19 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, r.Store, err)
 	}
 	vc, err := VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
+	if errors.Is(err, signing.ErrSignature) {
+		// A directory store is written signature first: a read racing a
+		// publish sees the new signature over the old bytes. Read once more.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(republishWait):
+		}
+		if again, gerr := r.Store.GetChannel(ctx, channel); gerr == nil {
+			doc = again
+			vc, err = VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
+		}
+	}
 	if errors.Is(err, ErrExpired) && r.AllowExpired {
 		vc, err = VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, time.Time{})
 		if vc != nil {
@@ -83,6 +100,14 @@ func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want 
 	idx, err := manifest.DecodeChannel(doc.Bytes, want)
 	if err != nil {
 		return nil, exitcode.TrustError(err)
+	}
+	// A signed but mis-built index must not hand prereleases to stable consumers.
+	if ValidName(idx.Channel) == nil {
+		for _, e := range idx.Releases {
+			if _, err := CheckVersion(idx.Channel, e.Version); err != nil {
+				return nil, exitcode.TrustError(fmt.Errorf("channel %s lists %s, which it may not hold: %w", idx.Channel, e.Version, err))
+			}
+		}
 	}
 	if !now.Before(idx.Expires) {
 		return nil, exitcode.TrustError(fmt.Errorf("%w at %s (sequence %d): the publisher must run `pin channel refresh`", ErrExpired, idx.Expires.Format(time.RFC3339), idx.Sequence))

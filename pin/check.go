@@ -24,6 +24,7 @@ const (
 	FindingYanked    = "yanked"           // --online: the locked release was yanked
 	FindingExpired   = "channel-expired"  // --online: the channel index has expired
 	FindingNotListed = "not-listed"       // --online: the channel no longer lists the locked release
+	FindingMissing   = "missing"          // a reference pin.lock recorded is no longer among the managed files
 )
 
 // Finding is one thing `pin check` reports.
@@ -88,16 +89,18 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	}
 	rel := vr.Release
 	m := NewMatcher(rel, cfg.RegistryMap)
-	files, err := scanFiles(cfg, m)
+	files, err := scanFiles(cfg, m, false)
 	if err != nil {
 		return nil, err
 	}
 	res := &CheckResult{Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
+	seen := map[string]int{} // file, component and field of every reference found
 	for _, s := range files {
 		if s.res == nil {
 			continue
 		}
 		for _, r := range s.res.Refs {
+			seen[s.file.Rel+"\x00"+r.Component+"\x00"+string(r.Field)]++
 			c, ok := rel.Component(r.Component)
 			if !ok {
 				return nil, exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
@@ -119,6 +122,18 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 			res.Warnings = append(res.Warnings, fw)
 			res.Notes = append(res.Notes, fw.String())
 		}
+	}
+	// A reference the lock recorded that is no longer seen means the check
+	// no longer covers it: a narrowed files: list, a deleted file, or a value
+	// turned into something pin does not manage. Each is drift CI must see.
+	for _, lr := range lock.References {
+		k := lr.File + "\x00" + lr.Component + "\x00" + lr.Field
+		if seen[k] > 0 {
+			seen[k]--
+			continue
+		}
+		res.Findings = append(res.Findings, Finding{Kind: FindingMissing, File: lr.File, Line: lr.Line, Component: lr.Component, Want: lr.New,
+			Message: fmt.Sprintf("pin.lock records %s here, but no managed reference is found (file removed, files: narrowed, or the value no longer a plain reference)", lr.Component)})
 	}
 	if o.Online {
 		online, err := checkOnline(ctx, cfg, lock, o)

@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // LockSchemaVersion is the pin.lock format this build reads and writes.
@@ -64,6 +65,11 @@ func LoadLock(path string) (*Lock, error) {
 	}
 	if l.SchemaVersion != LockSchemaVersion {
 		return nil, exitcode.UsageError(fmt.Errorf("%s: schemaVersion %d, this build reads %d", path, l.SchemaVersion, LockSchemaVersion))
+	}
+	// The manifest's digest is what the signed index listed; without it the
+	// lock's manifest could not be tied to the index, so it is required.
+	if !manifest.ValidDigest(l.ManifestDigest) {
+		return nil, exitcode.UsageError(fmt.Errorf("%s: manifestDigest %q is not a sha256 digest (delete the lock and run pin update)", path, l.ManifestDigest))
 	}
 	return &l, nil
 }

@@ -162,6 +162,17 @@ func TestUpdateThenCheck(t *testing.T) {
 		t.Fatalf("check after update: %d refs, findings %v", res.References, res.Findings)
 	}
 
+	// Narrowing files: must not silently stop checking what the lock recorded.
+	narrowed := *f.cfg
+	narrowed.Files = []string{"**/*.yaml"}
+	res, err = Check(context.Background(), &narrowed, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 2 || res.Findings[0].Kind != FindingMissing || res.Findings[0].File != "infra/main.tf" {
+		t.Fatalf("check with files narrowed to YAML: %+v", res.Findings)
+	}
+
 	// Drift: someone puts latest back.
 	f.write("compose.yaml", "services:\n  api:\n    image: public.ecr.aws/y1p3h6z3/ingests_api:latest\n")
 	res, err = Check(context.Background(), f.cfg, CheckOptions{})
@@ -256,6 +267,15 @@ func TestTrustFailuresWriteNothing(t *testing.T) {
 				os.WriteFile(filepath.Join(f.store.String(), "releases", "1.6.0"+ext), b, 0o644)
 			}
 		}, UpdateOptions{}, "does not match"},
+		{"stable withdrawn from an edge consumer", channels.Edge, func(f *fixture) {
+			os.Remove(filepath.Join(f.store.String(), "channels", "stable.json"))
+		}, UpdateOptions{}, "now missing"},
+		{"lower sequence under a respelled source", channels.Stable, func(f *fixture) {
+			os.WriteFile(filepath.Join(f.store.String(), "channels", "stable.json"), []byte(f.saved["stable.json"]), 0o644)
+			os.WriteFile(filepath.Join(f.store.String(), "channels", "stable.json.sig"), []byte(f.saved["stable.json.sig"]), 0o644)
+			f.cfg.Source += "/"
+			f.cfg.SourceAsWritten += "/"
+		}, UpdateOptions{}, "below 2 recorded in pin.lock"},
 		{"downgrade", channels.Stable, func(f *fixture) {
 			if _, err := f.pub.Yank(ctx, channels.Stable, "1.6.0", "broken", 168*time.Hour); err != nil {
 				t.Fatal(err)
@@ -285,7 +305,7 @@ func TestTrustFailuresWriteNothing(t *testing.T) {
 			}
 			f.clk.now = t0.Add(time.Hour)
 			f.release("1.6.0", channels.Stable, "b")
-			if tc.name == "lower sequence" {
+			if strings.HasPrefix(tc.name, "lower sequence") {
 				// The lock must have seen sequence 2 for a replay of 1 to be a rollback.
 				if _, err := f.update(UpdateOptions{}); err != nil {
 					t.Fatal(err)
@@ -421,5 +441,35 @@ func TestReleaseSetCache(t *testing.T) {
 	}
 	if len(fourth.Releases) != 2 {
 		t.Fatalf("a tampered cache entry was used: %d releases", len(fourth.Releases))
+	}
+}
+
+// TestReleaseSetRollback: audit's release set refuses an index older than
+// the one pin.lock recorded, as update does.
+func TestReleaseSetRollback(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	old := map[string][]byte{}
+	for _, n := range []string{"stable.json", "stable.json.sig"} {
+		old[n], _ = os.ReadFile(filepath.Join(f.store.String(), "channels", n))
+	}
+	f.write("main.tf", demoTF)
+	f.init(channels.Stable)
+	f.release("1.6.0", channels.Stable, "b")
+	if _, err := f.update(UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := LoadLock(f.cfg.LockPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, b := range old {
+		os.WriteFile(filepath.Join(f.store.String(), "channels", n), b, 0o644)
+	}
+	v, _ := f.cfg.Verifier()
+	_, err = LoadReleaseSet(ctx, ReleaseSetOptions{Source: f.store.String(), Product: "storage-service", Channel: channels.Stable, Verifier: v, Lock: lock, Now: f.clk.Now})
+	if exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "below 2") {
+		t.Fatalf("audit's release set on a replayed index: %v", err)
 	}
 }

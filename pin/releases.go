@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,11 +92,16 @@ func (c *cachingStore) GetChannel(ctx context.Context, channel string) (channels
 	doc, err := c.inner.GetChannel(ctx, channel)
 	if err == nil {
 		c.rs.IndexFetches++
-		if c.dir != "" {
-			writeDoc(c.indexPath(channel), doc) // best effort: a cache that cannot be written is only slower
-		}
 	}
 	return doc, err
+}
+
+// remember caches an index once it has verified, so a bad fetch never
+// replaces a good cached copy.
+func (c *cachingStore) remember(channel string, doc channels.Document) {
+	if c.inner != nil && c.dir != "" {
+		writeDoc(c.indexPath(channel), doc) // best effort: a cache that cannot be written is only slower
+	}
 }
 
 func (c *cachingStore) GetRelease(ctx context.Context, version string) (channels.Document, error) {
@@ -126,14 +132,14 @@ func (c *cachingStore) PutRelease(context.Context, string, channels.Document) er
 }
 
 func readDoc(p string) (channels.Document, error) {
-	b, err := os.ReadFile(p)
+	b, err := readFileCapped(p, manifest.MaxDocumentSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return channels.Document{}, fmt.Errorf("%s: %w", p, channels.ErrNotFound)
 		}
 		return channels.Document{}, err
 	}
-	sig, err := os.ReadFile(p + ".sig")
+	sig, err := readFileCapped(p+".sig", 64<<10)
 	if err != nil {
 		return channels.Document{}, fmt.Errorf("%s.sig: %w", p, channels.ErrNotFound)
 	}
@@ -179,6 +185,14 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 			}
 			return nil, err
 		}
+		if o.Lock != nil && (o.Product == "" || o.Lock.Product == o.Product) {
+			if li, ok := o.Lock.Channels[n]; ok {
+				if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
+					return nil, err
+				}
+			}
+		}
+		cs.remember(n, vc.Doc)
 		if vc.Expired {
 			rs.Expired = append(rs.Expired, n)
 		}
@@ -236,4 +250,22 @@ func (rs *ReleaseSet) Newer(version string) int {
 		}
 	}
 	return n
+}
+
+// readFileCapped reads a cached file, refusing one over max bytes: the cache
+// directory is not trusted more than the network.
+func readFileCapped(p string, max int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is over the %d-byte cap", p, max)
+	}
+	return b, nil
 }

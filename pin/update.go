@@ -81,20 +81,29 @@ func fetchVerified(ctx context.Context, cfg *Config, lock *Lock, rd *channels.Re
 	if cfg.Channel == channels.Edge {
 		names = append(names, channels.Stable)
 	}
+	// The sequences in pin.lock belong to the product's signed indexes, not to
+	// a store: they are checked whatever source pin.yaml names (a mirror, a
+	// respelled path), so changing the source cannot reset the history.
+	var locked map[string]LockedIndex
+	if lock != nil && lock.Product == cfg.Product {
+		locked = lock.Channels
+	}
 	out := map[string]*channels.VerifiedChannel{}
 	for _, name := range names {
 		vc, err := rd.Channel(ctx, name)
-		if name != cfg.Channel && channels.IsNotFound(err) {
+		li, known := locked[name]
+		if name != cfg.Channel && channels.IsNotFound(err) && !known {
 			continue // edge before the first stable release
+		}
+		if channels.IsNotFound(err) && known {
+			return nil, exitcode.TrustError(fmt.Errorf("channel %s was at sequence %d in pin.lock and is now missing from %s: a store that hides an index could hide yanks and fixes", name, li.Sequence, rd.Store))
 		}
 		if err != nil {
 			return nil, err
 		}
-		if lock != nil && lock.Source == cfg.SourceAsWritten && lock.Product == cfg.Product {
-			if li, ok := lock.Channels[name]; ok {
-				if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
-					return nil, err
-				}
+		if known {
+			if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
+				return nil, err
 			}
 		}
 		out[name] = vc
@@ -234,7 +243,7 @@ type scanned struct {
 
 // scanFiles reads and scans every managed file in parallel. Files that cannot
 // hold a managed repository are skipped without parsing.
-func scanFiles(cfg *Config, m *Matcher) ([]scanned, error) {
+func scanFiles(cfg *Config, m *Matcher, writing bool) ([]scanned, error) {
 	files, escaped, err := FindFiles(cfg.Dir(), cfg.Files)
 	if err != nil {
 		return nil, fmt.Errorf("list files under %s: %w", cfg.Dir(), err)
@@ -270,12 +279,20 @@ func scanFiles(cfg *Config, m *Matcher) ([]scanned, error) {
 	wg.Wait()
 	var errs []error
 	for _, s := range out {
+		var pe *rewrite.ParseError
+		if s.err != nil && !errors.As(s.err, &pe) {
+			return nil, fmt.Errorf("read %s: %w", s.file.Rel, s.err) // I/O: operational
+		}
 		if s.err != nil {
 			errs = append(errs, s.err)
 		}
 	}
 	if len(errs) > 0 {
-		return nil, exitcode.UsageError(fmt.Errorf("%d file(s) could not be read or parsed; nothing was written:\n%w", len(errs), errors.Join(errs...)))
+		outcome := ""
+		if writing {
+			outcome = "; nothing was written"
+		}
+		return nil, exitcode.UsageError(fmt.Errorf("%d file(s) could not be read or parsed%s:\n%w", len(errs), outcome, errors.Join(errs...)))
 	}
 	return out, nil
 }
@@ -283,7 +300,7 @@ func scanFiles(cfg *Config, m *Matcher) ([]scanned, error) {
 func (p *Plan) scan() error {
 	rel := p.Release.Release
 	m := NewMatcher(rel, p.Config.RegistryMap)
-	files, err := scanFiles(p.Config, m)
+	files, err := scanFiles(p.Config, m, true)
 	if err != nil {
 		return err
 	}
@@ -331,6 +348,11 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 		ManifestDigest: vr.Digest,
 		Manifest:       string(vr.Doc.Bytes),
 		Signature:      strings.TrimSpace(string(vr.Doc.Signature)),
+	}
+	if p.OldLock != nil && p.OldLock.Product == p.Config.Product {
+		for n, li := range p.OldLock.Channels {
+			l.Channels[n] = li // kept for channels not read this time
+		}
 	}
 	for n, vc := range indexes {
 		l.Channels[n] = LockedIndex{Sequence: vc.Index.Sequence, Digest: vc.Digest}

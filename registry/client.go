@@ -138,6 +138,10 @@ func describe(l v1.Layer) v1.Descriptor {
 	return v1.Descriptor{MediaType: mt, Size: sz, Digest: d}
 }
 
+// maxArtifactManifest caps the manifest of a pin artifact: one layer and a
+// signature annotation fit in a few kilobytes.
+const maxArtifactManifest = 64 << 10
+
 // PullArtifact fetches an artifact pushed by PushArtifact: the manifest (its
 // digest computed from the bytes), then its single layer, refused before
 // download when the manifest says it is over maxSize, and checked against
@@ -151,8 +155,23 @@ func (c *Client) PullArtifact(ctx context.Context, ref name.Reference, maxSize i
 	if err != nil {
 		return fail(err)
 	}
+	// remote.Get would read a manifest of up to 100 MiB: ask its size first.
+	head, err := remote.Head(ref, ropts...)
+	if err != nil {
+		return fail(err)
+	}
+	if head.Size > maxArtifactManifest {
+		return fail(fmt.Errorf("manifest is %d bytes, over the %d-byte cap for an artifact manifest", head.Size, maxArtifactManifest))
+	}
 	desc, err := remote.Get(ref, ropts...)
 	if err != nil {
+		return fail(err)
+	}
+	if int64(len(desc.Manifest)) > maxArtifactManifest {
+		return fail(fmt.Errorf("manifest is %d bytes, over the %d-byte cap for an artifact manifest", len(desc.Manifest), maxArtifactManifest))
+	}
+	// The digest is the hash of the bytes received, never a header.
+	if desc.Digest, _, err = v1.SHA256(bytes.NewReader(desc.Manifest)); err != nil {
 		return fail(err)
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))

@@ -184,7 +184,8 @@ func LoadVerifierFiles(paths ...string) (*Verifier, error) {
 func (v *Verifier) add(source string, pemBytes []byte) error {
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
 	if err != nil {
-		return fmt.Errorf("public key %s: %w", source, err)
+		// The parser's own message is an ASN.1 structure dump; say what is wrong instead.
+		return fmt.Errorf("public key %s is not a PEM public key (-----BEGIN PUBLIC KEY-----, as cosign and pin keys generate write)", source)
 	}
 	sv, err := signature.LoadVerifier(pub, crypto.SHA256)
 	if err != nil {

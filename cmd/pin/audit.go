@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wellcomecollection/pin/audit"
 	"github.com/wellcomecollection/pin/channels"
@@ -65,7 +66,14 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 	cmd.Flags().StringVar(&opts.Source, "source", "", "store to audit against (instead of pin.yaml)")
 	cmd.Flags().StringArrayVar(&opts.KeyFile, "key-file", nil, "trusted public key, with --source (repeatable)")
 	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to judge against (default: pin.yaml's, or stable)")
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table, json or markdown")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table, json or markdown (--output works too)")
+	// Every other command says --output; accept it here as a synonym.
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "output" {
+			name = "format"
+		}
+		return pflag.NormalizedName(name)
+	})
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")

@@ -43,6 +43,9 @@ shorter than its TTL, e.g. daily for edge (168h) and weekly for stable (720h).`,
 		Example: "  pin channel refresh --channel stable --config release.yaml --key release.key\n  pin channel refresh --channel edge --ttl 72h --key release.key",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("ttl") && opts.TTL <= 0 {
+				return exitcode.UsageError(fmt.Errorf("--ttl must be positive, got %s", opts.TTL))
+			}
 			return runChannelRefresh(cmd.Context(), a, opts)
 		},
 	}

@@ -229,8 +229,12 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 		for _, w := range res.Warnings {
 			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
 		}
+		how := "verified offline from pin.lock"
+		if opts.Online {
+			how = "verified from pin.lock; the source lists nothing newer and the channel is current"
+		}
 		if len(res.Findings) == 0 {
-			fmt.Fprintf(a.Out, "OK: %d reference(s) match %s %s (%s), verified offline from pin.lock.\n", res.References, cfg.Product, res.Version, res.Digest)
+			fmt.Fprintf(a.Out, "OK: %d reference(s) match %s %s (%s), %s.\n", res.References, cfg.Product, res.Version, res.Digest, how)
 		} else {
 			tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
 			for _, f := range res.Findings {

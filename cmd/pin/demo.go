@@ -363,7 +363,16 @@ func (d *demo) keep() error {
 	if err := os.WriteFile(cfgPath, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.a.Out, "\nKept in %s: store/ (directory store), keys/, release.yaml, deployment/ (pinned config).\n  cd %s/deployment && pin check\n", d.dir, d.dir)
+	relPath := filepath.Join(d.dir, "release.yaml")
+	rb, err := os.ReadFile(relPath)
+	if err != nil {
+		return err
+	}
+	rb = []byte(strings.Replace(string(rb), "store: "+d.cfg.Store, "store: ./store", 1))
+	if err := os.WriteFile(relPath, rb, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.a.Out, "\nKept in %s: store/ (directory store), keys/ (password \"demo\"), release.yaml (pointing at store/),\ndeployment/ (pinned config). Images lived in the in-process registry and are gone; the documents remain:\n  cd %s/deployment && pin check --online && pin audit\n  cd %s && pin release list --config release.yaml --key-file keys/release.pub\n", d.dir, d.dir, d.dir)
 	return nil
 }
 

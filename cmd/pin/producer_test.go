@@ -104,6 +104,10 @@ func TestProducerRefusals(t *testing.T) {
 	missing := filepath.Join(dir, "missing.yaml")
 	b, _ := os.ReadFile(filepath.Join(dir, "release.yaml"))
 	os.WriteFile(missing, []byte(strings.Replace(string(b), "/notifier:latest", "/notifier:no-such-tag", 1)), 0o644)
+	httpsCfg := filepath.Join(dir, "https.yaml")
+	os.WriteFile(httpsCfg, []byte(strings.Replace(string(b), "store: ./store", "store: https://releases.invalid/storage-service", 1)), 0o644)
+	unknownField := filepath.Join(dir, "unknown.yaml")
+	os.WriteFile(unknownField, []byte(strings.Replace(string(b), "store: ./store", "store: ./store\nsauce: tomato", 1)), 0o644)
 	unreachable := filepath.Join(dir, "unreachable.yaml")
 	os.WriteFile(unreachable, []byte(strings.Replace(string(b), host+"/y1p3h6z3/bags_api", "127.0.0.1:1/y1p3h6z3/bags_api", 1)), 0o644)
 
@@ -131,6 +135,12 @@ func TestProducerRefusals(t *testing.T) {
 		{"promote as other", pw, []string{"release", "promote", "1.0.0-edge.1", "--to", "stable", "--as", "2.0.0", "--key", "release.key"}, 2, "promotes to 1.0.0"},
 		{"refresh missing channel", pw, []string{"channel", "refresh", "--channel", "stable", "--key", "release.key"}, 2, "does not exist"},
 		{"bad flag", pw, []string{"release", "create", "--nope"}, 2, "unknown flag"},
+		{"unknown command", nil, []string{"bogus"}, 2, `unknown command "bogus"`},
+		{"missing argument", nil, []string{"release", "show"}, 2, "accepts 1 arg"},
+		{"missing required flag", nil, []string{"release", "yank", "1.0.0-edge.1"}, 2, "required flag"},
+		{"read-only store", pw, []string{"release", "create", "1.0.0-edge.2", "--channel", "edge", "--key", "release.key", "--config", httpsCfg}, 2, "read-only"},
+		{"bad ttl", pw, []string{"channel", "refresh", "--channel", "edge", "--ttl", "0s", "--key", "release.key"}, 2, "--ttl must be positive"},
+		{"unknown field", pw, []string{"release", "list", "--config", unknownField}, 2, `unknown.yaml:4: unknown field "sauce"`},
 		{"bad output", pw, []string{"release", "list", "--config", "release.yaml", "--output", "xml"}, 2, "--output"},
 	}
 	for _, tt := range tests {

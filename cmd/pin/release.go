@@ -69,7 +69,14 @@ func (f *producerFlags) publisher(a *app) (*releaseconfig.Config, *channels.Publ
 	if err != nil {
 		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys}, nil
+	if _, readOnly := st.(*channels.HTTPStore); readOnly {
+		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
+	}
+	ttls := map[string]time.Duration{}
+	for name, ch := range cfg.Channels {
+		ttls[name] = ch.TTL
+	}
+	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls}, nil
 }
 
 type releaseCreateOptions struct {
@@ -175,7 +182,7 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, vers
 		Kind:          manifest.KindRelease,
 		Product:       cfg.Product,
 		Version:       version,
-		Created:       a.now(),
+		Created:       a.now().UTC().Truncate(time.Second),
 		Source:        manifest.Source{Repository: cfg.Source, Revision: revision},
 	}
 	var failed []error

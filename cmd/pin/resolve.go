@@ -67,6 +67,9 @@ func runResolve(ctx context.Context, a *app, opts *resolveOptions) error {
 	ro := append(registryOptions(a), registry.WithJobs(opts.Jobs), registry.WithVerifiedDigests(opts.Verified))
 	if opts.Platform != "" {
 		p, err := v1.ParsePlatform(opts.Platform)
+		if err == nil && (p.OS == "" || p.Architecture == "") {
+			err = errors.New("want os/arch[/variant], e.g. linux/arm64")
+		}
 		if err != nil {
 			return exitcode.UsageError(fmt.Errorf("--platform %q: %w", opts.Platform, err))
 		}
@@ -94,6 +97,8 @@ func runResolve(ctx context.Context, a *app, opts *resolveOptions) error {
 				fmt.Fprintf(tw, "%s\tERROR\t%s\n", r.Ref, firstLine(r.Error))
 			case r.PlatformDigest != "":
 				fmt.Fprintf(tw, "%s\t%s\t%s %s\n", r.Ref, r.Digest, opts.Platform, r.PlatformDigest)
+			case opts.Platform != "" && len(r.Platforms) == 0:
+				fmt.Fprintf(tw, "%s\t%s\t(one image, not an index: no per-platform digest)\n", r.Ref, r.Digest)
 			default:
 				fmt.Fprintf(tw, "%s\t%s\n", r.Ref, r.Digest)
 			}

@@ -46,6 +46,13 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 	for _, add := range extraCommands {
 		root.AddCommand(add(a))
 	}
+	root.InitDefaultCompletionCmd()
+	root.Args = cobra.NoArgs // "pin bogus" is an unknown command, a usage error
+	root.RunE = groupHelp
+	markArgErrors(root)
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Example = "  source <(pin completion bash)\n  pin completion zsh > \"${fpath[1]}/_pin\"\n  pin completion fish > ~/.config/fish/completions/pin.fish\n  pin completion powershell | Out-String | Invoke-Expression"
+	}
 	return root
 }
 
@@ -60,17 +67,29 @@ type flagError struct{ error }
 
 func (f flagError) Unwrap() error { return f.error }
 
-// isFlagError reports cobra's own argument and flag errors, which are usage errors.
+// markArgErrors wraps every command's argument check so that its errors are
+// recognisably usage errors, without matching on message text.
+func markArgErrors(c *cobra.Command) {
+	if orig := c.Args; orig != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := orig(cmd, args); err != nil {
+				return flagError{exitcode.UsageError(err)}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markArgErrors(sub)
+	}
+}
+
+// isFlagError reports cobra's own argument and flag errors, which are usage
+// errors. Only cobra's required-flag check escapes both FlagErrorFunc and
+// Args; it is recognised by the exact start of its message.
 func isFlagError(err error) bool {
 	var fe flagError
 	if errors.As(err, &fe) {
 		return true
 	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "required flag", "invalid argument", "flag needs an argument"} {
-		if strings.Contains(msg, p) {
-			return exitcode.Of(err) == exitcode.Operational
-		}
-	}
-	return false
+	return strings.HasPrefix(err.Error(), `required flag(s) "`)
 }

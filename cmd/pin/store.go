@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ type sourceFlags struct {
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Source, "source", "", "store to read: oci://host/repo, https://..., or a directory")
-	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read (instead of --source)")
+	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read (default: ./release.yaml when there is no --source)")
 	cmd.Flags().StringArrayVar(&f.KeyFile, "key-file", nil, "public key that must have signed what is read (repeatable)")
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
 }
@@ -43,6 +44,11 @@ func (f *sourceFlags) open(a *app) (*source, error) {
 		return nil, err
 	}
 	s := &source{}
+	if f.Source == "" && f.Config == "" {
+		if _, err := os.Stat("release.yaml"); err == nil {
+			f.Config = "release.yaml"
+		}
+	}
 	loc := f.Source
 	if f.Config != "" {
 		cfg, err := releaseconfig.Load(f.Config)
@@ -55,7 +61,7 @@ func (f *sourceFlags) open(a *app) (*source, error) {
 		s.product = cfg.Product
 	}
 	if loc == "" {
-		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml"))
+		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml (there is no ./release.yaml)"))
 	}
 	st, err := channels.Open(loc, channels.OpenOptions{Registry: registryOptions(a)})
 	if err != nil {

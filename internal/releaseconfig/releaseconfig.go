@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/yamlerr"
+
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 )
@@ -82,7 +84,7 @@ func Load(path string) (*Config, error) {
 func Parse(path string, b []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, yamlerr.Format(path, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty file", path)
@@ -92,7 +94,7 @@ func Parse(path string, b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, yamlerr.Format(path, err)
 	}
 	at := func(keys ...string) int { return lineOf(root, keys...) }
 	errAt := func(line int, format string, args ...any) error {

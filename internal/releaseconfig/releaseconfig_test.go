@@ -48,7 +48,7 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"bad ttl", "  stable: {ttl: forever}", "release.yaml:6: channel stable: ttl"},
 		{"bad image", "    image: public.ecr.aws/y1p3h6z3/BAGS:latest", "release.yaml:8: component bags_api"},
 		{"duplicate", "  - name: fluentbit\n    image: public.ecr.aws/x/y:latest\n  - name: fluentbit", "component fluentbit is listed twice"},
-		{"unknown field", "sauce: x", "field sauce not found"},
+		{"unknown field", "sauce: x", `release.yaml:12: unknown field "sauce"`},
 		{"missing store", "store: \"\"", "release.yaml:3: store is missing"},
 	}
 	replace := map[string]string{
