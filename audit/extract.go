@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -175,6 +176,9 @@ func Extract(path string, data []byte) ([]Found, error) {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	if len(trimmed) == 0 {
+		if path == "-" {
+			return nil, errors.New("-: standard input is empty (pipe terraform show -json, aws ecs or kubectl output, or a config file)")
+		}
 		return nil, nil // an empty state or file holds nothing
 	}
 	if trimmed[0] == '{' || trimmed[0] == '[' {
@@ -207,6 +211,9 @@ func scanConfig(path string, data []byte) ([]Found, error) {
 		if dispatch == "" {
 			return nil, fmt.Errorf("%s: not an input pin audit reads (Terraform, YAML, JSON, Dockerfile, state)", path)
 		}
+	}
+	if path == "-" && dispatch == "stdin.yaml" && !yamlHasStructure(data) {
+		return nil, errors.New("-: standard input is not an input pin audit reads (Terraform, YAML, JSON, Dockerfile, state, ECS or kubectl JSON)")
 	}
 	res, err := rewrite.Scan(dispatch, data, allRefs{})
 	if err != nil {
@@ -333,7 +340,7 @@ func (x *extractor) structured(root *jval) bool {
 		return false
 	}
 	switch {
-	case root.get("resources") != nil && root.get("terraform_version") != nil && root.get("values") == nil:
+	case root.get("resources") != nil && (root.get("terraform_version") != nil || root.get("version") != nil) && root.get("values") == nil:
 		x.rawState(root)
 	case root.get("format_version") != nil && (root.get("values") != nil || root.get("planned_values") != nil || root.get("prior_state") != nil):
 		for _, key := range []string{"values", "planned_values"} {
@@ -716,4 +723,15 @@ func (p *jparser) value(depth int) (*jval, error) {
 		v.kind = 'z'
 	}
 	return v, nil
+}
+
+// yamlHasStructure reports whether data parses as YAML with a mapping or a
+// sequence at the top: any text parses as a YAML scalar, which says nothing.
+func yamlHasStructure(data []byte) bool {
+	var n yaml.Node
+	if yaml.Unmarshal(data, &n) != nil || len(n.Content) == 0 {
+		return true // let the scanner report the parse error with its line
+	}
+	k := n.Content[0].Kind
+	return k == yaml.MappingNode || k == yaml.SequenceNode
 }

@@ -113,6 +113,9 @@ func TestAuditStatusesAndExitCodes(t *testing.T) {
 	if r := runPin(t, "", nil, append(base, "--fail-on", "everything")...); r.code != 2 {
 		t.Errorf("--fail-on everything: exit %d", r.code)
 	}
+	if r := runPin(t, "", nil, append([]string{"audit", "-"}, base[2:]...)...); r.code != 2 || !strings.Contains(r.err, "standard input is empty") {
+		t.Errorf("audit of empty stdin: exit %d %s", r.code, r.err)
+	}
 	if r := runPin(t, "", nil, "audit", deploy); r.code != 2 || !strings.Contains(r.err, "--source") {
 		t.Errorf("audit with nothing to judge against: exit %d %s", r.code, r.err)
 	}

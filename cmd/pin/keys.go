@@ -65,6 +65,9 @@ func runKeysGenerate(a *app, opts *keysGenerateOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(pw) == 0 {
+		fmt.Fprintf(a.Err, "pin: warning: the private key is encrypted with an empty password\n")
+	}
 	priv, pub, err := signing.GenerateKeyPair(pw)
 	if err != nil {
 		return fmt.Errorf("generate key pair: %w", err)
