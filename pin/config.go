@@ -7,7 +7,9 @@ package pin
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,7 +61,10 @@ func (c *Config) LockPath() string { return filepath.Join(c.Dir(), "pin.lock") }
 func LoadConfig(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("read consumer config: %w (run pin init to write one)", err))
+		if abs, aerr := filepath.Abs(path); aerr == nil && errors.Is(err, fs.ErrNotExist) {
+			return nil, exitcode.UsageError(fmt.Errorf("no consumer config at %s: run pin there, pass --config, or run pin init to write one", abs))
+		}
+		return nil, exitcode.UsageError(fmt.Errorf("read consumer config: %w", err))
 	}
 	c, err := ParseConfig(path, b)
 	if err != nil {
