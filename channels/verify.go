@@ -79,8 +79,10 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 		}
 	}
 	if errors.Is(err, ErrExpired) && r.AllowExpired {
-		vc, err = VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, time.Time{})
-		if vc != nil {
+		// Everything but the expiry verified; keep the index, marked.
+		var ee *expiredError
+		if errors.As(err, &ee) {
+			vc, err = ee.vc, nil
 			vc.Expired = true
 		}
 	}
@@ -91,7 +93,8 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 }
 
 // VerifyChannel checks a channel document: signature by a trusted key, strict
-// decoding, product and channel as expected, not expired at now.
+// decoding, product and channel as expected, the versions the channel may
+// hold, and not expired at now (a zero now skips the expiry check).
 func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want manifest.Expect, now time.Time) (*VerifiedChannel, error) {
 	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
 	if err != nil {
@@ -109,11 +112,22 @@ func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want 
 			}
 		}
 	}
-	if !now.Before(idx.Expires) {
-		return nil, exitcode.TrustError(fmt.Errorf("%w at %s (sequence %d): the publisher must run `pin channel refresh`", ErrExpired, idx.Expires.Format(time.RFC3339), idx.Sequence))
+	vc := &VerifiedChannel{Index: idx, Doc: doc, Digest: manifest.Digest(doc.Bytes), KeyID: keyID}
+	if !now.IsZero() && !now.Before(idx.Expires) {
+		return nil, exitcode.TrustError(&expiredError{vc: vc})
 	}
-	return &VerifiedChannel{Index: idx, Doc: doc, Digest: manifest.Digest(doc.Bytes), KeyID: keyID}, nil
+	return vc, nil
 }
+
+// expiredError is an index that verified in every way but expiry; it keeps
+// the index for readers that report expiry rather than refuse it.
+type expiredError struct{ vc *VerifiedChannel }
+
+func (e *expiredError) Error() string {
+	return fmt.Sprintf("%v at %s (sequence %d): the publisher must run `pin channel refresh`", ErrExpired, e.vc.Index.Expires.Format(time.RFC3339), e.vc.Index.Sequence)
+}
+
+func (e *expiredError) Unwrap() error { return ErrExpired }
 
 // Release fetches the release an index entry points to and verifies it.
 func (r *Reader) Release(ctx context.Context, e manifest.Entry) (*VerifiedRelease, error) {

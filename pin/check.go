@@ -2,7 +2,6 @@ package pin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -177,7 +176,7 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 		now = o.Now
 	}
 	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: now, AllowExpired: true}
-	indexes, err := fetchVerified(ctx, cfg, lock, rd)
+	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +217,3 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	}
 	return out, nil
 }
-
-// ErrFindings is returned (classified exit 4) by callers that turn findings into a failure.
-var ErrFindings = errors.New("findings")

@@ -20,7 +20,6 @@ type InitOptions struct {
 	Source     string
 	Channel    string
 	KeyFile    string
-	Product    string // optional: taken from the verified channel index when empty
 	Constraint string
 	Files      []string
 	Style      string
@@ -58,7 +57,8 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 			return nil, exitcode.UsageError(err)
 		}
 	}
-	rd := &channels.Reader{Store: store, Verifier: v, Product: o.Product, Now: o.Now}
+	// The product is whatever the verified index says: it goes into pin.yaml.
+	rd := &channels.Reader{Store: store, Verifier: v, Now: o.Now}
 	vc, err := rd.Channel(ctx, o.Channel)
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)

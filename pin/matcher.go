@@ -1,6 +1,7 @@
 package pin
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 
@@ -18,7 +19,7 @@ type Matcher struct {
 	target map[string]string
 	// needles are substrings every file holding a managed repository contains
 	// ("/bags_api"): a cheap filter that lets most files skip parsing.
-	needles []string
+	needles [][]byte
 	// byLast maps a repository's last path element to its component.
 	byLast map[string]string
 }
@@ -33,18 +34,22 @@ func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
 		up := canonicalRepo(c.Repository)
 		m.byRepo[up] = c.Name
 		m.target[c.Name] = c.Repository
+		repos := []string{c.Repository}
 		if mapped, ok := mapRepo(c.Repository, registryMap); ok {
 			m.byRepo[canonicalRepo(mapped)] = c.Name
 			m.target[c.Name] = mapped
+			repos = append(repos, mapped) // a mirror may rename the repository
 		}
-		last := c.Repository[strings.LastIndexByte(c.Repository, '/')+1:]
-		if !seen[last] {
-			seen[last] = true
-			m.needles = append(m.needles, "/"+last)
-			m.byLast[last] = c.Name
+		for _, r := range repos {
+			last := r[strings.LastIndexByte(r, '/')+1:]
+			if !seen[last] {
+				seen[last] = true
+				m.needles = append(m.needles, []byte("/"+last))
+				m.byLast[last] = c.Name
+			}
 		}
 	}
-	sort.Strings(m.needles)
+	sort.Slice(m.needles, func(i, j int) bool { return string(m.needles[i]) < string(m.needles[j]) })
 	return m
 }
 
@@ -77,9 +82,8 @@ func (m *Matcher) Target(component string) string { return m.target[component] }
 
 // MayContain reports whether data could hold a managed reference at all.
 func (m *Matcher) MayContain(data []byte) bool {
-	s := string(data)
 	for _, n := range m.needles {
-		if strings.Contains(s, n) {
+		if bytes.Contains(data, n) {
 			return true
 		}
 	}

@@ -473,3 +473,40 @@ func TestReleaseSetRollback(t *testing.T) {
 		t.Fatalf("audit's release set on a replayed index: %v", err)
 	}
 }
+
+// TestReleaseSetHiddenStable: for an edge consumer whose lock knows stable,
+// audit must not accept a store that stopped serving the stable index.
+func TestReleaseSetHiddenStable(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	f.release("1.6.0-edge.1", channels.Edge, "b")
+	f.write("main.tf", demoTF)
+	f.init(channels.Edge)
+	if _, err := f.update(UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lock, _ := LoadLock(f.cfg.LockPath())
+	os.Remove(filepath.Join(f.store.String(), "channels", "stable.json"))
+	v, _ := f.cfg.Verifier()
+	_, err := LoadReleaseSet(context.Background(), ReleaseSetOptions{Source: f.store.String(), Product: "storage-service", Channel: channels.Edge, Verifier: v, Lock: lock, Now: f.clk.Now})
+	if exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "now missing") {
+		t.Fatalf("audit with the stable index hidden: %v", err)
+	}
+}
+
+// TestMatcherRenamingMirror: a registryMap entry may rename a repository;
+// files naming only the mirror's name must still be scanned and matched.
+func TestMatcherRenamingMirror(t *testing.T) {
+	rel := &manifest.Release{Components: []manifest.Component{{Name: "bags_api", Repository: "public.ecr.aws/y1p3h6z3/bags_api"}}}
+	m := NewMatcher(rel, map[string]string{"public.ecr.aws/y1p3h6z3/bags_api": "mirror.example.com/storage/bags"})
+	ref := "mirror.example.com/storage/bags:latest"
+	if !m.MayContain([]byte("image: " + ref + "\n")) {
+		t.Fatal("a file naming only the renamed mirror is skipped unscanned")
+	}
+	if c, ok := m.Match(ref); !ok || c != "bags_api" {
+		t.Fatalf("Match(%s) = %q, %v", ref, c, ok)
+	}
+	if m.Target("bags_api") != "mirror.example.com/storage/bags" {
+		t.Fatalf("target %s", m.Target("bags_api"))
+	}
+}

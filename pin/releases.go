@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -26,10 +27,7 @@ type ReleaseSetOptions struct {
 	Product    string // required product; empty accepts the index's own
 	Channel    string
 	Constraint string
-	// RegistryMap is pin.yaml's mirror map; LoadReleaseSet does not use it,
-	// it travels with the options for whoever matches references.
-	RegistryMap map[string]string
-	Verifier    *signing.Verifier
+	Verifier   *signing.Verifier
 	// CacheDir holds verified documents by digest; empty disables the cache.
 	CacheDir string
 	// Offline reads only the cache and Lock.
@@ -169,42 +167,23 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		cs.inner = inner
 	}
 	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, Product: o.Product, Now: o.Now, AllowExpired: true}
-	names := []string{o.Channel}
-	if o.Channel == channels.Edge {
-		names = append(names, channels.Stable)
+	indexes, err := fetchVerified(ctx, o.Channel, o.Lock, rd, o.Offline)
+	if err != nil {
+		return nil, err
 	}
+	rs.Product = rd.Product
 	idx := map[string]*manifest.Channel{}
-	for _, n := range names {
-		vc, err := rd.Channel(ctx, n)
-		if n != o.Channel && channels.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			if o.Offline && channels.IsNotFound(err) && o.Lock != nil {
-				break // fall back to the lock's release alone
-			}
-			return nil, err
-		}
-		if o.Lock != nil && (o.Product == "" || o.Lock.Product == o.Product) {
-			if li, ok := o.Lock.Channels[n]; ok {
-				if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
-					return nil, err
-				}
-			}
-		}
+	for n, vc := range indexes {
 		cs.remember(n, vc.Doc)
 		if vc.Expired {
 			rs.Expired = append(rs.Expired, n)
-		}
-		if rs.Product == "" {
-			rs.Product = vc.Index.Product
-			rd.Product = rs.Product
 		}
 		idx[n] = vc.Index
 		for _, e := range vc.Index.Releases {
 			cs.digests[e.Version] = e.Digest
 		}
 	}
+	sort.Strings(rs.Expired)
 	rs.Entries = channels.Visible(o.Channel, idx)
 	for _, e := range rs.Entries {
 		vr, err := rd.Release(ctx, e.Entry)

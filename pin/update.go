@@ -75,36 +75,42 @@ func (w FileWarning) String() string {
 }
 
 // fetchVerified fetches the consumer's channel (and stable, for edge),
-// verifies each index and checks it against the lock for rollback.
-func fetchVerified(ctx context.Context, cfg *Config, lock *Lock, rd *channels.Reader) (map[string]*channels.VerifiedChannel, error) {
-	names := []string{cfg.Channel}
-	if cfg.Channel == channels.Edge {
+// verifies each index and checks it against the lock for rollback. Update,
+// check and audit all read channels through it. Offline (audit from the
+// cache), an index missing from the cache is skipped instead of refused.
+func fetchVerified(ctx context.Context, channel string, lock *Lock, rd *channels.Reader, offline bool) (map[string]*channels.VerifiedChannel, error) {
+	names := []string{channel}
+	if channel == channels.Edge {
 		names = append(names, channels.Stable)
 	}
 	// The sequences in pin.lock belong to the product's signed indexes, not to
 	// a store: they are checked whatever source pin.yaml names (a mirror, a
 	// respelled path), so changing the source cannot reset the history.
 	var locked map[string]LockedIndex
-	if lock != nil && lock.Product == cfg.Product {
+	if lock != nil && (rd.Product == "" || lock.Product == rd.Product) {
 		locked = lock.Channels
 	}
 	out := map[string]*channels.VerifiedChannel{}
 	for _, name := range names {
 		vc, err := rd.Channel(ctx, name)
 		li, known := locked[name]
-		if name != cfg.Channel && channels.IsNotFound(err) && !known {
-			continue // edge before the first stable release
-		}
-		if channels.IsNotFound(err) && known {
+		switch {
+		case channels.IsNotFound(err) && offline:
+			continue
+		case channels.IsNotFound(err) && known:
 			return nil, exitcode.TrustError(fmt.Errorf("channel %s was at sequence %d in pin.lock and is now missing from %s: a store that hides an index could hide yanks and fixes", name, li.Sequence, rd.Store))
-		}
-		if err != nil {
+		case channels.IsNotFound(err) && name != channel:
+			continue // edge before the first stable release
+		case err != nil:
 			return nil, err
 		}
 		if known {
 			if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
 				return nil, err
 			}
+		}
+		if rd.Product == "" {
+			rd.Product = vc.Index.Product // the first index read names the product for the rest
 		}
 		out[name] = vc
 	}
@@ -145,7 +151,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 		return nil, err
 	}
 	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: o.now}
-	indexes, err := fetchVerified(ctx, cfg, lock, rd)
+	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
 	if err != nil {
 		return nil, err
 	}

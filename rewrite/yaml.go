@@ -242,6 +242,9 @@ func (s *yamlScanner) walk(n *yaml.Node, parent *yaml.Node, key string) error {
 // do not follow a value on its line: pin would otherwise ignore them
 // silently. A malformed marker is an error wherever it is.
 func (s *yamlScanner) strayMarker(n *yaml.Node, own bool) error {
+	if !s.markers {
+		return nil // no "pin:" anywhere in the file: nothing to find
+	}
 	for _, c := range []string{n.HeadComment, n.LineComment, n.FootComment} {
 		for _, l := range strings.Split(c, "\n") {
 			comp, _, ok, err := parseMarker(strings.TrimLeft(strings.TrimSpace(l), "#"))

@@ -60,11 +60,6 @@ func (a *app) lookupEnv(k string) (string, bool) {
 	return a.LookupEnv(k)
 }
 
-func (a *app) getenv(k string) string {
-	v, _ := a.lookupEnv(k)
-	return v
-}
-
 // password returns the key password: COSIGN_PASSWORD when set (cosign's
 // convention, even when empty), else a prompt on a terminal.
 func (a *app) password(confirm bool) ([]byte, error) {

@@ -95,6 +95,10 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return err
 	}
+	var registryMap map[string]string
+	if cfg != nil {
+		registryMap = cfg.RegistryMap
+	}
 	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
 	if len(paths) == 0 {
 		dir := "."
@@ -112,13 +116,13 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	rs, loadErr := pin.LoadReleaseSet(ctx, rsOpts)
 	switch {
 	case loadErr == nil:
-		fillCatalog(cat, rs, rsOpts)
+		fillCatalog(cat, rs, registryMap)
 	case exitcode.Of(loadErr) == exitcode.Trust:
 		// Nothing is trusted; the unverified documents only say which
 		// references belong to the product, so they can be flagged.
 		cat.VerifyErr = loadErr
 		if rel := unverifiedRelease(ctx, rsOpts); rel != nil {
-			cat.Component = pin.NewMatcher(rel, rsOpts.RegistryMap).Component
+			cat.Component = pin.NewMatcher(rel, registryMap).Component
 			if cat.Product == "" {
 				cat.Product = rel.Product + " (unverified)"
 			}
@@ -180,7 +184,6 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 			return o, nil, err
 		}
 		o.Source, o.Product, o.Channel, o.Constraint, o.Verifier, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, v, lock
-		o.RegistryMap = cfg.RegistryMap
 		if opts.Source != "" {
 			o.Source = opts.Source
 		}
@@ -212,7 +215,7 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 
 // fillCatalog turns a verified release set into the audit's catalog. The
 // component map covers every component any visible release has.
-func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, o pin.ReleaseSetOptions) {
+func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
 	union := &manifest.Release{}
 	seen := map[string]bool{}
@@ -229,7 +232,7 @@ func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, o pin.ReleaseSetOptions
 			}
 		}
 	}
-	m := pin.NewMatcher(union, o.RegistryMap)
+	m := pin.NewMatcher(union, registryMap)
 	cat.Component = m.Component
 }
 

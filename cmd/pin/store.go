@@ -123,7 +123,8 @@ func (s *source) release(ctx context.Context, version string) (*manifest.Release
 	return rel, doc, nil
 }
 
-// registryOptions are the registry settings every command shares.
-func registryOptions(a *app) []registry.Option {
-	return nil
+// registryOptions are the registry settings every command shares: requests
+// name this build, so registry operators can tell pin's traffic apart.
+func registryOptions(*app) []registry.Option {
+	return []registry.Option{registry.WithUserAgent("pin/" + version)}
 }

@@ -59,6 +59,3 @@ func Of(err error) int {
 	}
 	return Operational
 }
-
-// Is reports whether err was classified with code.
-func Is(err error, code int) bool { return err != nil && Of(err) == code }
