@@ -510,3 +510,24 @@ func TestMatcherRenamingMirror(t *testing.T) {
 		t.Fatalf("target %s", m.Target("bags_api"))
 	}
 }
+
+// TestHelmTemplateDoesNotBlock: a chart template naming a managed repository
+// is not valid YAML; it is reported, and the other files are still pinned.
+func TestHelmTemplateDoesNotBlock(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	f.write("values.yaml", "image: public.ecr.aws/y1p3h6z3/bags_api:latest\n")
+	tmpl := "spec:\n  containers:\n    {{- range .Values.extra }}\n    - image: public.ecr.aws/y1p3h6z3/notifier:{{ .tag }}\n    {{- end }}\n"
+	f.write("templates/deploy.yaml", tmpl)
+	f.init(channels.Stable)
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(f.read("values.yaml"), ":latest") || f.read("templates/deploy.yaml") != tmpl {
+		t.Fatal("values.yaml not pinned, or the template was touched")
+	}
+	if len(plan.Warnings) != 1 || plan.Warnings[0].File != "templates/deploy.yaml" || !strings.Contains(plan.Warnings[0].Message, "template") {
+		t.Fatalf("warnings: %+v", plan.Warnings)
+	}
+}

@@ -247,6 +247,22 @@ type scanned struct {
 	mentions bool
 }
 
+// templateWarning turns the parse failure of a YAML file that is really a
+// Go/Helm template (it has {{ }} and is not valid YAML) into a warning: such
+// a file is not pin's to rewrite, and it must not block every other file.
+func templateWarning(rel string, data []byte, m *Matcher, res *rewrite.Result, err error) (*rewrite.Result, error) {
+	var pe *rewrite.ParseError
+	if f, _ := rewrite.FormatOf(rel); f != rewrite.FormatYAML || !errors.As(err, &pe) || !bytes.Contains(data, []byte("{{")) {
+		return res, err
+	}
+	c, _ := m.Mentions(string(data))
+	return &rewrite.Result{Warnings: []rewrite.Warning{{
+		Line: pe.Line, Component: c, Value: rel,
+		Message: "a Go/Helm template, not valid YAML until rendered: not rewritten",
+		Hint:    "pin the image in the chart's values file (with # pin:<component>:<field> markers for split fields), or leave templates out of files:",
+	}}}, nil
+}
+
 // scanFiles reads and scans every managed file in parallel. Files that cannot
 // hold a managed repository are skipped without parsing.
 func scanFiles(cfg *Config, m *Matcher, writing bool) ([]scanned, error) {
@@ -273,6 +289,7 @@ func scanFiles(cfg *Config, m *Matcher, writing bool) ([]scanned, error) {
 				if s.err == nil && m.MayContain(s.data) {
 					s.mentions = true
 					s.res, s.err = rewrite.Scan(files[i].Rel, s.data, m)
+					s.res, s.err = templateWarning(files[i].Rel, s.data, m, s.res, s.err)
 				}
 				out[i] = s
 			}
