@@ -536,3 +536,19 @@ func TestFailed(t *testing.T) {
 		})
 	}
 }
+// TestExtractPathsPassesOverTemplates: a chart template met while walking a
+// directory does not stop the audit; named explicitly, its error is reported.
+func TestExtractPathsPassesOverTemplates(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("image: public.ecr.aws/y1p3h6z3/bags_api:latest\n"), 0o644)
+	tmpl := filepath.Join(dir, "templates", "deploy.yaml")
+	os.WriteFile(tmpl, []byte("spec:\n  containers:\n    {{- range .Values.extra }}\n    - image: x/y:{{ .tag }}\n    {{- end }}\n"), 0o644)
+	found, err := ExtractPaths([]string{dir}, nil)
+	if err != nil || len(found) != 1 {
+		t.Fatalf("walking a chart: %v, %d references", err, len(found))
+	}
+	if _, err := ExtractPaths([]string{tmpl}, nil); err == nil {
+		t.Fatal("a template named explicitly should report its parse error")
+	}
+}

@@ -96,7 +96,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 			return nil, err
 		}
 		if !info.IsDir() {
-			fs, err := extractFile(p)
+			fs, err := extractFile(p, false)
 			if err != nil {
 				return nil, err
 			}
@@ -124,7 +124,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			fs, err := extractFile(f)
+			fs, err := extractFile(f, true)
 			if err != nil {
 				return nil, err
 			}
@@ -134,7 +134,11 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 	return out, nil
 }
 
-func extractFile(path string) ([]Found, error) {
+// extractFile extracts one file. Met while walking a directory, a YAML file
+// that only parses once rendered (a Helm chart's templates/) holds nothing
+// auditable and is passed over, as pin update does, rather than stopping
+// the audit; named explicitly, its parse error is reported.
+func extractFile(path string, walked bool) ([]Found, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -144,7 +148,14 @@ func extractFile(path string) ([]Found, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return Extract(path, data)
+	found, err := Extract(path, data)
+	var pe *rewrite.ParseError
+	if walked && errors.As(err, &pe) && bytes.Contains(data, []byte("{{")) {
+		if format, _ := rewrite.FormatOf(path); format == rewrite.FormatYAML {
+			return nil, nil
+		}
+	}
+	return found, err
 }
 
 // Extract finds every image reference in one input. The kind of input is
