@@ -536,6 +536,7 @@ func TestFailed(t *testing.T) {
 		})
 	}
 }
+
 // TestExtractPathsPassesOverTemplates: a chart template met while walking a
 // directory does not stop the audit; named explicitly, its error is reported.
 func TestExtractPathsPassesOverTemplates(t *testing.T) {
