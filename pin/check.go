@@ -116,6 +116,10 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 			res.Findings = append(res.Findings, Finding{Kind: kind, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Value, Want: want,
 				Message: fmt.Sprintf("%s is %s, release %s pins %s", c.Name, r.Value, rel.Version, want)})
 		}
+		for _, fw := range tagOnlyWarnings(s.file.Rel, s.res) {
+			res.Warnings = append(res.Warnings, fw)
+			res.Notes = append(res.Notes, fw.String())
+		}
 		for _, w := range s.res.Warnings {
 			fw := FileWarning{File: s.file.Rel, Warning: w}
 			res.Warnings = append(res.Warnings, fw)

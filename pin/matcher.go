@@ -110,9 +110,21 @@ func (m *Matcher) Match(s string) (string, bool) {
 // Mentions reports whether s names a managed repository without being a
 // whole reference: an interpolation, a sentence, a split value.
 func (m *Matcher) Mentions(s string) (string, bool) {
+	if !strings.ContainsAny(s, " \t\r\n\"'${}") {
+		if _, err := name.ParseReference(s, name.WeakValidation); err == nil {
+			return "", false // a whole reference, to a repository that is not ours
+		}
+	}
 	for repo, c := range m.byRepo {
-		if strings.Contains(s, repo) {
-			return c, true
+		for i := strings.Index(s, repo); i >= 0; {
+			if end := i + len(repo); end == len(s) || strings.IndexByte(":@\"}$/ \t\n'", s[end]) >= 0 {
+				return c, true
+			}
+			next := strings.Index(s[i+1:], repo)
+			if next < 0 {
+				break
+			}
+			i += 1 + next
 		}
 	}
 	for last, c := range m.byLast {

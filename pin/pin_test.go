@@ -531,3 +531,72 @@ func TestHelmTemplateDoesNotBlock(t *testing.T) {
 		t.Fatalf("warnings: %+v", plan.Warnings)
 	}
 }
+
+func TestMatcherMentions(t *testing.T) {
+	rel := &manifest.Release{Components: []manifest.Component{{Name: "bags_api", Repository: "registry.example/storage/bags_api"}}}
+	m := NewMatcher(rel, nil)
+	for s, want := range map[string]bool{
+		"${var.registry}/bags_api:${var.tag}":               true,
+		"registry.example/storage/bags_api:${var.tag}":      true,
+		"registry.example/storage/bags_api_extra:latest":    false, // another repository
+		"registry.example/storagex/bags_api:latest":         false, // a whole reference, not ours
+		"see registry.example/storage/bags_api for details": true,
+	} {
+		if _, got := m.Mentions(s); got != want {
+			t.Errorf("Mentions(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestLockStableWithRepeatedReferences: a file naming one component several
+// times keeps each reference's recorded old value across no-op runs.
+func TestLockStableWithRepeatedReferences(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	other := manifest.Digest([]byte("somewhere else"))
+	f.write("a.yaml", "a: public.ecr.aws/y1p3h6z3/bags_api:latest@"+other+"\nb: public.ecr.aws/y1p3h6z3/bags_api:latest\nc: public.ecr.aws/y1p3h6z3/bags_api:latest\n")
+	f.init(channels.Stable)
+	if _, err := f.update(UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first := f.read("pin.lock")
+	if !strings.Contains(first, "latest@"+other) {
+		t.Fatal("the first update did not record line 1's old value")
+	}
+	for i := 0; i < 2; i++ {
+		plan, err := f.update(UpdateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Changed() || f.read("pin.lock") != first {
+			t.Fatalf("no-op run %d changed pin.lock", i+2)
+		}
+	}
+}
+
+// TestTagMarkerWithoutDigestWarns: a split value pinned only by its tag is
+// written, and said to pin nothing by itself.
+func TestTagMarkerWithoutDigestWarns(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	f.write("values.yaml", "image:\n  repository: public.ecr.aws/y1p3h6z3/bags_api # pin:bags_api:repo\n  tag: latest # pin:bags_api:tag\n")
+	f.init(channels.Stable)
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.read("values.yaml"), "tag: 1.5.0 # pin:bags_api:tag") {
+		t.Fatalf("values.yaml:\n%s", f.read("values.yaml"))
+	}
+	found := false
+	for _, w := range plan.Warnings {
+		found = found || (w.Line == 3 && strings.Contains(w.Message, "without a digest marker"))
+	}
+	if !found {
+		t.Fatalf("no tag-only warning: %+v", plan.Warnings)
+	}
+	res, err := Check(context.Background(), f.cfg, CheckOptions{})
+	if err != nil || len(res.Notes) == 0 {
+		t.Fatalf("check does not repeat the warning: %v %+v", err, res)
+	}
+}

@@ -217,7 +217,13 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 		cur, err1 := semver.StrictNewVersion(lock.Version)
 		next, err2 := semver.StrictNewVersion(sel.Version)
 		if err1 == nil && err2 == nil && next.LessThan(cur) {
-			return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("the newest allowed release %s is below %s in pin.lock: refusing to downgrade (pass --allow-downgrade or --to %s)", sel.Version, lock.Version, sel.Version))
+			why := ""
+			for _, c := range cands {
+				if c.Version == lock.Version && c.Yanked {
+					why = fmt.Sprintf(" (%s, pinned now, is yanked on %s: %s)", lock.Version, c.Channel, c.Reason)
+				}
+			}
+			return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("the newest allowed release %s is below %s in pin.lock%s: refusing to downgrade (pass --allow-downgrade or --to %s)", sel.Version, lock.Version, why, sel.Version))
 		}
 	}
 	return sel, nil
@@ -247,6 +253,27 @@ type scanned struct {
 	mentions bool
 }
 
+// tagOnlyWarnings flags split values marked with a tag but no digest: pin
+// writes the release version as the tag, which pins nothing unless the
+// producer also tags images that way.
+func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
+	digest := map[string]bool{}
+	for _, r := range res.Refs {
+		if r.Field == rewrite.FieldDigest {
+			digest[r.Component] = true
+		}
+	}
+	var out []FileWarning
+	for _, r := range res.Refs {
+		if r.Field == rewrite.FieldTag && !digest[r.Component] {
+			out = append(out, FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Value,
+				Message: "a tag marker without a digest marker: the release version is written as the tag, which pins nothing unless images are tagged so",
+				Hint:    fmt.Sprintf("add a field for the digest marked # pin:%s:digest (Helm: image.digest), or use one whole reference", r.Component)}})
+		}
+	}
+	return out
+}
+
 // templateWarning turns the parse failure of a YAML file that is really a
 // Go/Helm template (it has {{ }} and is not valid YAML) into a warning: such
 // a file is not pin's to rewrite, and it must not block every other file.
@@ -259,7 +286,7 @@ func templateWarning(rel string, data []byte, m *Matcher, res *rewrite.Result, e
 	return &rewrite.Result{Warnings: []rewrite.Warning{{
 		Line: pe.Line, Component: c, Value: rel,
 		Message: "a Go/Helm template, not valid YAML until rendered: not rewritten",
-		Hint:    "pin the image in the chart's values file (with # pin:<component>:<field> markers for split fields), or leave templates out of files:",
+		Hint:    "pin the image in the chart's values file (with # pin:<component>:<field> markers for split fields), or leave the templates out of the files: globs",
 	}}}, nil
 }
 
@@ -346,6 +373,7 @@ func (p *Plan) scan() error {
 		for _, w := range s.res.Warnings {
 			p.Warnings = append(p.Warnings, FileWarning{File: s.file.Rel, Warning: w})
 		}
+		p.Warnings = append(p.Warnings, tagOnlyWarnings(s.file.Rel, s.res)...)
 		if len(edits) == 0 {
 			continue
 		}
@@ -383,13 +411,14 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 	prevOld := map[string]string{}
 	if p.OldLock != nil {
 		for _, r := range p.OldLock.References {
-			prevOld[r.File+"\x00"+r.Component+"\x00"+r.Field+"\x00"+r.New] = r.Old
+			prevOld[fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", r.File, r.Line, r.Component, r.Field, r.New)] = r.Old
 		}
 	}
 	for _, r := range p.Refs {
 		old := r.Value
 		if r.Value == r.New {
-			if o, ok := prevOld[r.File+"\x00"+r.Component+"\x00"+string(r.Field)+"\x00"+r.New]; ok {
+			// Keyed by line too: one file may hold the same component many times.
+			if o, ok := prevOld[fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", r.File, r.Line, r.Component, r.Field, r.New)]; ok {
 				old = o
 			}
 		}

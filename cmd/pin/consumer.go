@@ -167,6 +167,8 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 			verb = "Would pin"
 		}
 		switch {
+		case !plan.FilesChanged() && prev != "" && prev != rel.Version:
+			fmt.Fprintf(a.Out, "%s %s %s (%s) in pin.lock, was %s; no file changes: the %d reference(s) list the same digests.\n", map[bool]string{true: "Would record", false: "Recorded"}[opts.DryRun], rel.Product, rel.Version, plan.Selected.Channel, prev, len(plan.Refs))
 		case !plan.FilesChanged():
 			fmt.Fprintf(a.Out, "Up to date: %d reference(s) already pinned to %s %s (%s).\n", len(plan.Refs), rel.Product, rel.Version, plan.Selected.Channel)
 		default:
@@ -232,6 +234,9 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 		how := "verified offline from pin.lock"
 		if opts.Online {
 			how = "verified from pin.lock; the source lists nothing newer and the channel is current"
+		}
+		if res.References == 0 {
+			fmt.Fprintf(a.Err, "pin: warning: no managed image references found under %s (files: %v): nothing was checked\n", cfg.Dir(), cfg.Files)
 		}
 		if len(res.Findings) == 0 {
 			fmt.Fprintf(a.Out, "OK: %d reference(s) match %s %s (%s), %s.\n", res.References, cfg.Product, res.Version, res.Digest, how)
