@@ -17,6 +17,7 @@ const (
 	hintNotWhole         = "pin leaves it alone; write the whole reference as a value of its own if pin should rewrite it"
 	hintHCLSplit         = "mark both values, e.g. `repository = \"...\" # pin:<component>:repo` and `tag = \"...\" # pin:<component>:tag`, so pin rewrites them together"
 	hintStrayMarker      = "put `# pin:<component>:<field>` on the same line as the quoted value it describes, after it"
+	hintHCLHeredoc       = "pin does not rewrite heredocs; build the value with jsonencode() or a quoted string so each image is a value of its own"
 )
 
 // ScanHCL finds references in Terraform (.tf, .tfvars) with the HCL native
@@ -190,7 +191,15 @@ func hasTagName(names []string, self string) bool {
 func (s *hclScanner) template(e hclsyntax.Expression, rng hcl.Range, parts []hclsyntax.Expression) error {
 	start, end := rng.Start.Byte, rng.End.Byte
 	if start < 0 || end > len(s.data) || end-start < 2 || s.data[start] != '"' || s.data[end-1] != '"' {
-		// Heredocs hold prose and scripts: never references.
+		// Heredocs hold prose and scripts: never rewritten. But an image
+		// reference in one (an ECS container definition written as a
+		// heredoc) is one the user expects pinned: say so.
+		if start >= 0 && end <= len(s.data) && start < end {
+			if comp, ref, ok := ReferenceInText(s.m, string(s.data[start:end])); ok {
+				line, _ := s.lines.lineCol(start)
+				s.warn(start, end, line, comp, ref, "image reference inside a heredoc", hintHCLHeredoc)
+			}
+		}
 		return nil
 	}
 	for _, w := range s.warned {

@@ -249,3 +249,22 @@ func BenchmarkScanHCL(b *testing.B) {
 		}
 	}
 }
+
+// TestScanHCLHeredocReference: a heredoc is never rewritten, but an image
+// held as a value in it (ECS container definitions) is warned about, while a
+// sentence naming one is prose.
+func TestScanHCLHeredocReference(t *testing.T) {
+	src := "resource \"aws_ecs_task_definition\" \"t\" {\n" +
+		"  container_definitions = <<DEFINITION\n[{\"name\": \"app\", \"image\": \"public.ecr.aws/y1p3h6z3/bags_api:latest\"}]\nDEFINITION\n" +
+		"  description = <<EOT\nWe run public.ecr.aws/y1p3h6z3/notifier:latest here.\nEOT\n}\n"
+	res, err := ScanHCL("ecs.tf", []byte(src), testMatcher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Refs) != 0 {
+		t.Fatalf("a heredoc was rewritten: %+v", res.Refs)
+	}
+	if len(res.Warnings) != 1 || res.Warnings[0].Component != "bags_api" || res.Warnings[0].Line != 2 || !strings.Contains(res.Warnings[0].Message, "heredoc") {
+		t.Fatalf("warnings: %+v", res.Warnings)
+	}
+}

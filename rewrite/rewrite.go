@@ -185,3 +185,29 @@ func SkippedDir(name string) bool {
 
 // OwnFile reports pin's own files, which are never managed or audited.
 func OwnFile(name string) bool { return name == "pin.yaml" || name == "pin.lock" }
+
+// ReferenceInText finds a managed image reference, with a tag or digest,
+// held as a value inside free text (a heredoc, a block scalar): quoted (the
+// JSON of an ECS container definition written as a heredoc) or the whole
+// text. Such text is never rewritten, but a value like that is one the user
+// expects pinned, so scanners warn about it. A reference in a sentence is
+// prose, and is not reported.
+func ReferenceInText(m Matcher, text string) (component, ref string, ok bool) {
+	words := strings.FieldsFunc(text, func(r rune) bool {
+		return r <= ' ' || strings.ContainsRune("\"'`,;()[]{}<>=", r)
+	})
+	for _, w := range words {
+		slash := strings.LastIndexByte(w, '/')
+		if slash < 0 || (strings.LastIndexByte(w, ':') < slash && !strings.Contains(w, "@")) {
+			continue
+		}
+		asValue := strings.TrimSpace(text) == w || strings.Contains(text, `"`+w+`"`) || strings.Contains(text, "'"+w+"'")
+		if !asValue {
+			continue
+		}
+		if c, ok := m.Match(w); ok {
+			return c, w, true
+		}
+	}
+	return "", "", false
+}

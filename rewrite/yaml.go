@@ -400,6 +400,10 @@ const (
 func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error {
 	// Block scalars hold prose and scripts: never references, no warnings.
 	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		// ... but an image reference in one is one the user expects pinned.
+		if comp, ref, ok := ReferenceInText(s.m, n.Value); ok {
+			s.warn(n.Line, comp, ref, "image reference inside a block scalar (| or >)", "pin does not rewrite block scalars; write the image as a plain or quoted value of its own")
+		}
 		return s.strayMarker(n, false)
 	}
 	if err := s.strayMarker(n, true); err != nil {
