@@ -36,14 +36,32 @@ func run(ctx context.Context, a *app, args []string) int {
 	if err == nil {
 		return exitcode.OK
 	}
+	code := exitcode.Of(err)
+	if isFlagError(err) {
+		code = exitcode.Usage
+	}
 	var silent *silentError
 	if !errors.As(err, &silent) {
 		fmt.Fprintf(a.Err, "pin: %v\n", err)
+		// A CI job that asked for JSON parses stdout: give it the failure too.
+		if wantsJSON(args) {
+			_ = writeJSON(a.Out, map[string]any{"error": err.Error(), "exitCode": code})
+		}
 	}
-	if isFlagError(err) {
-		return exitcode.Usage
+	return code
+}
+
+// wantsJSON reports whether the command line asks for JSON output.
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--output=json", a == "--format=json":
+			return true
+		case (a == "--output" || a == "--format") && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
 	}
-	return exitcode.Of(err)
+	return false
 }
 
 // silentError carries an exit code for an outcome the command has already

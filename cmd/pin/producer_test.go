@@ -231,3 +231,17 @@ func TestKeysGenerate(t *testing.T) {
 		t.Fatalf("no password and no terminal: exit %d", r.code)
 	}
 }
+
+func TestJSONErrors(t *testing.T) {
+	r := runPin(t, t.TempDir(), nil, "check", "--output", "json")
+	var out struct {
+		Error    string `json:"error"`
+		ExitCode int    `json:"exitCode"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &out); err != nil || r.code != 2 || out.ExitCode != 2 || !strings.Contains(out.Error, "pin.yaml") {
+		t.Fatalf("check --output json without pin.yaml: exit %d, stdout %q (%v)", r.code, r.out, err)
+	}
+	if r := runPin(t, t.TempDir(), nil, "check"); r.out != "" {
+		t.Fatalf("text mode printed the error on stdout: %q", r.out)
+	}
+}
