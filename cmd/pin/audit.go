@@ -164,7 +164,9 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 	}
 	cfgPath := opts.Config
 	if cfgPath == "" && opts.Source == "" {
-		if _, err := os.Stat("pin.yaml"); err == nil {
+		if p := findConfig("pin.yaml"); p != "pin.yaml" {
+			cfgPath = p
+		} else if _, err := os.Stat("pin.yaml"); err == nil {
 			cfgPath = "pin.yaml"
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -121,7 +122,7 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	cfg, err := pin.LoadConfig(opts.Config)
+	cfg, err := pin.LoadConfig(findConfig(opts.Config))
 	if err != nil {
 		return err
 	}
@@ -215,7 +216,7 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	cfg, err := pin.LoadConfig(opts.Config)
+	cfg, err := pin.LoadConfig(findConfig(opts.Config))
 	if err != nil {
 		return err
 	}
@@ -257,4 +258,31 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 		return silent(exitcode.FindingsError(fmt.Errorf("%d finding(s)", len(res.Findings))))
 	}
 	return nil
+}
+
+// findConfig returns path, or, when it is the default pin.yaml and the
+// working directory has none, the nearest pin.yaml in a parent directory, so
+// pin works from anywhere inside a project, as git does.
+func findConfig(path string) string {
+	if path != "pin.yaml" {
+		return path
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	for {
+		candidate := filepath.Join(dir, "pin.yaml")
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return path
+		}
+		dir = parent
+	}
 }

@@ -83,6 +83,11 @@ func consumerFlow(t *testing.T, host string) {
 		t.Fatalf("third update: exit %d\n%s", r.code, r.out)
 	}
 
+	// From a subdirectory, pin finds the project's pin.yaml as git finds .git.
+	sub := filepath.Join(project, "modules", "x")
+	os.MkdirAll(sub, 0o755)
+	runPin(t, sub, nil, "check").mustSucceed(t, "check from a subdirectory")
+
 	// Drift fails CI with file:line.
 	os.WriteFile(filepath.Join(project, "main.tf"), main1, 0o644)
 	if r := runPin(t, project, nil, "check"); r.code != 4 || !strings.Contains(r.out, "main.tf:4") {
