@@ -276,8 +276,13 @@ func TestExtractPaths(t *testing.T) {
 	bad := filepath.Join(dir, "c", "bad.json")
 	os.MkdirAll(filepath.Dir(bad), 0o755)
 	os.WriteFile(bad, []byte("{\n  \"image\": \n}"), 0o644)
-	if _, err := ExtractPaths([]string{dir}, nil); err == nil || !strings.Contains(err.Error(), "bad.json") {
-		t.Errorf("unparseable file: error %v does not name it", err)
+	// Met while walking, an unparseable file is a note naming it; named, an error.
+	_, notes, err := ExtractPathsWith([]string{dir}, nil, Options{})
+	if err != nil || len(notes) != 1 || !strings.HasSuffix(notes[0].Source, "bad.json") || !strings.HasPrefix(notes[0].Message, "skipped:") {
+		t.Errorf("unparseable file in a walk: %v, notes %+v", err, notes)
+	}
+	if _, err := ExtractPaths([]string{bad}, nil); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("unparseable file named explicitly: error %v does not name it", err)
 	}
 }
 

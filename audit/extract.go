@@ -63,12 +63,67 @@ func wanted(base string) bool {
 	return ok
 }
 
+// Options tune an extraction.
+type Options struct {
+	// Mentions, when set, names the product's component that a value
+	// mentions without being a whole reference (an interpolation, an escaped
+	// string, a split value, an image inside a heredoc): the scanners then
+	// report those values as Notes, since they cannot be judged.
+	Mentions func(s string) (component string, ok bool)
+}
+
+// Note is something an audit saw but could not judge: a value that names a
+// product repository without being a reference pin can read, or a file met
+// while walking a directory that could not be parsed.
+type Note struct {
+	Source    string `json:"source"`
+	Line      int    `json:"line"`
+	Component string `json:"component,omitempty"`
+	Value     string `json:"value,omitempty"`
+	Message   string `json:"message"`
+	Hint      string `json:"hint,omitempty"`
+}
+
+func (n Note) String() string {
+	s := fmt.Sprintf("%s:%d: %s", n.Source, n.Line, n.Message)
+	if n.Value != "" {
+		s += fmt.Sprintf(" (%s)", n.Value)
+	}
+	if n.Hint != "" {
+		s += ": " + n.Hint
+	}
+	return s
+}
+
+// extraction carries options and collects notes across the inputs of one run.
+type extraction struct {
+	o     Options
+	notes []Note
+}
+
 // ExtractPaths extracts the references of every path: a file, a directory
 // (walked in lexical order, skipping .git, .terraform, node_modules and pin's
 // own pin.yaml and pin.lock, reading only the file types pin audits) or "-"
-// for stdin. The first input that cannot be read or parsed stops it, with an
-// error that names the file.
+// for stdin. An input named explicitly that cannot be read or parsed stops
+// it, with an error that names the file.
 func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
+	found, _, err := ExtractPathsWith(paths, stdin, Options{})
+	return found, err
+}
+
+// ExtractPathsWith is ExtractPaths with options; it also returns notes. A
+// file met while walking a directory that cannot be parsed becomes a note,
+// not an error: an audit reports what it can.
+func ExtractPathsWith(paths []string, stdin io.Reader, o Options) ([]Found, []Note, error) {
+	x := &extraction{o: o}
+	found, err := x.paths(paths, stdin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return found, x.notes, nil
+}
+
+func (x *extraction) paths(paths []string, stdin io.Reader) ([]Found, error) {
 	var out []Found
 	stdinRead := false
 	for _, p := range paths {
@@ -84,7 +139,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 			if err != nil {
 				return nil, fmt.Errorf("-: read standard input: %w", err)
 			}
-			fs, err := Extract("-", data)
+			fs, err := x.extract("-", data)
 			if err != nil {
 				return nil, err
 			}
@@ -96,7 +151,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 			return nil, err
 		}
 		if !info.IsDir() {
-			fs, err := extractFile(p, false)
+			fs, err := x.file(p, false)
 			if err != nil {
 				return nil, err
 			}
@@ -124,7 +179,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			fs, err := extractFile(f, true)
+			fs, err := x.file(f, true)
 			if err != nil {
 				return nil, err
 			}
@@ -138,7 +193,7 @@ func ExtractPaths(paths []string, stdin io.Reader) ([]Found, error) {
 // that only parses once rendered (a Helm chart's templates/) holds nothing
 // auditable and is passed over, as pin update does, rather than stopping
 // the audit; named explicitly, its parse error is reported.
-func extractFile(path string, walked bool) ([]Found, error) {
+func (x *extraction) file(path string, walked bool) ([]Found, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -148,12 +203,19 @@ func extractFile(path string, walked bool) ([]Found, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	found, err := Extract(path, data)
-	var pe *rewrite.ParseError
-	if walked && errors.As(err, &pe) && bytes.Contains(data, []byte("{{")) {
-		if format, _ := rewrite.FormatOf(path); format == rewrite.FormatYAML {
-			return nil, nil
+	found, err := x.extract(path, data)
+	if walked && err != nil {
+		// Reading succeeded, so this is content pin cannot parse.
+		if format, _ := rewrite.FormatOf(path); format == rewrite.FormatYAML && bytes.Contains(data, []byte("{{")) {
+			return nil, nil // a chart template: nothing auditable until rendered
 		}
+		n := Note{Source: path, Line: 1, Message: "skipped: " + strings.TrimPrefix(err.Error(), path+": ")}
+		var pe *rewrite.ParseError
+		if errors.As(err, &pe) {
+			n.Line, n.Message = pe.Line, "skipped: "+pe.Msg
+		}
+		x.notes = append(x.notes, n)
+		return nil, nil
 	}
 	return found, err
 }
@@ -182,6 +244,10 @@ func extractFile(path string, walked bool) ([]Found, error) {
 // the line of the string. path is used for messages and, for configuration
 // formats, to pick the format; "-" (stdin) is detected from content.
 func Extract(path string, data []byte) ([]Found, error) {
+	return (&extraction{}).extract(path, data)
+}
+
+func (x *extraction) extract(path string, data []byte) ([]Found, error) {
 	if len(data) > maxInput {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxInput)
 	}
@@ -205,11 +271,11 @@ func Extract(path string, data []byte) ([]Found, error) {
 	} else if strings.HasSuffix(strings.ToLower(path), ".tfstate") {
 		return nil, fmt.Errorf("%s: not a JSON Terraform state", path)
 	}
-	return scanConfig(path, data)
+	return x.scanConfig(path, data)
 }
 
 // scanConfig reads a configuration file through the rewrite scanners.
-func scanConfig(path string, data []byte) ([]Found, error) {
+func (x *extraction) scanConfig(path string, data []byte) ([]Found, error) {
 	dispatch := path
 	if _, ok := rewrite.FormatOf(path); !ok {
 		// Only stdin is sniffed; a named file of another kind is a mistake,
@@ -226,7 +292,7 @@ func scanConfig(path string, data []byte) ([]Found, error) {
 	if path == "-" && dispatch == "stdin.yaml" && !yamlHasStructure(data) {
 		return nil, errors.New("-: standard input is not an input pin audit reads (Terraform, YAML, JSON, Dockerfile, state, ECS or kubectl JSON)")
 	}
-	res, err := rewrite.Scan(dispatch, data, allRefs{})
+	res, err := rewrite.Scan(dispatch, data, allRefs{mentions: x.o.Mentions})
 	if err != nil {
 		var pe *rewrite.ParseError
 		if dispatch != path && errors.As(err, &pe) {
@@ -235,6 +301,9 @@ func scanConfig(path string, data []byte) ([]Found, error) {
 			return nil, &pe2
 		}
 		return nil, err
+	}
+	for _, w := range res.Warnings {
+		x.notes = append(x.notes, Note{Source: path, Line: w.Line, Component: w.Component, Value: w.Value, Message: w.Message, Hint: w.Hint})
 	}
 	var out []Found
 	for _, r := range res.Refs {
@@ -289,14 +358,21 @@ func sniffName(data []byte) string {
 // reported, whatever its repository; the repository stands in for the
 // component. Unqualified names need a tag or digest ("nginx:1.25"), so that
 // ordinary words and "8080:80" are not taken for images.
-type allRefs struct{}
+type allRefs struct {
+	mentions func(string) (string, bool)
+}
 
 func (allRefs) Match(s string) (string, bool) {
 	repo, ok := imageRepo(s, false)
 	return repo, ok
 }
 
-func (allRefs) Mentions(string) (string, bool) { return "", false }
+func (a allRefs) Mentions(s string) (string, bool) {
+	if a.mentions == nil {
+		return "", false
+	}
+	return a.mentions(s)
+}
 
 var (
 	letter = regexp.MustCompile(`[a-zA-Z]`)

@@ -17,6 +17,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/rewrite"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -99,6 +100,26 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if cfg != nil {
 		registryMap = cfg.RegistryMap
 	}
+	cat := &audit.Catalog{Channel: rsOpts.Channel, Product: rsOpts.Product}
+	rs, loadErr := pin.LoadReleaseSet(ctx, rsOpts)
+	var m *pin.Matcher
+	switch {
+	case loadErr == nil:
+		m = fillCatalog(cat, rs, registryMap)
+	case exitcode.Of(loadErr) == exitcode.Trust:
+		// Nothing is trusted; the unverified documents only say which
+		// references belong to the product, so they can be flagged.
+		cat.VerifyErr = loadErr
+		if rel := unverifiedRelease(ctx, rsOpts); rel != nil {
+			m = pin.NewMatcher(rel, registryMap)
+			cat.Component = m.Component
+			if cat.Product == "" {
+				cat.Product = rel.Product + " (unverified)"
+			}
+		}
+	default:
+		return loadErr
+	}
 	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
 	if len(paths) == 0 {
 		dir := "."
@@ -107,28 +128,29 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		}
 		paths = []string{dir}
 	}
-	found, err := audit.ExtractPaths(paths, a.In)
+	var eo audit.Options
+	if m != nil {
+		eo.Mentions = m.Mentions
+	}
+	found, allNotes, err := audit.ExtractPathsWith(paths, a.In, eo)
 	if err != nil {
 		return exitcode.UsageError(err)
 	}
-	relativize(found, opts.relativeTo)
-	cat := &audit.Catalog{Channel: rsOpts.Channel, Product: rsOpts.Product}
-	rs, loadErr := pin.LoadReleaseSet(ctx, rsOpts)
-	switch {
-	case loadErr == nil:
-		fillCatalog(cat, rs, registryMap)
-	case exitcode.Of(loadErr) == exitcode.Trust:
-		// Nothing is trusted; the unverified documents only say which
-		// references belong to the product, so they can be flagged.
-		cat.VerifyErr = loadErr
-		if rel := unverifiedRelease(ctx, rsOpts); rel != nil {
-			cat.Component = pin.NewMatcher(rel, registryMap).Component
-			if cat.Product == "" {
-				cat.Product = rel.Product + " (unverified)"
-			}
+	for i := range found {
+		found[i].Source = relPath(opts.relativeTo, found[i].Source)
+	}
+	// Notes about foreign images are noise; keep skipped files and values that
+	// name the product's repositories without being references pin can judge.
+	var notes, unjudged []audit.Note
+	for _, n := range allNotes {
+		n.Source = relPath(opts.relativeTo, n.Source)
+		switch {
+		case n.Component == "":
+			notes = append(notes, n)
+		case m != nil && (m.Target(n.Component) != "" || isProductRepo(m, n.Component)):
+			notes = append(notes, n)
+			unjudged = append(unjudged, n)
 		}
-	default:
-		return loadErr
 	}
 	rep := audit.Evaluate(found, cat, opts.All)
 	switch opts.Format {
@@ -142,13 +164,21 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return err
 	}
+	for _, n := range notes {
+		fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
+	}
 	if rs != nil && len(rs.Expired) > 0 {
 		fmt.Fprintf(a.Err, "pin: warning: channel index expired: %s (the publisher has not refreshed it)\n", strings.Join(rs.Expired, ", "))
 	}
 	if loadErr != nil {
 		return loadErr
 	}
-	if failed := rep.Failed(failOn); len(failed) > 0 {
+	failed := rep.Failed(failOn)
+	if len(unjudged) > 0 && contains(failOn, "unpinned") && !contains(failed, "unpinned") {
+		// A product image pin cannot read as a pinned reference is not pinned.
+		failed = append(failed, "unpinned")
+	}
+	if len(failed) > 0 {
 		return silent(exitcode.FindingsError(fmt.Errorf("audit found %s", strings.Join(failed, ", "))))
 	}
 	return nil
@@ -217,7 +247,7 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 
 // fillCatalog turns a verified release set into the audit's catalog. The
 // component map covers every component any visible release has.
-func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) {
+func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) *pin.Matcher {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
 	union := &manifest.Release{}
 	seen := map[string]bool{}
@@ -236,26 +266,43 @@ func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]
 	}
 	m := pin.NewMatcher(union, registryMap)
 	cat.Component = m.Component
+	return m
 }
 
-// relativize shows locations under base (default: the working directory)
-// relative to it, as a person would type them.
-func relativize(found []audit.Found, base string) {
+// relPath shows a location under base (default: the working directory)
+// relative to it, as a person would type it.
+func relPath(base, p string) string {
+	if !filepath.IsAbs(p) {
+		return p
+	}
 	if base == "" {
 		wd, err := os.Getwd()
 		if err != nil {
-			return
+			return p
 		}
 		base = wd
 	}
-	for i, f := range found {
-		if !filepath.IsAbs(f.Source) {
-			continue
-		}
-		if rel, err := filepath.Rel(base, f.Source); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			found[i].Source = rel
+	if rel, err := filepath.Rel(base, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel
+	}
+	return p
+}
+
+// isProductRepo reports whether a note's subject, a repository as written,
+// belongs to the product.
+func isProductRepo(m *pin.Matcher, repo string) bool {
+	r, _, _ := rewrite.SplitRef(repo)
+	_, ok := m.Component(r)
+	return ok
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
+	return false
 }
 
 // unverifiedRelease reads, without trusting it, a release that names the

@@ -137,3 +137,25 @@ func TestAuditStateAndStdin(t *testing.T) {
 		t.Fatalf("audit of a state file:\n%s", r.out)
 	}
 }
+
+// TestAuditNotes: values naming the product that audit cannot judge are
+// warned about and count as unpinned for --fail-on; an unparseable file met
+// while walking is skipped with a warning instead of stopping the audit.
+func TestAuditNotes(t *testing.T) {
+	dir, host, d := auditSetup(t)
+	store := filepath.Join(dir, "store")
+	pub := filepath.Join(dir, "release.pub")
+	deploy := t.TempDir()
+	tf := fmt.Sprintf("locals {\n  api   = %q\n  other = \"${var.registry}/y1p3h6z3/notifier:${var.tag}\"\n}\n", d["1.1.0"]["bags_api"])
+	os.WriteFile(filepath.Join(deploy, "main.tf"), []byte(tf), 0o644)
+	os.WriteFile(filepath.Join(deploy, "tsconfig.json"), []byte("{ // comments are not JSON\n}\n"), 0o644)
+	_ = host
+	base := []string{"audit", deploy, "--source", store, "--key-file", pub, "--cache-dir", t.TempDir()}
+	r := runPin(t, "", nil, base...).mustSucceed(t, "audit with notes")
+	if !strings.Contains(r.err, "main.tf:3") || !strings.Contains(r.err, "interpolation") || !strings.Contains(r.err, "tsconfig.json:1: skipped") {
+		t.Fatalf("audit warnings:\n%s", r.err)
+	}
+	if r := runPin(t, "", nil, append(base, "--fail-on", "unpinned")...); r.code != 4 {
+		t.Fatalf("--fail-on unpinned with an interpolated product image: exit %d", r.code)
+	}
+}
