@@ -42,6 +42,11 @@
 //	    "newest": "1.5.0",               // newest allowed version
 //	    "behind": 1,                     // non-yanked releases newer than the highest in releases
 //	    "reason": ""                     // yank reason, verification error, or a note
+//	  }],
+//	  "warnings": [{                     // values seen but not judged, files skipped
+//	    "source": "main.tf", "line": 3, "component": "notifier",
+//	    "value": "${var.registry}/notifier:${var.tag}",
+//	    "message": "managed repository inside an interpolation", "hint": "..."
 //	  }]
 //	}
 package audit

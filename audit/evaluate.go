@@ -77,6 +77,9 @@ type Report struct {
 	Newest   string
 	Findings []Finding
 	Summary  Summary
+	// Notes are what the extraction saw but could not judge; the caller
+	// fills them in (ExtractPathsWith returns them).
+	Notes []Note
 }
 
 // Summary says whether the deployment runs one release.

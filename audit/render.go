@@ -123,6 +123,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s |\n", mdCode(f.Location()), mdEscape(comp), mdEscape(statusText(f)),
 			mdCode(shortDigest(f.Digest)), mdEscape(strings.Join(f.Releases, ", ")))
 	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(ew, "\n**Not judged:**")
+		for _, n := range r.Notes {
+			fmt.Fprintf(ew, "- %s %s\n", mdCode(fmt.Sprintf("%s:%d", n.Source, n.Line)), mdEscape(strings.TrimPrefix(n.String(), fmt.Sprintf("%s:%d: ", n.Source, n.Line))))
+		}
+	}
 	return ew.err
 }
 
@@ -134,6 +140,7 @@ type jsonReport struct {
 	Newest        string        `json:"newest"`
 	Summary       jsonSummary   `json:"summary"`
 	Findings      []jsonFinding `json:"findings"`
+	Warnings      []Note        `json:"warnings"`
 }
 
 type jsonSummary struct {
@@ -178,6 +185,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			Text:       r.Summary.Text,
 		},
 		Findings: []jsonFinding{},
+		Warnings: append([]Note{}, r.Notes...),
 	}
 	for _, st := range Statuses {
 		out.Summary.Counts[st] = r.Summary.Counts[st]

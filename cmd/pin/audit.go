@@ -153,6 +153,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		}
 	}
 	rep := audit.Evaluate(found, cat, opts.All)
+	rep.Notes = notes
 	switch opts.Format {
 	case "json":
 		err = rep.WriteJSON(a.Out)
@@ -164,8 +165,10 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range notes {
-		fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
+	if opts.Format == "table" {
+		for _, n := range notes {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
+		}
 	}
 	if rs != nil && len(rs.Expired) > 0 {
 		fmt.Fprintf(a.Err, "pin: warning: channel index expired: %s (the publisher has not refreshed it)\n", strings.Join(rs.Expired, ", "))

@@ -158,4 +158,15 @@ func TestAuditNotes(t *testing.T) {
 	if r := runPin(t, "", nil, append(base, "--fail-on", "unpinned")...); r.code != 4 {
 		t.Fatalf("--fail-on unpinned with an interpolated product image: exit %d", r.code)
 	}
+	j := runPin(t, "", nil, append(base, "--format", "json")...).mustSucceed(t, "audit --format json")
+	var rep struct {
+		Warnings []struct {
+			Source  string `json:"source"`
+			Line    int    `json:"line"`
+			Message string `json:"message"`
+		} `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(j.out), &rep); err != nil || len(rep.Warnings) != 2 || j.err != "" {
+		t.Fatalf("audit --format json warnings: %v %+v, stderr %q", err, rep.Warnings, j.err)
+	}
 }
