@@ -62,12 +62,17 @@ func (s *DirStore) GetRelease(ctx context.Context, version string) (Document, er
 }
 
 func (s *DirStore) get(rel string) (Document, error) {
-	p := filepath.Join(s.root, filepath.FromSlash(rel))
-	b, err := readCapped(p, manifest.MaxDocumentSize)
+	return ReadDocument(filepath.Join(s.root, filepath.FromSlash(rel)))
+}
+
+// ReadDocument reads a document file and its .sig beside it, each under its
+// size cap; a missing file wraps ErrNotFound.
+func ReadDocument(path string) (Document, error) {
+	b, err := readCapped(path, manifest.MaxDocumentSize)
 	if err != nil {
 		return Document{}, err
 	}
-	sig, err := readCapped(p+".sig", 64<<10)
+	sig, err := readCapped(path+".sig", 64<<10)
 	if err != nil {
 		return Document{}, err
 	}
@@ -140,34 +145,49 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 // syncs it and renames it over path, so readers see the old or the new bytes,
 // never a mix.
 func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := StageFile(path, data, mode)
 	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("rename into %s: %w", path, err)
 	}
 	return nil
+}
+
+// StageFile writes data with mode to a new temporary file beside dst and
+// syncs it, returning its name: renaming it over dst then replaces dst
+// atomically. On failure nothing is left behind.
+func StageFile(dst string, data []byte, mode fs.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pin-*")
+	if err != nil {
+		return "", err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return "", err
+	}
+	if err := f.Chmod(mode); err != nil {
+		return "", err
+	}
+	if err := f.Sync(); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	ok = true
+	return f.Name(), nil
 }
 
 // HTTPStore reads a directory store's layout from a static web server

@@ -169,11 +169,9 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	store := o.Store
-	if store == nil {
-		if store, err = channels.Open(cfg.Source, o.Open); err != nil {
-			return nil, exitcode.UsageError(err)
-		}
+	store, err := openStore(o.Store, cfg.Source, o.Open)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now
 	if o.Now != nil {

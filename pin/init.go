@@ -51,11 +51,9 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	store := o.Store
-	if store == nil {
-		if store, err = channels.Open(o.Source, o.Open); err != nil {
-			return nil, exitcode.UsageError(err)
-		}
+	store, err := openStore(o.Store, o.Source, o.Open)
+	if err != nil {
+		return nil, err
 	}
 	// The product is whatever the verified index says: it goes into pin.yaml.
 	rd := &channels.Reader{Store: store, Verifier: v, Now: o.Now}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -130,18 +129,7 @@ func (c *cachingStore) PutRelease(context.Context, string, channels.Document) er
 }
 
 func readDoc(p string) (channels.Document, error) {
-	b, err := readFileCapped(p, manifest.MaxDocumentSize)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return channels.Document{}, fmt.Errorf("%s: %w", p, channels.ErrNotFound)
-		}
-		return channels.Document{}, err
-	}
-	sig, err := readFileCapped(p+".sig", 64<<10)
-	if err != nil {
-		return channels.Document{}, fmt.Errorf("%s.sig: %w", p, channels.ErrNotFound)
-	}
-	return channels.Document{Bytes: b, Signature: sig}, nil
+	return channels.ReadDocument(p) // capped like any store read: the cache is not trusted more than the network
 }
 
 func writeDoc(p string, doc channels.Document) {
@@ -157,12 +145,9 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 	rs := &ReleaseSet{Product: o.Product, Channel: o.Channel, Releases: map[string]*manifest.Release{}}
 	cs := &cachingStore{dir: o.CacheDir, source: o.Source, rs: rs, digests: map[string]string{}}
 	if !o.Offline {
-		inner := o.Store
-		if inner == nil {
-			var err error
-			if inner, err = channels.Open(o.Source, o.Open); err != nil {
-				return nil, exitcode.UsageError(err)
-			}
+		inner, err := openStore(o.Store, o.Source, o.Open)
+		if err != nil {
+			return nil, err
 		}
 		cs.inner = inner
 	}
@@ -229,22 +214,4 @@ func (rs *ReleaseSet) Newer(version string) int {
 		}
 	}
 	return n
-}
-
-// readFileCapped reads a cached file, refusing one over max bytes: the cache
-// directory is not trusted more than the network.
-func readFileCapped(p string, max int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is over the %d-byte cap", p, max)
-	}
-	return b, nil
 }

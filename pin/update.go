@@ -124,13 +124,14 @@ func (o UpdateOptions) now() time.Time {
 	return time.Now()
 }
 
-func openStore(cfg *Config, o UpdateOptions) (channels.Store, error) {
-	if o.Store != nil {
-		return o.Store, nil
+// openStore returns the store a test or the demo handed in, or opens source.
+func openStore(given channels.Store, source string, open channels.OpenOptions) (channels.Store, error) {
+	if given != nil {
+		return given, nil
 	}
-	st, err := channels.Open(cfg.Source, o.Open)
+	st, err := channels.Open(source, open)
 	if err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: source: %w", cfg.Path, err))
+		return nil, exitcode.UsageError(fmt.Errorf("source %s: %w", source, err))
 	}
 	return st, nil
 }
@@ -146,7 +147,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	store, err := openStore(cfg, o)
+	store, err := openStore(o.Store, cfg.Source, o.Open)
 	if err != nil {
 		return nil, err
 	}
@@ -508,31 +509,7 @@ func stage(dst string, data []byte, mode os.FileMode) (string, error) {
 		}
 		mode = info.Mode().Perm()
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pin-*")
-	if err != nil {
-		return "", err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return "", err
-	}
-	if err := f.Chmod(mode); err != nil {
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	ok = true
-	return f.Name(), nil
+	return channels.StageFile(dst, data, mode)
 }
 
 // Summary lists, per component, the old and new values of the references that change.
