@@ -91,15 +91,22 @@ func LoadPrivateKeyFile(path string, password func() ([]byte, error)) (*Signer, 
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
+	return loadPEMKey(path, b, password)
+}
+
+// loadPEMKey decrypts a PEM private key read from source (a file, an
+// environment variable), asking for the password only if it is encrypted.
+func loadPEMKey(source string, b []byte, password func() ([]byte, error)) (*Signer, error) {
 	var pw []byte
+	var err error
 	if password != nil && bytes.Contains(b, []byte("ENCRYPTED")) {
 		if pw, err = password(); err != nil {
-			return nil, fmt.Errorf("password for %s: %w", path, err)
+			return nil, fmt.Errorf("password for %s: %w", source, err)
 		}
 	}
 	s, err := LoadPrivateKey(b, pw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	return s, nil
 }

@@ -60,7 +60,7 @@ func runChannelRefresh(ctx context.Context, a *app, opts *channelRefreshOptions)
 	if opts.TTL < 0 {
 		return exitcode.UsageError(fmt.Errorf("--ttl must be positive, got %s", opts.TTL))
 	}
-	cfg, pub, err := opts.publisher(a)
+	cfg, pub, err := opts.publisher(ctx, a)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +23,7 @@ func newKeysCmd(a *app) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    groupHelp,
 	}
-	cmd.AddCommand(newKeysGenerateCmd(a))
+	cmd.AddCommand(newKeysGenerateCmd(a), newKeysPublicCmd(a))
 	return cmd
 }
 
@@ -82,14 +84,70 @@ func runKeysGenerate(a *app, opts *keysGenerateOptions) error {
 	return nil
 }
 
-// loadSigner reads a private key file, asking for its password the cosign way.
-func loadSigner(a *app, path string) (*signing.Signer, error) {
-	if path == "" {
-		return nil, exitcode.UsageError(errors.New("--key is required: the private key that signs releases"))
+// loadSigner loads the signing key a --key reference names (a cosign key
+// file, env://VAR or a KMS key), asking for a PEM key's password the cosign
+// way. A KMS that cannot be reached or refuses is an operational failure
+// (exit 1); everything else wrong with the reference is a usage error.
+func loadSigner(ctx context.Context, a *app, ref string) (*signing.Signer, error) {
+	if ref == "" {
+		return nil, exitcode.UsageError(errors.New("--key is required: the private key that signs releases (a key file, env://VAR or " + strings.Join(signing.BuiltInKMSSchemes(), ", ") + "...)"))
 	}
-	s, err := signing.LoadPrivateKeyFile(path, func() ([]byte, error) { return a.password(false) })
+	s, err := signing.LoadSigner(ctx, ref, signing.KeyRefOptions{
+		Password:  func() ([]byte, error) { return a.password(false) },
+		LookupEnv: a.lookupEnv,
+	})
+	if errors.Is(err, signing.ErrKMS) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
 	return s, nil
+}
+
+type keysPublicOptions struct {
+	Key string
+	Out string
+}
+
+func newKeysPublicCmd(a *app) *cobra.Command {
+	opts := &keysPublicOptions{}
+	cmd := &cobra.Command{
+		Use:   "public --key REF",
+		Short: "Print the public key of a signing key, to hand to consumers",
+		Long: `Prints the PEM public key of the key that --key names: a cosign key file
+(its password from COSIGN_PASSWORD or the terminal), env://VAR (the same PEM in
+an environment variable) or a KMS key such as awskms:///alias/NAME (read from
+the KMS; the private key never leaves it). Consumers trust releases with it
+(pin init --key-file), and cosign verifies pin's signatures with it.`,
+		Example: "  pin keys public --key awskms:///alias/pin-release --out release.pub\n  COSIGN_PASSWORD=... pin keys public --key release.key",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runKeysPublic(cmd.Context(), a, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Key, "key", "", "signing key: a cosign key file, env://VAR or a KMS reference (required)")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "write the public key to this file instead of standard output")
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+func runKeysPublic(ctx context.Context, a *app, opts *keysPublicOptions) error {
+	s, err := loadSigner(ctx, a, opts.Key)
+	if err != nil {
+		return err
+	}
+	pub, err := s.PublicKeyPEM()
+	if err != nil {
+		return fmt.Errorf("%s: encode public key: %w", opts.Key, err)
+	}
+	if opts.Out == "" {
+		_, err = a.Out.Write(pub)
+		return err
+	}
+	if err := channels.WriteFileAtomic(opts.Out, pub, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", opts.Out, err)
+	}
+	fmt.Fprintf(a.Out, "Public key of %s (key id %s) written to %s: give it to consumers (pin init --key-file).\n", opts.Key, s.KeyID(), opts.Out)
+	return nil
 }

@@ -48,12 +48,12 @@ type producerFlags struct {
 
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
-	cmd.Flags().StringVar(&f.Key, "key", "", "private key that signs (cosign format; password from COSIGN_PASSWORD)")
+	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
 }
 
 // publisher loads release.yaml and the key and opens the store for writing.
-func (f *producerFlags) publisher(a *app) (*releaseconfig.Config, *channels.Publisher, error) {
+func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.Config, *channels.Publisher, error) {
 	if err := checkOutput(f.Output, "text", "json"); err != nil {
 		return nil, nil, err
 	}
@@ -61,7 +61,7 @@ func (f *producerFlags) publisher(a *app) (*releaseconfig.Config, *channels.Publ
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, err := loadSigner(a, f.Key)
+	signer, err := loadSigner(ctx, a, f.Key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -136,7 +136,7 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 			return err
 		}
 	} else {
-		if cfg, pub, err = opts.publisher(a); err != nil {
+		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
 			return err
 		}
 	}
@@ -285,7 +285,7 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if _, err := manifest.ParseVersion(opts.Version); err != nil {
 		return exitcode.UsageError(err)
 	}
-	cfg, pub, err := opts.publisher(a)
+	cfg, pub, err := opts.publisher(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -329,7 +329,7 @@ func newReleaseYankCmd(a *app) *cobra.Command {
 }
 
 func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error {
-	cfg, pub, err := opts.publisher(a)
+	cfg, pub, err := opts.publisher(ctx, a)
 	if err != nil {
 		return err
 	}
