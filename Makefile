@@ -1,5 +1,5 @@
 # pin's build, test and release checks. `make test` installs what the
-# integration tests need (docker-registry, stock cosign) when missing, so a
+# integration tests need (docker-registry, stock cosign, local-kms) when missing, so a
 # fresh clone needs only Go.
 
 SHELL   := /bin/bash
@@ -23,9 +23,9 @@ all: lint test build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pin ./cmd/pin
 
-## test-deps: install docker-registry and cosign if missing
+## test-deps: install docker-registry, cosign and local-kms if missing
 test-deps:
-	scripts/install-test-deps.sh registry cosign
+	scripts/install-test-deps.sh registry cosign kms
 
 ## test: vet, then every test with the race detector; integration tests must run, not skip
 test: test-deps vet

@@ -5,14 +5,17 @@
 #   registry    Debian's docker-registry (distribution 2.8) via apt-get
 #   cosign      stock cosign, go install ...cosign@$COSIGN_VERSION
 #   goreleaser  goreleaser, go install ...goreleaser/v2@$GORELEASER_VERSION
+#   kms         local-kms (an AWS KMS API emulator), go install ...local-kms@$LOCAL_KMS_VERSION
 #
-# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser]
+# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser] [kms]
 # (no arguments: registry and cosign). Go installs go to $(go env GOPATH)/bin
 # (or GOBIN); put that on PATH. Installs run in parallel and each is timed.
 set -euo pipefail
 
 COSIGN_VERSION="${COSIGN_VERSION:-v2.6.5}"
 GORELEASER_VERSION="${GORELEASER_VERSION:-v2.15.1}"
+# Keep in step with internal/testenv.LocalKMSVersion.
+LOCAL_KMS_VERSION="${LOCAL_KMS_VERSION:-v0.0.0-20260228092603-2a5e92d09ab6}"
 
 want=("$@")
 if [ ${#want[@]} -eq 0 ]; then
@@ -82,13 +85,24 @@ install_goreleaser() {
 	go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" </dev/null
 }
 
+install_kms() {
+	# local-kms has no version flag: the module version go install recorded is the check.
+	if [ -x "$gobin/local-kms" ] &&
+		go version -m "$gobin/local-kms" 2>/dev/null | grep -q "mod.*github.com/nsmithuk/local-kms.*${LOCAL_KMS_VERSION}"; then
+		log "local-kms $LOCAL_KMS_VERSION present: $gobin/local-kms"
+		return 0
+	fi
+	log "installing local-kms $LOCAL_KMS_VERSION with go install (about 30 seconds)"
+	go install "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" </dev/null
+}
+
 pids=()
 names=()
 for w in "${want[@]}"; do
 	case "$w" in
-	registry | cosign | goreleaser) ;;
+	registry | cosign | goreleaser | kms) ;;
 	*)
-		log "unknown tool $w (want registry, cosign or goreleaser)"
+		log "unknown tool $w (want registry, cosign, goreleaser or kms)"
 		exit 2
 		;;
 	esac
