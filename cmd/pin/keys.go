@@ -19,7 +19,7 @@ func newKeysCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "keys",
 		Short:   "Manage cosign-compatible signing keys",
-		Example: "  COSIGN_PASSWORD=... pin keys generate --out release",
+		Example: "  COSIGN_PASSWORD=... pin keys generate --out release\n  pin keys public --key awskms:///alias/storage-service-releases --out release.pub",
 		Args:    cobra.NoArgs,
 		RunE:    groupHelp,
 	}
