@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -104,7 +105,7 @@ func waitKMS(out *lockedBuffer, exited <-chan error) (string, error) {
 			}
 		}
 		if endpoint != "" {
-			if last = listKeys(ctx, client, endpoint); last == nil {
+			if _, last = listKeys(ctx, client, endpoint); last == nil {
 				return endpoint, nil
 			}
 		}
@@ -121,23 +122,28 @@ func waitKMS(out *lockedBuffer, exited <-chan error) (string, error) {
 	}
 }
 
-// listKeys makes one unsigned KMS API call (local-kms checks no signatures).
-func listKeys(ctx context.Context, client *http.Client, endpoint string) error {
+// listKeys makes one unsigned KMS API call (local-kms checks no signatures)
+// and returns the JSON answer.
+func listKeys(ctx context.Context, client *http.Client, endpoint string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/", strings.NewReader("{}"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "TrentService.ListKeys")
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ListKeys: %s", resp.Status)
+		return nil, fmt.Errorf("ListKeys: %s", resp.Status)
 	}
-	return nil
+	return body, nil
 }
 
 // SetAWSEnv points the AWS SDK of this test process at a local-kms endpoint
