@@ -1,7 +1,13 @@
 package signing_test
 
 import (
+	"encoding/pem"
 	"errors"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,6 +50,41 @@ func TestKMSSignerWithLocalKMS(t *testing.T) {
 	if err != nil || again.KeyID() != s.KeyID() {
 		t.Fatalf("reload %s: %v (key id %v, want %s)", ref, err, again, s.KeyID())
 	}
+
+	// awskms://HOST:PORT/alias/NAME speaks HTTPS to HOST:PORT, whatever
+	// AWS_ENDPOINT_URL says: a TLS proxy in front of local-kms, its
+	// certificate trusted through the SDK's AWS_CA_BUNDLE, stands in for a
+	// KMS VPC endpoint.
+	t.Run("endpoint in the reference", func(t *testing.T) {
+		target, err := url.Parse(endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+		defer proxy.Close()
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
+		if err := os.WriteFile(ca, certPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_CA_BUNDLE", ca)
+		t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1") // nothing listens: the reference must win
+		viaProxy := "awskms://" + proxy.Listener.Addr().String() + "/alias/pin-release"
+		s2, err := signing.LoadSigner(ctx, viaProxy, signing.KeyRefOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s2.KeyID() != s.KeyID() {
+			t.Fatalf("%s has key id %s, want %s", viaProxy, s2.KeyID(), s.KeyID())
+		}
+		sig, err := s2.SignBlob(ctx, []byte("via endpoint"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.VerifyBlob(ctx, []byte("via endpoint"), sig); err != nil {
+			t.Fatal(err)
+		}
+	})
 
 	testenv.CreateKMSKey(t, "alias/p384", "ECC_NIST_P384")
 	tests := []struct {
