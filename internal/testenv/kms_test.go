@@ -3,6 +3,8 @@ package testenv
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,4 +50,17 @@ func countKeys(t *testing.T, endpoint string) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(body), `"KeyId"`)
+}
+
+// TestLocalKMSVersionMatchesInstallScript keeps the version the tests name
+// and the one make test installs in step.
+func TestLocalKMSVersionMatchesInstallScript(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "scripts", "install-test-deps.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `LOCAL_KMS_VERSION="${LOCAL_KMS_VERSION:-` + LocalKMSVersion + `}"`
+	if !strings.Contains(string(b), want) {
+		t.Fatalf("scripts/install-test-deps.sh does not pin local-kms %s (want the line %s)", LocalKMSVersion, want)
+	}
 }
