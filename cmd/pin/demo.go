@@ -247,7 +247,7 @@ func (d *demo) setup() error {
 }
 
 func (d *demo) createAndPromote(edge, stable string) error {
-	rel, err := resolveRelease(d.ctx, d.a, d.cfg, edge, "", 16)
+	rel, err := resolveRelease(d.ctx, d.a, d.cfg, releaseBuild{Version: edge, Jobs: 16})
 	if err != nil {
 		return err
 	}
