@@ -8,64 +8,17 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/wellcomecollection/pin/internal/testenv"
 )
 
-var labelPlatforms = []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}, {OS: "linux", Architecture: "s390x"}}
-
-// labelled returns a random image whose config carries RevisionLabel=rev
-// (no label when rev is "").
-func labelled(t testing.TB, rev string) v1.Image {
-	t.Helper()
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := v1.Config{Labels: map[string]string{"org.opencontainers.image.source": "https://example.invalid/x"}}
-	if rev != "" {
-		cfg.Labels[RevisionLabel] = rev
-	}
-	if img, err = mutate.Config(img, cfg); err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
-// pushLabelled pushes to ref an image labelled revs[0], or, given several
-// revisions, an index whose platform children carry them in order.
-func pushLabelled(t testing.TB, ref string, revs ...string) v1.Hash {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(revs) == 1 {
-		img := labelled(t, revs[0])
-		if err := remote.Write(r, img); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := img.Digest()
-		return d
-	}
-	var adds []mutate.IndexAddendum
-	for i, rev := range revs {
-		p := labelPlatforms[i]
-		adds = append(adds, mutate.IndexAddendum{Add: labelled(t, rev), Descriptor: v1.Descriptor{Platform: &p}})
-	}
-	idx := mutate.AppendManifests(empty.Index, adds...)
-	if err := remote.WriteIndex(r, idx); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := idx.Digest()
-	return d
-}
+// pushLabelled pushes an image (or, given several revisions, an index) whose
+// configs carry the revision labels given.
+var pushLabelled = testenv.PushRevisionImage
 
 func TestRevisions(t *testing.T) {
+	if testenv.RevisionLabel != RevisionLabel {
+		t.Fatalf("testenv labels images with %s, registry reads %s", testenv.RevisionLabel, RevisionLabel)
+	}
 	host := newRegistry(t)
 	a, b := strings.Repeat("a", 40), strings.Repeat("b", 40)
 	cases := []struct {
@@ -76,8 +29,8 @@ func TestRevisions(t *testing.T) {
 	}{
 		{"ns/image_a", []string{a}, "=" + a, a},
 		{"ns/image_none", []string{""}, "=", ""},
-		{"ns/index_a", []string{a, a}, "linux/amd64=" + a + ",linux/arm64/v8=" + a, a},
-		{"ns/index_mixed", []string{a, "", b}, "linux/amd64=" + a + ",linux/arm64/v8=,linux/s390x=" + b, a + " " + b},
+		{"ns/index_a", []string{a, a}, "linux/amd64=" + a + ",linux/arm64=" + a, a},
+		{"ns/index_mixed", []string{a, "", b}, "linux/amd64=" + a + ",linux/arm64=,linux/arm/v7=" + b, a + " " + b},
 		{"ns/image_b", []string{b}, "=" + b, b},
 	}
 	var refs []string
