@@ -173,12 +173,15 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 			return err
 		}
 	}
-	rel, err := resolveRelease(ctx, a, cfg, releaseBuild{
+	rel, notes, err := resolveRelease(ctx, a, cfg, releaseBuild{
 		Version: opts.Version, Jobs: opts.Jobs, beforeConfirm: opts.beforeConfirm,
 		Revisions: releaseconfig.RevisionCheck{Given: opts.Revision, AllowMixed: opts.AllowMixedRevisions},
 	})
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
 	}
 	if opts.DryRun {
 		if opts.Output == "json" {
@@ -205,15 +208,15 @@ type releaseBuild struct {
 
 // resolveRelease resolves every component of cfg, reads and checks the
 // images' revision labels, and confirms that no tag moved meanwhile: the
-// caller signs what it returns right away.
-func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b releaseBuild) (*manifest.Release, error) {
+// caller signs what it returns right away. notes are warnings for the user.
+func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b releaseBuild) (rel *manifest.Release, notes []string, err error) {
 	refs := make([]string, len(cfg.Components))
 	for i, c := range cfg.Components {
 		refs[i] = c.Image
 	}
 	r := registry.NewResolver(append(registryOptions(a), registry.WithJobs(b.Jobs), registry.WithVerifiedDigests(true))...)
 	results := r.Resolve(ctx, refs, progressLine(a, "resolving"))
-	rel := &manifest.Release{
+	rel = &manifest.Release{
 		SchemaVersion: manifest.SchemaVersion,
 		Kind:          manifest.KindRelease,
 		Product:       cfg.Product,
@@ -235,7 +238,7 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b re
 	}
 	if len(failed) > 0 {
 		err := errors.Join(failed...)
-		return nil, fmt.Errorf("%d of %d components did not resolve; nothing was published:\n%w", len(failed), len(refs), err)
+		return nil, nil, fmt.Errorf("%d of %d components did not resolve; nothing was published:\n%w", len(failed), len(refs), err)
 	}
 
 	revs := r.Revisions(ctx, results)
@@ -245,24 +248,20 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b re
 		}
 	}
 	if len(failed) > 0 {
-		return nil, fmt.Errorf("could not read the revisions of %d of %d components; nothing was published:\n%w", len(failed), len(refs), errors.Join(failed...))
+		return nil, nil, fmt.Errorf("could not read the revisions of %d of %d components; nothing was published:\n%w", len(failed), len(refs), errors.Join(failed...))
 	}
-	notes, err := b.Revisions.Apply(cfg, rel, revs)
-	if err != nil {
-		return nil, fmt.Errorf("%w\nnothing was published", err)
-	}
-	for _, n := range notes {
-		fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
+	if notes, err = b.Revisions.Apply(cfg, rel, revs); err != nil {
+		return nil, nil, fmt.Errorf("%w\nnothing was published", err)
 	}
 
 	if b.beforeConfirm != nil {
 		if err := b.beforeConfirm(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	moved, err := r.Confirm(ctx, results)
 	if err != nil {
-		return nil, fmt.Errorf("confirming the resolved tags: %w; nothing was published", err)
+		return nil, nil, fmt.Errorf("confirming the resolved tags: %w; nothing was published", err)
 	}
 	if len(moved) > 0 {
 		var lines []string
@@ -270,9 +269,9 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b re
 			c := cfg.Components[m.Index]
 			lines = append(lines, fmt.Sprintf("component %s (%s:%d): tag %s was %s, now %s", c.Name, cfg.Path, c.Line, m.Ref, m.Was, m.Now))
 		}
-		return nil, fmt.Errorf("%d tag(s) moved while the release was being resolved; nothing was published (run again once the build that pushes them has finished):\n  %s", len(moved), strings.Join(lines, "\n  "))
+		return nil, nil, fmt.Errorf("%d tag(s) moved while the release was being resolved; nothing was published (run again once the build that pushes them has finished):\n  %s", len(moved), strings.Join(lines, "\n  "))
 	}
-	return rel, nil
+	return rel, notes, nil
 }
 
 // progressLine returns a progress callback that redraws one line on stderr
