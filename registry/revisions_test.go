@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wellcomecollection/pin/internal/testenv"
 )
@@ -247,4 +248,45 @@ func BenchmarkRevisions20(b *testing.B) {
 	b.StopTimer()
 	after := r.Stats()
 	b.ReportMetric(float64(after.Total-before.Total)/float64(b.N), "requests/op")
+}
+
+// delayTransport adds a fixed latency to every request, as a registry a
+// continent away does.
+type delayTransport struct {
+	next  http.RoundTripper
+	delay time.Duration
+}
+
+func (d delayTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	time.Sleep(d.delay)
+	return d.next.RoundTrip(r)
+}
+
+// BenchmarkRevisions20Latency is BenchmarkRevisions20 with 10ms added to
+// every request: the wall-clock cost is a few round trips, not 61.
+func BenchmarkRevisions20Latency(b *testing.B) {
+	host := newRegistry(b)
+	var refs []string
+	for i := 0; i < 20; i++ {
+		ref := fmt.Sprintf("%s/ns/svc%d:latest", host, i)
+		if i%3 == 0 {
+			pushLabelled(b, ref, "r", "r")
+		} else {
+			pushLabelled(b, ref, "r")
+		}
+		refs = append(refs, ref)
+	}
+	r := NewResolver(WithVerifiedDigests(true), WithTransport(delayTransport{next: http.DefaultTransport, delay: 10 * time.Millisecond}))
+	results := r.Resolve(context.Background(), refs, nil)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, rv := range r.Revisions(context.Background(), results) {
+			if rv.Err != nil {
+				b.Fatal(rv.Err)
+			}
+		}
+		if _, err := r.Confirm(context.Background(), results); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
