@@ -141,12 +141,7 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
 	}
-	if opts.Revision != "" {
-		if err := releaseconfig.ValidRevision(opts.Revision); err != nil {
-			return err
-		}
-	}
-	// {revision} without --revision is refused before a key is loaded.
+	// A bad --revision, or {revision} without one, is refused before a key is loaded.
 	cfg, err := releaseconfig.Load(opts.Config)
 	if err != nil {
 		return err

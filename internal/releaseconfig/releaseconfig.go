@@ -1,6 +1,8 @@
 // Package releaseconfig reads release.yaml, the producer's description of a
 // product: where its releases are published, each channel's TTL, and the
-// image tags that make up a release. Errors name the file and line.
+// image tags that make up a release (which may hold {revision}, filled by
+// SetRevision). Errors name the file and line. RevisionCheck decides whether
+// the images resolved for a release come from one commit.
 package releaseconfig
 
 import (
