@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -76,6 +77,12 @@ type Component struct {
 	Digest     string     `json:"digest"`
 	MediaType  string     `json:"mediaType"`
 	Platforms  []Platform `json:"platforms,omitempty"`
+	// Revision is the source revision the component's image was built from
+	// (its org.opencontainers.image.revision label). It is recorded only in
+	// a release made of several revisions (pin release create
+	// --allow-mixed-revisions); a release of one commit names it once, in
+	// source.revision. Optional: manifests without it decode as before.
+	Revision string `json:"revision,omitempty"`
 }
 
 // Platform is one child manifest of a component whose tag is an image index.
@@ -84,6 +91,9 @@ type Platform struct {
 	Architecture string `json:"architecture"`
 	Variant      string `json:"variant,omitempty"`
 	Digest       string `json:"digest"`
+	// Revision is this platform image's revision label, recorded only when
+	// the platforms of one mixed-revision component disagree. Optional.
+	Revision string `json:"revision,omitempty"`
 }
 
 // String renders the platform as os/arch[/variant].
@@ -332,6 +342,8 @@ func (r *Release) Validate() error {
 	if r.Source.Repository == "" {
 		return fieldErr(k, "source.repository", "is missing")
 	}
+	// source.revision is free text, as it always was: manifests signed
+	// before revisions were checked must still decode.
 	if p := r.PromotedFrom; p != nil {
 		if _, err := ParseVersion(p.Version); err != nil {
 			return fieldErr(k, "promotedFrom.version", "%v", err)
@@ -360,6 +372,9 @@ func (r *Release) Validate() error {
 		if c.MediaType == "" {
 			return fieldErr(k, f+".mediaType", "is missing")
 		}
+		if err := checkRevision(c.Revision); err != nil {
+			return fieldErr(k, f+".revision", "%v", err)
+		}
 		for j, p := range c.Platforms {
 			pf := fmt.Sprintf("%s.platforms[%d]", f, j)
 			if p.OS == "" || p.Architecture == "" {
@@ -368,6 +383,33 @@ func (r *Release) Validate() error {
 			if !ValidDigest(p.Digest) {
 				return fieldErr(k, pf+".digest", "%q is not a sha256 digest", p.Digest)
 			}
+			if err := checkRevision(p.Revision); err != nil {
+				return fieldErr(k, pf+".revision", "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// MaxRevisionLength caps a recorded source revision (a git sha is 40
+// characters, a SHA-256 object name 64).
+const MaxRevisionLength = 128
+
+// checkRevision accepts "" (not recorded) or a printable revision of at most
+// MaxRevisionLength bytes without surrounding space.
+func checkRevision(rev string) error {
+	if rev == "" {
+		return nil
+	}
+	if len(rev) > MaxRevisionLength {
+		return fmt.Errorf("is %d bytes, over the %d-byte cap", len(rev), MaxRevisionLength)
+	}
+	if strings.TrimSpace(rev) != rev {
+		return fmt.Errorf("%q has surrounding space", rev)
+	}
+	for _, r := range rev {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return fmt.Errorf("%q holds a control character or invalid UTF-8", rev)
 		}
 	}
 	return nil

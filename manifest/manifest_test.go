@@ -164,3 +164,72 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("Diff = %v, want %s", got, want)
 	}
 }
+
+// mixedRelease is sampleRelease made of two revisions, with bags_api's
+// platforms disagreeing between themselves.
+func mixedRelease() *Release {
+	r := sampleRelease()
+	r.Source.Revision = ""
+	r.Components[0].Revision = strings.Repeat("d", 40)
+	r.Components[1].Platforms[0].Revision = strings.Repeat("a", 40)
+	r.Components[1].Platforms[1].Revision = strings.Repeat("b", 40)
+	return r
+}
+
+func TestReleaseRevisions(t *testing.T) {
+	// The golden written before per-component revisions existed still
+	// decodes, re-encodes to the same bytes, and so keeps its digest.
+	old, err := os.ReadFile(filepath.Join("testdata", "release.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := DecodeRelease(old, Expect{})
+	if err != nil {
+		t.Fatalf("a manifest without revisions no longer decodes: %v", err)
+	}
+	if again, err := r.Encode(); err != nil || !bytes.Equal(again, old) {
+		t.Fatalf("re-encoding an old manifest changed it: %v\n%s", err, again)
+	}
+	if strings.Contains(string(old), `"revision":""`) {
+		t.Fatal("an empty revision was encoded")
+	}
+
+	b, err := mixedRelease().Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "release-mixed.json", b)
+	for i := 0; i < 3; i++ {
+		again, err := mixedRelease().Encode()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("encoding is not deterministic: %v", err)
+		}
+	}
+	d, err := DecodeRelease(b, Expect{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Components[1].Revision != strings.Repeat("d", 40) || d.Components[0].Platforms[1].Revision != strings.Repeat("b", 40) {
+		t.Fatalf("revisions lost in a round trip: %+v", d.Components)
+	}
+	if again, _ := d.Encode(); !bytes.Equal(again, b) {
+		t.Fatal("decode then encode changed a mixed manifest")
+	}
+
+	s := string(b)
+	for name, tt := range map[string]struct{ doc, field string }{
+		"control character": {strings.Replace(s, strings.Repeat("d", 40), "dd\\u0007", 1), "components[1].revision"},
+		"surrounding space": {strings.Replace(s, strings.Repeat("d", 40), " dd", 1), "components[1].revision"},
+		"too long":          {strings.Replace(s, strings.Repeat("d", 40), strings.Repeat("d", MaxRevisionLength+1), 1), "components[1].revision"},
+		"platform":          {strings.Replace(s, strings.Repeat("a", 40), "a\\n", 1), "components[0].platforms[0].revision"},
+		"wrong type":        {strings.Replace(s, `"`+strings.Repeat("d", 40)+`"`, `7`, 1), "revision"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := DecodeRelease([]byte(tt.doc), Expect{})
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.HasSuffix(fe.Field, tt.field) {
+				t.Fatalf("got %v, want a FieldError naming %s", err, tt.field)
+			}
+		})
+	}
+}

@@ -113,8 +113,9 @@ func TestExampleReleaseConfig(t *testing.T) {
 // jobs the README describes, each running the pin command it is for.
 func TestExampleWorkflows(t *testing.T) {
 	for file, jobs := range map[string]map[string]string{
-		"github-release.yml": {"edge": "pin release create", "refresh": "pin channel refresh", "promote": "pin release promote"},
-		"github-check.yml":   {"check": "pin check", "update": "pin update"},
+		"github-release.yml":     {"edge": "pin release create", "refresh": "pin channel refresh", "promote": "pin release promote"},
+		"github-release-kms.yml": {"edge": "pin release create", "refresh": "pin channel refresh", "promote": "pin release promote"},
+		"github-check.yml":       {"check": "pin check", "update": "pin update"},
 	} {
 		b, err := os.ReadFile(filepath.Join(examplesDir, "ci", file))
 		if err != nil {

@@ -33,7 +33,11 @@ type Result struct {
 	Platforms []manifest.Platform
 	// PlatformDigest is the digest of the WithPlatform child of an index.
 	PlatformDigest string
-	Err            error
+	// Config is the digest of the image's config blob when the tag names an
+	// image and its manifest was fetched (WithVerifiedDigests); "" otherwise.
+	// Revisions uses it to skip fetching the manifest again.
+	Config string
+	Err    error
 }
 
 // Resolver resolves image references to digests, many at a time.
@@ -158,6 +162,7 @@ func (r *Resolver) resolve(ctx context.Context, ref name.Reference, reg name.Reg
 	res.Size = desc.Size
 	res.MediaType = string(bodyMediaType(desc.Manifest, desc.MediaType))
 	if !types.MediaType(res.MediaType).IsIndex() {
+		res.Config = ConfigDigest(desc.Manifest)
 		return nil
 	}
 	idx, err := v1.ParseIndexManifest(strings.NewReader(string(desc.Manifest)))

@@ -247,7 +247,8 @@ func (d *demo) setup() error {
 }
 
 func (d *demo) createAndPromote(edge, stable string) error {
-	rel, err := resolveRelease(d.ctx, d.a, d.cfg, edge, "", 16)
+	// The demo's images carry no revision labels: its notes would only say so.
+	rel, _, err := resolveRelease(d.ctx, d.a, d.cfg, releaseBuild{Version: edge, Jobs: 16})
 	if err != nil {
 		return err
 	}

@@ -81,11 +81,16 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 
 type releaseCreateOptions struct {
 	producerFlags
-	Version  string
-	Channel  string
-	Revision string
-	DryRun   bool
-	Jobs     int
+	Version             string
+	Channel             string
+	Revision            string
+	AllowMixedRevisions bool
+	DryRun              bool
+	Jobs                int
+
+	// beforeConfirm, when set (tests only), runs between the resolution and
+	// the confirmation of the tags, where another job may move one.
+	beforeConfirm func(context.Context) error
 }
 
 func newReleaseCreateCmd(a *app) *cobra.Command {
@@ -97,10 +102,19 @@ func newReleaseCreateCmd(a *app) *cobra.Command {
 manifest bytes fetched, never taken from a header), builds the release manifest,
 signs it, publishes it to the store, and lists it on the channel's index with
 sequence+1 and a new expiry. Refuses versions that are not strict SemVer, do not
-fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.`,
+fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.
+
+A release is one commit's images. --revision fills {revision} in release.yaml's
+images (bags_api:ref.{revision}) and is recorded as the release's
+source.revision. Each image's org.opencontainers.image.revision label is read
+(each platform image's, for an index): a release whose components name
+different revisions is refused unless --allow-mixed-revisions is given, and then
+the manifest records each component's revision. Right before signing, every tag
+is resolved once more: a tag that moved meanwhile is refused.`,
 		Example: `  pin release create 1.5.0-edge.1 --config release.yaml --channel edge --key release.key
   pin release create 1.5.0-edge.2 --channel edge --dry-run --output json
-  pin release create 1.5.0-edge.3 --channel edge --key release.key --revision "$GITHUB_SHA"`,
+  pin release create 1.5.0-edge.3 --channel edge --key release.key --revision "$GITHUB_SHA"
+  pin release create 1.5.0-edge.4 --channel edge --key release.key --allow-mixed-revisions`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Version = args[0]
@@ -109,7 +123,8 @@ fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.`,
 	}
 	opts.bind(cmd)
 	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to publish on: edge or stable (required)")
-	cmd.Flags().StringVar(&opts.Revision, "revision", "", "source revision (git commit) recorded in the manifest")
+	cmd.Flags().StringVar(&opts.Revision, "revision", "", "source revision (git commit): fills {revision} in release.yaml's images, recorded as source.revision")
+	cmd.Flags().BoolVar(&opts.AllowMixedRevisions, "allow-mixed-revisions", false, "publish components built from different revisions, recording each one's")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve and print the release; sign and publish nothing")
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", 16, "concurrent registry requests")
 	_ = cmd.MarkFlagRequired("channel")
@@ -126,17 +141,20 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
 	}
-	var (
-		cfg *releaseconfig.Config
-		pub *channels.Publisher
-		err error
-	)
-	if opts.DryRun {
-		if cfg, err = releaseconfig.Load(opts.Config); err != nil {
+	// A bad --revision, or {revision} without one, is refused before a key is loaded.
+	cfg, err := releaseconfig.Load(opts.Config)
+	if err != nil {
+		return err
+	}
+	if err := cfg.SetRevision(opts.Revision); err != nil {
+		return err
+	}
+	var pub *channels.Publisher
+	if !opts.DryRun {
+		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
 			return err
 		}
-	} else {
-		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
+		if err := cfg.SetRevision(opts.Revision); err != nil {
 			return err
 		}
 	}
@@ -150,9 +168,15 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 			return err
 		}
 	}
-	rel, err := resolveRelease(ctx, a, cfg, opts.Version, opts.Revision, opts.Jobs)
+	rel, notes, err := resolveRelease(ctx, a, cfg, releaseBuild{
+		Version: opts.Version, Jobs: opts.Jobs, beforeConfirm: opts.beforeConfirm,
+		Revisions: releaseconfig.RevisionCheck{Given: opts.Revision, AllowMixed: opts.AllowMixedRevisions},
+	})
 	if err != nil {
 		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
 	}
 	if opts.DryRun {
 		if opts.Output == "json" {
@@ -169,21 +193,31 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	return printPublished(a, opts.Output, p, fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel))
 }
 
-// resolveRelease resolves every component of cfg and builds the release.
-func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, version, revision string, jobs int) (*manifest.Release, error) {
+// releaseBuild says how to build a release from release.yaml.
+type releaseBuild struct {
+	Version       string
+	Jobs          int
+	Revisions     releaseconfig.RevisionCheck
+	beforeConfirm func(context.Context) error // tests: runs before the tags are confirmed
+}
+
+// resolveRelease resolves every component of cfg, reads and checks the
+// images' revision labels, and confirms that no tag moved meanwhile: the
+// caller signs what it returns right away. notes are warnings for the user.
+func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b releaseBuild) (rel *manifest.Release, notes []string, err error) {
 	refs := make([]string, len(cfg.Components))
 	for i, c := range cfg.Components {
 		refs[i] = c.Image
 	}
-	r := registry.NewResolver(append(registryOptions(a), registry.WithJobs(jobs), registry.WithVerifiedDigests(true))...)
+	r := registry.NewResolver(append(registryOptions(a), registry.WithJobs(b.Jobs), registry.WithVerifiedDigests(true))...)
 	results := r.Resolve(ctx, refs, progressLine(a, "resolving"))
-	rel := &manifest.Release{
+	rel = &manifest.Release{
 		SchemaVersion: manifest.SchemaVersion,
 		Kind:          manifest.KindRelease,
 		Product:       cfg.Product,
-		Version:       version,
+		Version:       b.Version,
 		Created:       a.now().UTC().Truncate(time.Second),
-		Source:        manifest.Source{Repository: cfg.Source, Revision: revision},
+		Source:        manifest.Source{Repository: cfg.Source},
 	}
 	var failed []error
 	for i, res := range results {
@@ -199,9 +233,40 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, vers
 	}
 	if len(failed) > 0 {
 		err := errors.Join(failed...)
-		return nil, fmt.Errorf("%d of %d components did not resolve; nothing was published:\n%w", len(failed), len(refs), err)
+		return nil, nil, fmt.Errorf("%d of %d components did not resolve; nothing was published:\n%w", len(failed), len(refs), err)
 	}
-	return rel, nil
+
+	revs := r.Revisions(ctx, results)
+	for i, rv := range revs {
+		if rv.Err != nil {
+			failed = append(failed, fmt.Errorf("component %s (%s:%d): %w", cfg.Components[i].Name, cfg.Path, cfg.Components[i].Line, rv.Err))
+		}
+	}
+	if len(failed) > 0 {
+		return nil, nil, fmt.Errorf("could not read the revisions of %d of %d components; nothing was published:\n%w", len(failed), len(refs), errors.Join(failed...))
+	}
+	if notes, err = b.Revisions.Apply(cfg, rel, revs); err != nil {
+		return nil, nil, fmt.Errorf("%w\nnothing was published", err)
+	}
+
+	if b.beforeConfirm != nil {
+		if err := b.beforeConfirm(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	moved, err := r.Confirm(ctx, results)
+	if err != nil {
+		return nil, nil, fmt.Errorf("confirming the resolved tags: %w; nothing was published", err)
+	}
+	if len(moved) > 0 {
+		var lines []string
+		for _, m := range moved {
+			c := cfg.Components[m.Index]
+			lines = append(lines, fmt.Sprintf("component %s (%s:%d): tag %s was %s, now %s", c.Name, cfg.Path, c.Line, m.Ref, m.Was, m.Now))
+		}
+		return nil, nil, fmt.Errorf("%d tag(s) moved while the release was being resolved; nothing was published (run again once the build that pushes them has finished):\n  %s", len(moved), strings.Join(lines, "\n  "))
+	}
+	return rel, notes, nil
 }
 
 // progressLine returns a progress callback that redraws one line on stderr
@@ -220,19 +285,54 @@ func progressLine(a *app, what string) func(done, total int) {
 
 func printComponents(w io.Writer, cs []manifest.Component) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  COMPONENT\tFROM\tDIGEST\tPLATFORMS")
+	mixed := mixedRevisions(cs)
+	header := "  COMPONENT\tFROM\tDIGEST\tPLATFORMS"
+	if mixed {
+		header += "\tREVISION"
+	}
+	fmt.Fprintln(tw, header)
 	for _, c := range cs {
-		var ps []string
+		var ps, revs []string
 		for _, p := range c.Platforms {
 			ps = append(ps, p.String())
+			if p.Revision != "" {
+				revs = append(revs, p.String()+"="+p.Revision)
+			}
 		}
 		from := c.Repository
 		if c.Tag != "" {
 			from += ":" + c.Tag
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, from, c.Digest, strings.Join(ps, ","))
+		row := fmt.Sprintf("  %s\t%s\t%s\t%s", c.Name, from, c.Digest, strings.Join(ps, ","))
+		if mixed {
+			rev := c.Revision
+			if len(revs) > 0 {
+				rev = strings.Join(revs, ",")
+			}
+			if rev == "" {
+				rev = "unknown"
+			}
+			row += "\t" + rev
+		}
+		fmt.Fprintln(tw, row)
 	}
 	tw.Flush()
+}
+
+// mixedRevisions reports whether the manifest records revisions per
+// component: a release made with --allow-mixed-revisions.
+func mixedRevisions(cs []manifest.Component) bool {
+	for _, c := range cs {
+		if c.Revision != "" {
+			return true
+		}
+		for _, p := range c.Platforms {
+			if p.Revision != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func printPublished(a *app, output string, p *channels.Published, headline string) error {
@@ -457,6 +557,9 @@ func runReleaseShow(ctx context.Context, a *app, opts *releaseShowOptions) error
 	fmt.Fprintf(a.Out, "%s %s\n  digest   %s\n  created  %s\n  source   %s", rel.Product, rel.Version, manifest.Digest(doc.Bytes), rel.Created.Format(time.RFC3339), rel.Source.Repository)
 	if rel.Source.Revision != "" {
 		fmt.Fprintf(a.Out, " @ %s", rel.Source.Revision)
+	}
+	if mixedRevisions(rel.Components) {
+		fmt.Fprint(a.Out, " (components from several revisions: see REVISION)")
 	}
 	fmt.Fprintln(a.Out)
 	if rel.PromotedFrom != nil {

@@ -1,10 +1,13 @@
 // Package releaseconfig reads release.yaml, the producer's description of a
 // product: where its releases are published, each channel's TTL, and the
-// image tags that make up a release. Errors name the file and line.
+// image tags that make up a release (which may hold {revision}, filled by
+// SetRevision). Errors name the file and line. RevisionCheck decides whether
+// the images resolved for a release come from one commit.
 package releaseconfig
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,7 +47,25 @@ type Component struct {
 	Name  string
 	Image string // reference to resolve, usually a mutable tag
 	Line  int
+	// Template is the image as release.yaml writes it when it holds
+	// RevisionPlaceholder; Image is then filled by SetRevision.
+	Template string
 }
+
+// RevisionPlaceholder in a component's tag is replaced by the revision given
+// to pin release create --revision: bags_api:ref.{revision}.
+const RevisionPlaceholder = "{revision}"
+
+// sampleRevision stands in for RevisionPlaceholder when an image is checked
+// at load time: a 40-hex git sha, the longest revision CI usually passes.
+const sampleRevision = "0123456789abcdef0123456789abcdef01234567"
+
+// revisionRE is what a revision may look like: a git sha or any fragment
+// that is safe inside an image tag.
+var revisionRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// UsesRevision reports whether the component's image holds RevisionPlaceholder.
+func (c Component) UsesRevision() bool { return c.Template != "" }
 
 type rawConfig struct {
 	Product      string                `yaml:"product"`
@@ -150,10 +171,23 @@ func Parse(path string, b []byte) (*Config, error) {
 			return nil, errAt(line, "component %s is listed twice (first at line %d)", rc.Name, prev)
 		}
 		seen[rc.Name] = line
-		if _, err := name.ParseReference(rc.Image, name.StrictValidation); err != nil {
-			return nil, errAt(line, "component %s: image %q is not a fully qualified reference: %v", rc.Name, rc.Image, err)
+		comp := Component{Name: rc.Name, Image: rc.Image, Line: line}
+		check := rc.Image
+		if strings.Contains(rc.Image, RevisionPlaceholder) {
+			if !placeholderInTag(rc.Image) {
+				return nil, errAt(line, "component %s: image %q: %s may only appear in the tag, as in bags_api:ref.%s", rc.Name, rc.Image, RevisionPlaceholder, RevisionPlaceholder)
+			}
+			comp.Template = rc.Image
+			check = strings.ReplaceAll(rc.Image, RevisionPlaceholder, sampleRevision)
 		}
-		c.Components = append(c.Components, Component{Name: rc.Name, Image: rc.Image, Line: line})
+		if _, err := name.ParseReference(check, name.StrictValidation); err != nil {
+			hint := ""
+			if strings.ContainsAny(check, "{}") {
+				hint = fmt.Sprintf(" (%s is the only placeholder)", RevisionPlaceholder)
+			}
+			return nil, errAt(line, "component %s: image %q is not a fully qualified reference%s: %v", rc.Name, rc.Image, hint, err)
+		}
+		c.Components = append(c.Components, comp)
 	}
 	for i, k := range raw.PreviousKeys {
 		p := k
@@ -170,6 +204,59 @@ func Parse(path string, b []byte) (*Config, error) {
 		c.PreviousKeys[p] = b
 	}
 	return c, nil
+}
+
+// placeholderInTag reports whether every RevisionPlaceholder in image lies in
+// its tag: after the last '/', after the ':' there, and with no digest.
+func placeholderInTag(image string) bool {
+	if strings.Contains(image, "@") {
+		return false
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	_, tag, ok := strings.Cut(last, ":")
+	return ok && strings.Count(tag, RevisionPlaceholder) == strings.Count(image, RevisionPlaceholder)
+}
+
+// ValidRevision checks a revision given on the command line: a git sha or a
+// fragment safe inside an image tag. The error is a usage error (exit 2).
+func ValidRevision(rev string) error {
+	if !revisionRE.MatchString(rev) {
+		return exitcode.UsageError(fmt.Errorf("--revision %q must be a git commit or a tag fragment (letters, digits, '.', '_', '-'; at most 128)", rev))
+	}
+	return nil
+}
+
+// SetRevision fills RevisionPlaceholder in every component that holds it.
+// Without a revision ("") it fails, naming each such component with its
+// file:line; a revision that is not ValidRevision, or that makes an image
+// invalid, fails too. Every error is a usage error (exit 2).
+func (c *Config) SetRevision(rev string) error {
+	if rev != "" {
+		if err := ValidRevision(rev); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	for i := range c.Components {
+		comp := &c.Components[i]
+		if !comp.UsesRevision() {
+			continue
+		}
+		if rev == "" {
+			errs = append(errs, fmt.Errorf("%s:%d: component %s: image %s needs a revision: pass --revision", c.Path, comp.Line, comp.Name, comp.Template))
+			continue
+		}
+		img := strings.ReplaceAll(comp.Template, RevisionPlaceholder, rev)
+		if _, err := name.ParseReference(img, name.StrictValidation); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: component %s: --revision %s makes image %q invalid: %v", c.Path, comp.Line, comp.Name, rev, img, err))
+			continue
+		}
+		comp.Image = img
+	}
+	if len(errs) > 0 {
+		return exitcode.UsageError(errors.Join(errs...))
+	}
+	return nil
 }
 
 // TTL returns the configured TTL of channel, or a usage error naming the file.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
 )
 
 const good = `product: storage-service
@@ -73,5 +75,97 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 				t.Fatalf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+const templated = `product: storage-service
+source: https://github.com/wellcomecollection/storage-service
+store: ./releases
+channels:
+  edge: {ttl: 168h}
+components:
+  - name: bags_api
+    image: public.ecr.aws/y1p3h6z3/bags_api:ref.{revision}
+  - name: fluentbit
+    image: public.ecr.aws/l7a1d1z4/fluentbit:latest
+  - name: notifier
+    image: public.ecr.aws/y1p3h6z3/notifier:{revision}-amd64
+`
+
+func TestRevisionPlaceholder(t *testing.T) {
+	sha := "5f1c3e0a9b8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e"
+	c, err := Parse("release.yaml", []byte(templated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Components[0].UsesRevision() || c.Components[1].UsesRevision() || !c.Components[2].UsesRevision() {
+		t.Fatalf("UsesRevision wrong: %+v", c.Components)
+	}
+	err = c.SetRevision("")
+	if exitcode.Of(err) != exitcode.Usage {
+		t.Fatalf("no revision: exit %d (%v), want 2", exitcode.Of(err), err)
+	}
+	for _, want := range []string{"release.yaml:7: component bags_api", "release.yaml:11: component notifier", "--revision"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	for _, bad := range []string{"abc/def", "-abc", "a b", "x:y", strings.Repeat("a", 129), "a@b"} {
+		if err := c.SetRevision(bad); exitcode.Of(err) != exitcode.Usage {
+			t.Errorf("SetRevision(%q) = %v, want a usage error", bad, err)
+		}
+	}
+	if c.Components[0].Image != c.Components[0].Template {
+		t.Fatalf("a refused revision changed an image: %s", c.Components[0].Image)
+	}
+	// A valid revision whose image becomes too long (a tag is at most 128).
+	if err := c.SetRevision(strings.Repeat("a", 125)); err == nil || !strings.Contains(err.Error(), "release.yaml:7:") {
+		t.Fatalf("overlong tag: %v", err)
+	}
+	if err := c.SetRevision(sha); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"public.ecr.aws/y1p3h6z3/bags_api:ref." + sha, "public.ecr.aws/l7a1d1z4/fluentbit:latest", "public.ecr.aws/y1p3h6z3/notifier:" + sha + "-amd64"}
+	for i, w := range want {
+		if c.Components[i].Image != w {
+			t.Errorf("component %d: %s, want %s", i, c.Components[i].Image, w)
+		}
+	}
+	// Filling again (another revision) starts from the template.
+	if err := c.SetRevision("v1.2.3"); err != nil || c.Components[0].Image != "public.ecr.aws/y1p3h6z3/bags_api:ref.v1.2.3" {
+		t.Fatalf("refill: %v %s", err, c.Components[0].Image)
+	}
+	// A configuration without the placeholder accepts any valid revision and no revision.
+	plain, err := Parse("release.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetRevision(""); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SetRevision(sha); err != nil || plain.Components[0].Image != "public.ecr.aws/y1p3h6z3/bags_api:latest" {
+		t.Fatal(err)
+	}
+}
+
+func TestRevisionPlaceholderOnlyInTag(t *testing.T) {
+	for image, want := range map[string]string{
+		"public.ecr.aws/{revision}/bags_api:latest":                                     "may only appear in the tag",
+		"public.ecr.aws/y1p3h6z3/bags_api{revision}":                                    "may only appear in the tag",
+		"public.ecr.aws/y1p3h6z3/bags_api:{revision}@sha256:" + strings.Repeat("0", 64): "may only appear in the tag",
+		"public.ecr.aws/y1p3h6z3/bags_api:ref.{rev}":                                    "{revision} is the only placeholder",
+		"127.0.0.1:5000/bags_api:{revision}":                                            "",
+	} {
+		doc := strings.Replace(good, "public.ecr.aws/y1p3h6z3/bags_api:latest", image, 1)
+		_, err := Parse("release.yaml", []byte(doc))
+		if want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", image, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "release.yaml:8:") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want release.yaml:8: ... %s", image, err, want)
+		}
 	}
 }
