@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 )
@@ -111,8 +112,11 @@ func ParsePrefix(prefix string) (string, error) {
 	if p == "" || strings.ContainsAny(p, "@ \t") {
 		return "", fmt.Errorf("mirror prefix %q: want HOST[/NAMESPACE], without tag or digest", prefix)
 	}
-	// Any component name under it must make a valid repository, and the
-	// host must be written out, not defaulted.
+	// The host must be written out, not defaulted, and any component name
+	// under the prefix must make a valid repository.
+	if host := strings.SplitN(p, "/", 2)[0]; !strings.ContainsAny(host, ".:") && host != "localhost" {
+		return "", fmt.Errorf("mirror prefix %q: name the registry host first (registry.example.org/storage)", prefix)
+	}
 	repo, err := name.NewRepository(p+"/x", name.StrictValidation)
 	if err != nil {
 		return "", fmt.Errorf("mirror prefix %q: want HOST[/NAMESPACE]: %w", prefix, err)
@@ -295,7 +299,7 @@ func (c *copier) component(ctx context.Context, comp manifest.Component, dest, v
 			return nil, err
 		}
 		if got != want {
-			return nil, fmt.Errorf("%s:%s holds %s after the copy, the release lists %s", dst, version, got, want)
+			return nil, exitcode.TrustError(fmt.Errorf("%s:%s holds %s after the copy, the release lists %s", dst, version, got, want))
 		}
 		cr.Verified = true
 	}
@@ -411,6 +415,9 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 	sref := r.src.Digest(digest.String())
 	desc, err := remote.Get(sref, r.srcOpts...) // hashes the body against the digest
 	if err != nil {
+		if strings.Contains(err.Error(), "does not match requested digest") {
+			return nil, "", exitcode.TrustError(fmt.Errorf("fetch %s: the source serves other bytes under this digest: %w", sref, err))
+		}
 		return nil, "", fmt.Errorf("fetch %s: %w", sref, registry.Classify(ctx, r.src.RegistryStr(), err))
 	}
 	if len(desc.Manifest) > maxManifestSize {
@@ -464,7 +471,7 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 		return nil, "", fmt.Errorf("read back %s: %w", dref, registry.Classify(ctx, r.dst.RegistryStr(), err))
 	}
 	if got.Digest != digest {
-		return nil, "", fmt.Errorf("%s: the destination reports digest %s after the push", dref, got.Digest)
+		return nil, "", exitcode.TrustError(fmt.Errorf("%s: the destination reports digest %s after the push", dref, got.Digest))
 	}
 	r.count(func(s *Stats) { s.Manifests++ })
 	return raw, mt, nil

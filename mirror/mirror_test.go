@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
@@ -139,7 +140,7 @@ type counter struct {
 	mounted     int // mounts answered 201
 	commits     int // PUT .../blobs/uploads/...?digest= answered 201
 	manifestPut int
-	writes      int // any request that is not GET or HEAD
+	writes      int      // any request that is not GET or HEAD
 	committed   []string // repository@digest of each blob committed
 	cancelAfter int
 	cancel      context.CancelFunc
@@ -435,8 +436,8 @@ func TestMirrorRefusesWrongBytes(t *testing.T) {
 	h.path = "/v2/" + strings.TrimPrefix(victim.Repository, src+"/") + "/manifests/" + victim.Digest
 	dst := memRegistry(t)
 	_, err := Mirror(context.Background(), f.rel, dst+"/m", Options{Client: newCounter().client()})
-	if err == nil || !strings.Contains(err.Error(), victim.Name) {
-		t.Fatalf("err = %v, want a refusal naming %s", err, victim.Name)
+	if err == nil || !strings.Contains(err.Error(), victim.Name) || exitcode.Of(err) != exitcode.Trust {
+		t.Fatalf("err = %v (exit %d), want a trust failure (exit 3) naming %s", err, exitcode.Of(err), victim.Name)
 	}
 	if _, err := remote.Head(must(name.ParseReference(Destination(dst+"/m", victim) + "@" + victim.Digest))); err == nil {
 		t.Error("the tampered component reached the mirror")
