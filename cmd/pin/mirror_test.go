@@ -43,7 +43,7 @@ func (c *uploadCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 // references as the release's components; a consumer of the mirrored store
 // verifies it with the publisher's key; a cosign signature made on the
 // source verifies on the mirror with stock cosign.
-func mirrorFlow(t *testing.T, src, dst string, cosign bool) {
+func mirrorFlow(t *testing.T, src, dst string, ociStore, cosign bool) {
 	dir := t.TempDir()
 	copyKeys(t, dir)
 	seed(t, src, services)
@@ -77,6 +77,9 @@ func mirrorFlow(t *testing.T, src, dst string, cosign bool) {
 
 	prefix := dst + "/mirror/storage"
 	store := filepath.Join(dir, "mirror-store")
+	if ociStore {
+		store = "oci://" + dst + "/mirror/releases"
+	}
 	if r := runPin(t, project, nil, "mirror", "stable", "--to", prefix, "--dry-run"); r.code != 0 || !strings.Contains(r.out, "Would mirror storage-service 1.0.0") {
 		t.Fatalf("mirror --dry-run: exit %d\n%s%s", r.code, r.out, r.err)
 	}
@@ -189,15 +192,18 @@ func mustRef(t *testing.T, s string) name.Reference {
 	return r
 }
 
+// TestMirrorFlowInMemory runs the flow on the in-memory registry, with the
+// documents mirrored into an oci:// store.
 func TestMirrorFlowInMemory(t *testing.T) {
-	mirrorFlow(t, memRegistry(t), memRegistry(t), false)
+	mirrorFlow(t, memRegistry(t), memRegistry(t), true, false)
 }
 
 // TestIntegrationMirrorTwoRegistries runs the flow between two real
-// registries (docker-registry on two loopback ports) with stock cosign.
+// registries (docker-registry on two loopback ports) with stock cosign, with
+// the documents mirrored into a directory store.
 func TestIntegrationMirrorTwoRegistries(t *testing.T) {
 	testenv.Cosign(t)
-	mirrorFlow(t, testenv.Registry(t), testenv.Registry(t), true)
+	mirrorFlow(t, testenv.Registry(t), testenv.Registry(t), false, true)
 }
 
 func TestMirrorUsageErrors(t *testing.T) {
