@@ -266,15 +266,25 @@ func (c *copier) component(ctx context.Context, comp manifest.Component, dest, v
 	if err != nil {
 		return nil, err
 	}
-	raw, mt, err := c.copyManifest(ctx, r, want, true)
+	// The version tag is pushed only after the whole tree, so a tag already
+	// at the digest means the component is there: a rerun skips it.
+	tagged, err := c.hasTag(ctx, r, version, want)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.checkPlatforms(comp, raw, mt); err != nil {
-		return nil, err
-	}
-	if err := c.tag(ctx, r, version, want, raw, mt); err != nil {
-		return nil, err
+	if tagged {
+		r.count(func(s *Stats) { s.ManifestsPresent++ })
+	} else {
+		raw, mt, err := c.copyManifest(ctx, r, want, true)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.checkPlatforms(comp, raw, mt); err != nil {
+			return nil, err
+		}
+		if err := c.tag(ctx, r, version, want, raw, mt); err != nil {
+			return nil, err
+		}
 	}
 	// Attachments of the component and of each platform image.
 	subjects := []v1.Hash{want}
@@ -300,6 +310,9 @@ func (c *copier) component(ctx context.Context, comp manifest.Component, dest, v
 		}
 		if got != want {
 			return nil, exitcode.TrustError(fmt.Errorf("%s:%s holds %s after the copy, the release lists %s", dst, version, got, want))
+		}
+		if err := c.checkPlatforms(comp, desc.Manifest, desc.MediaType); err != nil {
+			return nil, err
 		}
 		cr.Verified = true
 	}
@@ -329,18 +342,25 @@ func (c *copier) checkPlatforms(comp manifest.Component, raw []byte, mt types.Me
 	return nil
 }
 
-// tag points dst:tag at digest unless it already does.
-func (c *copier) tag(ctx context.Context, r *repoOps, tag string, digest v1.Hash, raw []byte, mt types.MediaType) error {
+// hasTag reports whether dst:tag names digest.
+func (c *copier) hasTag(ctx context.Context, r *repoOps, tag string, digest v1.Hash) (bool, error) {
 	ref := r.dst.Tag(tag)
 	d, err := remote.Head(ref, r.dstOpts...)
 	switch err = registry.Classify(ctx, r.dst.RegistryStr(), err); {
-	case err == nil && d.Digest == digest:
-		return nil
-	case err != nil && !errors.Is(err, registry.ErrNotFound):
-		return fmt.Errorf("check %s: %w", ref, err)
+	case err == nil:
+		return d.Digest == digest, nil
+	case errors.Is(err, registry.ErrNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("check %s: %w", ref, err)
 	}
-	if c.o.DryRun {
-		return nil
+}
+
+// tag points dst:tag at digest unless it already does.
+func (c *copier) tag(ctx context.Context, r *repoOps, tag string, digest v1.Hash, raw []byte, mt types.MediaType) error {
+	ref := r.dst.Tag(tag)
+	if ok, err := c.hasTag(ctx, r, tag, digest); err != nil || ok || c.o.DryRun {
+		return err
 	}
 	if err := remote.Put(ref, rawManifest{raw, mt}, r.dstOpts...); err != nil {
 		return fmt.Errorf("tag %s: %w", ref, registry.Classify(ctx, r.dst.RegistryStr(), err))
