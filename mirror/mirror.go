@@ -182,12 +182,21 @@ func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options
 		o.Client = registry.NewClient()
 	}
 	c := &copier{o: o, client: o.Client, blobs: make(chan struct{}, o.Jobs), homes: map[string]*blobHome{}}
+	for _, comp := range rel.Components {
+		if canonical(Destination(p, comp)) == canonical(comp.Repository) {
+			return nil, fmt.Errorf("mirror prefix %s: component %s would be copied onto its own repository %s", p, comp.Name, comp.Repository)
+		}
+	}
 	res := &Result{Prefix: p, Version: rel.Version, DryRun: o.DryRun, Components: make([]ComponentResult, len(rel.Components)), RegistryMap: RegistryMap(rel, p)}
+	state, err := c.survey(ctx, rel, p)
+	if err != nil {
+		return nil, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Jobs)
 	for i, comp := range rel.Components {
 		g.Go(func() error {
-			cr, err := c.component(gctx, comp, Destination(p, comp), rel.Version)
+			cr, err := c.component(gctx, comp, Destination(p, comp), rel.Version, state[i])
 			if err != nil {
 				return fmt.Errorf("mirror %s (%s@%s): %w", comp.Name, comp.Repository, comp.Digest, err)
 			}
@@ -205,6 +214,127 @@ func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options
 		res.Total.add(cr.Stats)
 	}
 	return res, nil
+}
+
+// presence is what the mirror already holds of a component.
+type presence int
+
+const (
+	absent  presence = iota
+	present          // the manifest is there by digest (an earlier release, an interrupted run)
+	tagged           // and the version tag names it
+)
+
+func canonical(repo string) string {
+	if r, err := name.NewRepository(repo); err == nil {
+		return r.Name()
+	}
+	return repo
+}
+
+// survey asks the mirror what it has of each component. When some
+// components are there and others are not (a new component, a resumed run),
+// it also reads the present ones' manifests from the mirror, so that a blob
+// they hold is mounted into a new repository instead of uploaded again.
+func (c *copier) survey(ctx context.Context, rel *manifest.Release, prefix string) ([]presence, error) {
+	state := make([]presence, len(rel.Components))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.o.Jobs)
+	for i, comp := range rel.Components {
+		g.Go(func() error {
+			r, want, err := c.componentOps(gctx, comp, Destination(prefix, comp), &Stats{})
+			if err != nil {
+				return err
+			}
+			if ok, err := c.hasTag(gctx, r, rel.Version, want); err != nil || ok {
+				if ok {
+					state[i] = tagged
+				}
+				return err
+			}
+			ok, err := c.manifestExists(gctx, r, want)
+			if ok {
+				state[i] = present
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	some, all := false, true
+	for _, st := range state {
+		some = some || st != absent
+		all = all && st != absent
+	}
+	if !some || all {
+		return state, nil
+	}
+	var mu sync.Mutex
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(c.o.Jobs)
+	for i, comp := range rel.Components {
+		if state[i] == absent {
+			continue
+		}
+		g.Go(func() error {
+			r, want, err := c.componentOps(gctx, comp, Destination(prefix, comp), &Stats{})
+			if err != nil {
+				return err
+			}
+			blobs, err := c.blobsOf(gctx, r, want)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, b := range blobs {
+				if c.homes[b] == nil {
+					h := &blobHome{done: make(chan struct{}), repo: r.dst, ok: true}
+					close(h.done)
+					c.homes[b] = h
+				}
+			}
+			return nil
+		})
+	}
+	return state, g.Wait()
+}
+
+// blobsOf lists the blobs of the manifest tree at dst@digest.
+func (c *copier) blobsOf(ctx context.Context, r *repoOps, digest v1.Hash) ([]string, error) {
+	ref := r.dst.Digest(digest.String())
+	desc, err := remote.Get(ref, r.dstOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", ref, registry.Classify(ctx, r.dst.RegistryStr(), err))
+	}
+	if desc.MediaType.IsIndex() {
+		im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return nil, fmt.Errorf("parse index %s: %w", ref, err)
+		}
+		var out []string
+		for _, child := range im.Manifests {
+			if !child.MediaType.IsImage() && !child.MediaType.IsIndex() {
+				continue
+			}
+			bs, err := c.blobsOf(ctx, r, child.Digest)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, bs...)
+		}
+		return out, nil
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("parse manifest %s: %w", ref, err)
+	}
+	out := []string{m.Config.Digest.String()}
+	for _, l := range m.Layers {
+		out = append(out, l.Digest.String())
+	}
+	return out, nil
 }
 
 // repoOps holds the go-containerregistry options for one source and one
@@ -248,31 +378,33 @@ func (r *repoOps) count(f func(*Stats)) {
 	f(r.stats)
 }
 
-func (c *copier) component(ctx context.Context, comp manifest.Component, dest, version string) (*ComponentResult, error) {
+// componentOps opens the source and destination repositories of comp.
+func (c *copier) componentOps(ctx context.Context, comp manifest.Component, dest string, st *Stats) (*repoOps, v1.Hash, error) {
 	src, err := name.NewRepository(comp.Repository)
 	if err != nil {
-		return nil, err
+		return nil, v1.Hash{}, err
 	}
 	dst, err := name.NewRepository(dest)
 	if err != nil {
-		return nil, err
-	}
-	cr := &ComponentResult{Name: comp.Name, From: comp.Repository + "@" + comp.Digest, To: dest + "@" + comp.Digest, Tag: version, Digest: comp.Digest}
-	r, err := c.ops(ctx, src, dst, &cr.Stats)
-	if err != nil {
-		return nil, err
+		return nil, v1.Hash{}, err
 	}
 	want, err := v1.NewHash(comp.Digest)
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	r, err := c.ops(ctx, src, dst, st)
+	return r, want, err
+}
+
+func (c *copier) component(ctx context.Context, comp manifest.Component, dest, version string, state presence) (*ComponentResult, error) {
+	cr := &ComponentResult{Name: comp.Name, From: comp.Repository + "@" + comp.Digest, To: dest + "@" + comp.Digest, Tag: version, Digest: comp.Digest}
+	r, want, err := c.componentOps(ctx, comp, dest, &cr.Stats)
 	if err != nil {
 		return nil, err
 	}
 	// The version tag is pushed only after the whole tree, so a tag already
 	// at the digest means the component is there: a rerun skips it.
-	tagged, err := c.hasTag(ctx, r, version, want)
-	if err != nil {
-		return nil, err
-	}
-	if tagged {
+	if state == tagged {
 		r.count(func(s *Stats) { s.ManifestsPresent++ })
 	} else {
 		raw, mt, err := c.copyManifest(ctx, r, want, true)
@@ -300,16 +432,16 @@ func (c *copier) component(ctx context.Context, comp manifest.Component, dest, v
 	}
 	if !c.o.DryRun {
 		// Read back what the mirror serves under the tag, and hash it.
-		desc, err := remote.Get(dst.Tag(version), r.dstOpts...)
+		desc, err := remote.Get(r.dst.Tag(version), r.dstOpts...)
 		if err != nil {
-			return nil, fmt.Errorf("read back %s:%s: %w", dst, version, registry.Classify(ctx, dst.RegistryStr(), err))
+			return nil, fmt.Errorf("read back %s:%s: %w", r.dst, version, registry.Classify(ctx, r.dst.RegistryStr(), err))
 		}
 		got, _, err := v1.SHA256(bytes.NewReader(desc.Manifest))
 		if err != nil {
 			return nil, err
 		}
 		if got != want {
-			return nil, exitcode.TrustError(fmt.Errorf("%s:%s holds %s after the copy, the release lists %s", dst, version, got, want))
+			return nil, exitcode.TrustError(fmt.Errorf("%s:%s holds %s after the copy, the release lists %s", r.dst, version, got, want))
 		}
 		if err := c.checkPlatforms(comp, desc.Manifest, desc.MediaType); err != nil {
 			return nil, err
@@ -340,6 +472,20 @@ func (c *copier) checkPlatforms(comp manifest.Component, raw []byte, mt types.Me
 		}
 	}
 	return nil
+}
+
+// manifestExists reports whether dst holds the manifest digest.
+func (c *copier) manifestExists(ctx context.Context, r *repoOps, digest v1.Hash) (bool, error) {
+	ref := r.dst.Digest(digest.String())
+	_, err := remote.Head(ref, r.dstOpts...)
+	switch err = registry.Classify(ctx, r.dst.RegistryStr(), err); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, registry.ErrNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("check %s: %w", ref, err)
+	}
 }
 
 // hasTag reports whether dst:tag names digest.
@@ -419,7 +565,9 @@ func (c *copier) attachments(ctx context.Context, r *repoOps, subject v1.Hash) e
 // for is ever copied.
 func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, needBytes bool) ([]byte, types.MediaType, error) {
 	dref := r.dst.Digest(digest.String())
-	if _, err := remote.Head(dref, r.dstOpts...); err == nil {
+	if ok, err := c.manifestExists(ctx, r, digest); err != nil {
+		return nil, "", err
+	} else if ok {
 		r.count(func(s *Stats) { s.ManifestsPresent++ })
 		if !needBytes {
 			return nil, "", nil // an index's children: only their presence matters
@@ -429,8 +577,6 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 			return nil, "", fmt.Errorf("read %s: %w", dref, registry.Classify(ctx, r.dst.RegistryStr(), err))
 		}
 		return desc.Manifest, desc.MediaType, nil
-	} else if err := registry.Classify(ctx, r.dst.RegistryStr(), err); !errors.Is(err, registry.ErrNotFound) {
-		return nil, "", fmt.Errorf("check %s: %w", dref, err)
 	}
 	sref := r.src.Digest(digest.String())
 	desc, err := remote.Get(sref, r.srcOpts...) // hashes the body against the digest

@@ -484,3 +484,37 @@ func TestParsePrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorMountsFromEarlierRun: a component added after its base layer was
+// mirrored for another component, in an earlier run, gets the layer mounted
+// from that repository, not uploaded again.
+func TestMirrorMountsFromEarlierRun(t *testing.T) {
+	src, dst := memRegistry(t), testenv.Registry(t)
+	f := seedSource(t, src)
+	ctx := context.Background()
+	first := *f.rel
+	first.Components = []manifest.Component{f.rel.Components[0]} // alpha alone
+	c1 := newCounter()
+	if _, err := Mirror(ctx, &first, dst+"/m", Options{Client: c1.client()}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := newCounter()
+	res, err := Mirror(ctx, f.rel, dst+"/m", Options{Client: c2.client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMirror(t, f, src, dst+"/m")
+	digestOf := func(s string) string { return s[strings.LastIndexByte(s, '@')+1:] }
+	earlier := map[string]bool{}
+	for _, d := range c1.committed {
+		earlier[digestOf(d)] = true
+	}
+	for _, d := range c2.committed {
+		if earlier[digestOf(d)] {
+			t.Errorf("%s was uploaded again; the first run had put it in the mirror", d)
+		}
+	}
+	if c2.mounted < 1 || res.Total.BlobsMounted < 1 {
+		t.Errorf("gamma's base layer was not mounted from alpha's repository (mounts %d, answered 201: %d)", c2.mounts, c2.mounted)
+	}
+}
