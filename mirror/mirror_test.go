@@ -518,3 +518,18 @@ func TestMirrorMountsFromEarlierRun(t *testing.T) {
 		t.Errorf("gamma's base layer was not mounted from alpha's repository (mounts %d, answered 201: %d)", c2.mounts, c2.mounted)
 	}
 }
+
+// TestMirrorRefusesItsOwnSource: a prefix that maps a component onto its own
+// repository would tag the publisher's repository; it is refused before any request.
+func TestMirrorRefusesItsOwnSource(t *testing.T) {
+	src := memRegistry(t)
+	f := seedSource(t, src)
+	c := newCounter()
+	_, err := Mirror(context.Background(), f.rel, src+"/ns1", Options{Client: c.client()})
+	if err == nil || !strings.Contains(err.Error(), "onto its own repository") {
+		t.Fatalf("err = %v", err)
+	}
+	if c.writes != 0 {
+		t.Errorf("%d writes before refusing", c.writes)
+	}
+}
