@@ -162,6 +162,16 @@ func mirrorFlow(t *testing.T, src, dst string, ociStore, cosign bool) {
 		}
 	}
 
+	// A registryMap entry that applies to nothing stops check and update (exit 2, with its line).
+	withTypo, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append(withTypo, []byte("  \"registry.example.org/typo\": \""+prefix+"\"\n")...), 0o644)
+	for _, cmd := range []string{"check", "update"} {
+		if r := runPin(t, project, nil, cmd); r.code != 2 || !strings.Contains(r.err, "pin.yaml:") || !strings.Contains(r.err, "applies to no component") {
+			t.Fatalf("%s with an unknown registryMap entry: exit %d, %s", cmd, r.code, r.err)
+		}
+	}
+	os.WriteFile(cfgPath, withTypo, 0o644)
+
 	// A consumer of the mirrored store, trusting the publisher's key only.
 	site := filepath.Join(dir, "site")
 	os.MkdirAll(site, 0o755)
@@ -208,6 +218,7 @@ func TestIntegrationMirrorTwoRegistries(t *testing.T) {
 
 func TestMirrorUsageErrors(t *testing.T) {
 	dir := t.TempDir()
+	copyKeys(t, dir)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -217,6 +228,7 @@ func TestMirrorUsageErrors(t *testing.T) {
 		{[]string{"mirror", "stable", "--to", "registry.example.org/s", "--key-file", "k.pub"}, "--key-file goes with --source"},
 		{[]string{"mirror", "stable", "--to", "registry.example.org/s", "--jobs", "0"}, "--jobs"},
 		{[]string{"mirror", "stable", "--to", "registry.example.org/s"}, "no consumer config"},
+		{[]string{"mirror", "stable", "--to", "registry.example.org/s", "--source", "./x", "--key-file", "release.pub", "--with-store", "https://x.example"}, "read-only"},
 	} {
 		r := runPin(t, dir, nil, tc.args...)
 		if r.code != 2 || !strings.Contains(r.err, tc.want) {
