@@ -51,7 +51,8 @@ type Options struct {
 	// Client talks to both registries (auth, retries, counting). Default: a
 	// registry.NewClient().
 	Client *registry.Client
-	// Progress, when set, is called after each component is done.
+	// Progress, when set, is called after each component is done, by one
+	// goroutine at a time.
 	Progress func(ComponentResult)
 }
 
@@ -192,6 +193,7 @@ func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options
 	if err != nil {
 		return nil, err
 	}
+	var progressMu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Jobs)
 	for i, comp := range rel.Components {
@@ -202,6 +204,8 @@ func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options
 			}
 			res.Components[i] = *cr
 			if o.Progress != nil {
+				progressMu.Lock()
+				defer progressMu.Unlock()
 				o.Progress(*cr)
 			}
 			return nil

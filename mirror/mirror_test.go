@@ -297,9 +297,13 @@ func TestMirrorCopyIdempotentResumable(t *testing.T) {
 			ctx := context.Background()
 
 			first := newCounter()
-			res, err := Mirror(ctx, f.rel, prefix, Options{Client: first.client(), Jobs: 4})
+			var done []string // appended without a lock: Progress is called one at a time
+			res, err := Mirror(ctx, f.rel, prefix, Options{Client: first.client(), Jobs: 4, Progress: func(cr ComponentResult) { done = append(done, cr.Name) }})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(done) != len(f.rel.Components) {
+				t.Errorf("progress reported %v", done)
 			}
 			checkMirror(t, f, src, prefix)
 			for _, c := range res.Components {
