@@ -281,6 +281,8 @@ type backend struct {
 
 var backends = []backend{
 	{"memory", func(t *testing.T) string { return memRegistry(t) }, false},
+	// The referrers API instead of the sha256-<hex> fallback tag.
+	{"memory-referrers-api", func(t *testing.T) string { return memRegistry(t, ggcrregistry.WithReferrersSupport(true)) }, false},
 	{"distribution", func(t *testing.T) string { return testenv.Registry(t) }, true},
 }
 
