@@ -56,7 +56,8 @@ type Options struct {
 	Progress func(ComponentResult)
 }
 
-// Stats counts what a copy did. Blobs are counted per destination repository.
+// Stats counts what a copy did (on a dry run, what it would do). Blobs are
+// counted per destination repository.
 type Stats struct {
 	Manifests        int64 `json:"manifests"`        // manifests pushed
 	ManifestsPresent int64 `json:"manifestsPresent"` // manifests already in the destination (their tree skipped)
@@ -630,6 +631,7 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 		}
 	}
 	if c.o.DryRun {
+		r.count(func(s *Stats) { s.Manifests++ }) // would be pushed
 		return raw, mt, nil
 	}
 	if err := remote.Put(dref, rawManifest{raw, mt}, r.dstOpts...); err != nil {

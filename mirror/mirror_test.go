@@ -405,7 +405,7 @@ func TestMirrorDryRun(t *testing.T) {
 	if c.writes != 0 {
 		t.Errorf("dry run made %d writes", c.writes)
 	}
-	if res.Total.BlobsUploaded == 0 || res.Total.BytesUploaded == 0 {
+	if res.Total.BlobsUploaded == 0 || res.Total.BytesUploaded == 0 || res.Total.Manifests == 0 {
 		t.Errorf("dry run reports nothing to copy: %+v", res.Total)
 	}
 	if _, err := remote.Head(must(name.ParseReference(Destination(dst+"/m", f.rel.Components[0]) + ":" + f.rel.Version))); err == nil {

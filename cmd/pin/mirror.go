@@ -133,10 +133,14 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	}
 	rel := sel.Release.Release
 	client := registry.NewClient(regOpts...)
+	uploaded, mounted, pushed, written := "uploaded", "mounted", "pushed", "written"
+	if opts.DryRun {
+		uploaded, mounted, pushed, written = "to upload", "to mount", "to push", "to write"
+	}
 	progress := func(cr mirror.ComponentResult) {
 		if opts.Output == "text" {
-			fmt.Fprintf(a.Err, "pin: %s: %d blob(s) uploaded, %d mounted, %d already there; %d manifest(s) pushed\n",
-				cr.Name, cr.BlobsUploaded, cr.BlobsMounted, cr.BlobsPresent, cr.Manifests)
+			fmt.Fprintf(a.Err, "pin: %s: %d blob(s) %s, %d %s, %d already there; %d manifest(s) %s\n",
+				cr.Name, cr.BlobsUploaded, uploaded, cr.BlobsMounted, mounted, cr.BlobsPresent, cr.Manifests, pushed)
 		}
 	}
 	res, err := mirror.Mirror(ctx, rel, prefix, mirror.Options{Jobs: opts.Jobs, DryRun: opts.DryRun, Client: client, Progress: progress})
@@ -160,13 +164,13 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 		verb = "Would mirror"
 	}
 	fmt.Fprintf(a.Out, "%s %s %s (%s, %s): %d component(s) to %s/<component>, tagged %s.\n", verb, rel.Product, rel.Version, sel.Selected.Channel, sel.Release.Digest, len(res.Components), prefix, rel.Version)
-	fmt.Fprintf(a.Out, "Blobs: %d uploaded (%s), %d mounted, %d already there. Manifests: %d pushed, %d already there. Signatures, attestations and referrers: %d.\n",
-		t.BlobsUploaded, byteSize(t.BytesUploaded), t.BlobsMounted, t.BlobsPresent, t.Manifests, t.ManifestsPresent, t.Signatures)
+	fmt.Fprintf(a.Out, "Blobs: %d %s (%s), %d %s, %d already there. Manifests: %d %s, %d already there. Signatures, attestations and referrers: %d.\n",
+		t.BlobsUploaded, uploaded, byteSize(t.BytesUploaded), t.BlobsMounted, mounted, t.BlobsPresent, t.Manifests, pushed, t.ManifestsPresent, t.Signatures)
 	if !opts.DryRun {
 		fmt.Fprintf(a.Out, "Every component read back from the mirror hashes to the release's digest.\n")
 	}
 	if sc != nil {
-		fmt.Fprintf(a.Out, "Store %s: %d release(s) and %d channel index(es) written, %d already there", dstStore, len(sc.Releases), len(sc.Channels), sc.Present)
+		fmt.Fprintf(a.Out, "Store %s: %d release(s) and %d channel index(es) %s, %d already there", dstStore, len(sc.Releases), len(sc.Channels), written, sc.Present)
 		if len(sc.Kept) > 0 {
 			fmt.Fprintf(a.Out, "; kept its newer %s index", strings.Join(sc.Kept, ", "))
 		}
