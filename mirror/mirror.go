@@ -342,6 +342,50 @@ func (c *copier) blobsOf(ctx context.Context, r *repoOps, digest v1.Hash) ([]str
 	return out, nil
 }
 
+// CopyAttachments copies the cosign signatures, attestations and referrers
+// of what src:tag names to dst, for each tag that names the same digest in
+// both repositories (an OCI store's documents, copied document by document,
+// are byte-identical artifacts): so `cosign verify` accepts the copies too.
+// It returns how many attachments it found.
+func CopyAttachments(ctx context.Context, src, dst string, tags []string, o Options) (int, error) {
+	if o.Jobs < 1 {
+		o.Jobs = DefaultJobs
+	}
+	if o.Client == nil {
+		o.Client = registry.NewClient()
+	}
+	srcRepo, err := name.NewRepository(src)
+	if err != nil {
+		return 0, err
+	}
+	dstRepo, err := name.NewRepository(dst)
+	if err != nil {
+		return 0, err
+	}
+	c := &copier{o: o, client: o.Client, blobs: make(chan struct{}, o.Jobs), homes: map[string]*blobHome{}}
+	var st Stats
+	r, err := c.ops(ctx, srcRepo, dstRepo, &st)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range tags {
+		sd, err := remote.Head(srcRepo.Tag(t), r.srcOpts...)
+		if err != nil {
+			return 0, fmt.Errorf("check %s:%s: %w", srcRepo, t, registry.Classify(ctx, srcRepo.RegistryStr(), err))
+		}
+		if ok, err := c.hasTag(ctx, r, t, sd.Digest); err != nil || !ok {
+			if err != nil {
+				return 0, err
+			}
+			continue // another artifact under the tag: its source signatures do not apply
+		}
+		if err := c.attachments(ctx, r, sd.Digest); err != nil {
+			return 0, err
+		}
+	}
+	return int(st.Signatures), nil
+}
+
 // repoOps holds the go-containerregistry options for one source and one
 // destination repository.
 type repoOps struct {

@@ -33,7 +33,9 @@ type Selection struct {
 	Selected channels.Candidate
 	Channel  string // the channel read (edge reads stable too)
 	Indexes  map[string]*channels.VerifiedChannel
-	reader   *channels.Reader
+	// Store is the store the release was read from.
+	Store  channels.Store
+	reader *channels.Reader
 }
 
 // SelectRelease verifies and selects the release `pin mirror` copies.
@@ -104,7 +106,7 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 	if product != "" && vr.Release.Product != product {
 		return nil, exitcode.TrustError(fmt.Errorf("release %s names product %q, expected %q", sel.Version, vr.Release.Product, product))
 	}
-	return &Selection{Release: vr, Selected: sel, Channel: channel, Indexes: indexes, reader: rd}, nil
+	return &Selection{Release: vr, Selected: sel, Channel: channel, Indexes: indexes, Store: store, reader: rd}, nil
 }
 
 // StoreCopy says what CopyDocuments did.
@@ -115,6 +117,10 @@ type StoreCopy struct {
 	// Kept lists channel indexes left alone because the destination already
 	// holds a newer one, validly signed.
 	Kept []string `json:"kept"`
+	// SameReleases and SameChannels list the documents the destination now
+	// holds exactly as the source does (written or already there).
+	SameReleases []string `json:"-"`
+	SameChannels []string `json:"-"`
 }
 
 // CopyDocuments copies the channel indexes a selection was verified from,
@@ -150,6 +156,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		switch {
 		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(doc.Signature)):
 			out.Present++
+			out.SameReleases = append(out.SameReleases, cand.Version)
 			continue
 		case err == nil:
 			return nil, exitcode.TrustError(fmt.Errorf("%s already holds a different release %s (digest %s, the source's is %s): releases are immutable; remove it by hand if it is yours to replace", dst, cand.Version, manifest.Digest(have.Bytes), cand.Digest))
@@ -162,6 +169,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 			}
 		}
 		out.Releases = append(out.Releases, cand.Version)
+		out.SameReleases = append(out.SameReleases, cand.Version)
 	}
 	for _, n := range names {
 		vc := sel.Indexes[n]
@@ -169,6 +177,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		switch {
 		case err == nil && bytes.Equal(have.Bytes, vc.Doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(vc.Doc.Signature)):
 			out.Present++
+			out.SameChannels = append(out.SameChannels, n)
 			continue
 		case err == nil:
 			// Keep a newer index the mirror already has, if it is genuine.
@@ -186,6 +195,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 			}
 		}
 		out.Channels = append(out.Channels, n)
+		out.SameChannels = append(out.SameChannels, n)
 	}
 	return out, nil
 }

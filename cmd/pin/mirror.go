@@ -154,6 +154,22 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 		if sc, err = pin.CopyDocuments(ctx, sel, dstStore, opts.DryRun); err != nil {
 			return err
 		}
+		// Between two OCI stores the artifacts are byte-identical: their
+		// cosign signatures are copied too, so cosign verifies the copies.
+		from, fromOCI := sel.Store.(*channels.OCIStore)
+		to, toOCI := dstStore.(*channels.OCIStore)
+		if fromOCI && toOCI && !opts.DryRun {
+			var tags []string
+			for _, v := range sc.SameReleases {
+				tags = append(tags, channels.ReleaseTag(v))
+			}
+			for _, n := range sc.SameChannels {
+				tags = append(tags, channels.ChannelTag(n))
+			}
+			if _, err := mirror.CopyAttachments(ctx, from.Repository().Name(), to.Repository().Name(), tags, mirror.Options{Jobs: opts.Jobs, Client: client}); err != nil {
+				return fmt.Errorf("copy the store's cosign signatures: %w", err)
+			}
+		}
 	}
 	if opts.Output == "json" {
 		return writeJSON(a.Out, mirrorJSON{Result: res, Product: rel.Product, Channel: sel.Selected.Channel, ManifestDigest: sel.Release.Digest, Store: sc})

@@ -185,10 +185,16 @@ func mirrorFlow(t *testing.T, src, dst string, ociStore, cosign bool) {
 	}
 
 	if cosign {
-		ref := prefix + "/bags_api@" + bags.Digest
-		out, errOut, err := testenv.RunCosign(t, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--offline=true", ref)
-		if err != nil {
-			t.Fatalf("cosign verify on the mirror %s: %v\n%s%s", ref, err, out, errOut)
+		refs := []string{prefix + "/bags_api@" + bags.Digest}
+		if ociStore {
+			repo := strings.TrimPrefix(store, "oci://")
+			refs = append(refs, repo+":1.0.0", repo+":channel-stable") // a stable selection copies the stable index and what it lists
+		}
+		for _, ref := range refs {
+			out, errOut, err := testenv.RunCosign(t, "verify", "--key", pub, "--insecure-ignore-tlog=true", "--offline=true", ref)
+			if err != nil {
+				t.Fatalf("cosign verify on the mirror %s: %v\n%s%s", ref, err, out, errOut)
+			}
 		}
 	}
 }
@@ -203,17 +209,17 @@ func mustRef(t *testing.T, s string) name.Reference {
 }
 
 // TestMirrorFlowInMemory runs the flow on the in-memory registry, with the
-// documents mirrored into an oci:// store.
+// documents mirrored into a directory store.
 func TestMirrorFlowInMemory(t *testing.T) {
-	mirrorFlow(t, memRegistry(t), memRegistry(t), true, false)
+	mirrorFlow(t, memRegistry(t), memRegistry(t), false, false)
 }
 
 // TestIntegrationMirrorTwoRegistries runs the flow between two real
 // registries (docker-registry on two loopback ports) with stock cosign, with
-// the documents mirrored into a directory store.
+// the documents mirrored into an oci:// store whose artifacts cosign verifies.
 func TestIntegrationMirrorTwoRegistries(t *testing.T) {
 	testenv.Cosign(t)
-	mirrorFlow(t, testenv.Registry(t), testenv.Registry(t), false, true)
+	mirrorFlow(t, testenv.Registry(t), testenv.Registry(t), true, true)
 }
 
 func TestMirrorUsageErrors(t *testing.T) {
