@@ -577,6 +577,12 @@ func (c *copier) attachments(ctx context.Context, r *repoOps, subject v1.Hash) e
 			return fmt.Errorf("look for %s: %w", tag, registry.Classify(ctx, r.src.RegistryStr(), err))
 		}
 		r.count(func(s *Stats) { s.Signatures++ })
+		if ok, err := c.hasTag(ctx, r, tag.TagStr(), desc.Digest); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue // copied on an earlier run, and unchanged since
+		}
 		raw, mt, err := c.copyManifest(ctx, r, desc.Digest, true)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", tag, err)
