@@ -77,6 +77,13 @@ func NewOCIStore(repo string, opts ...OCIOption) (*OCIStore, error) {
 // String names the store as oci://host/repo.
 func (s *OCIStore) String() string { return "oci://" + s.repo.Name() }
 
+// ReleaseTag and ChannelTag name the tags an OCI store keeps a release and
+// a channel index under.
+func ReleaseTag(version string) string { return version }
+
+// ChannelTag names the tag of a channel index: channel-<name>.
+func ChannelTag(channel string) string { return channelTagPrefix + channel }
+
 // Repository is the registry repository the store lives in.
 func (s *OCIStore) Repository() name.Repository { return s.repo }
 

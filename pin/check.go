@@ -87,6 +87,9 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 		return nil, fmt.Errorf("pin.lock: %w", err)
 	}
 	rel := vr.Release
+	if err := cfg.CheckRegistryMap(rel); err != nil {
+		return nil, err
+	}
 	m := NewMatcher(rel, cfg.RegistryMap)
 	files, err := scanFiles(cfg, m, false)
 	if err != nil {

@@ -15,12 +15,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wellcomecollection/pin/internal/yamlerr"
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -48,6 +50,8 @@ type Config struct {
 	Files           []string          `yaml:"files,omitempty"`
 	Style           string            `yaml:"style,omitempty"`
 	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
+	// registryMapLines is the line of each registryMap entry, for errors.
+	registryMapLines map[string]int
 }
 
 // Dir is the project directory: the one holding pin.yaml.
@@ -138,9 +142,29 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 			return nil, errAt("files", "%v", err)
 		}
 	}
+	c.registryMapLines = map[string]int{}
+	if len(root.Content) > 0 {
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == "registryMap" {
+				rm := m.Content[i+1]
+				for j := 0; j+1 < len(rm.Content); j += 2 {
+					c.registryMapLines[rm.Content[j].Value] = rm.Content[j].Line
+				}
+			}
+		}
+	}
 	for from, to := range c.RegistryMap {
-		if from == "" || to == "" || strings.Contains(from, "@") || strings.Contains(to, "@") {
-			return nil, errAt("registryMap", "registryMap entry %q: %q must map a registry/namespace prefix to another", from, to)
+		at := func(format string, args ...any) error {
+			return fmt.Errorf("%s:%d: registryMap entry %q: %s", path, c.registryMapLines[from], from, fmt.Sprintf(format, args...))
+		}
+		for _, p := range []string{from, to} {
+			if err := validPrefix(p); err != nil {
+				return nil, at("%v", err)
+			}
+		}
+		if strings.TrimSuffix(from, "/") == strings.TrimSuffix(to, "/") {
+			return nil, at("maps a prefix to itself")
 		}
 	}
 	c.SourceAsWritten = c.Source
@@ -148,6 +172,80 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		c.Source = filepath.Join(c.Dir(), c.Source)
 	}
 	return c, nil
+}
+
+// validPrefix checks one side of a registryMap entry: a registry host, or a
+// host and repository path, without tag or digest.
+func validPrefix(p string) error {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" || strings.ContainsAny(p, "@ \t") {
+		return fmt.Errorf("%q must be a registry host or HOST/PATH prefix, without tag or digest", p)
+	}
+	host := strings.SplitN(p, "/", 2)[0]
+	r, err := name.NewRepository(p+"/x", name.StrictValidation)
+	if err != nil || r.RegistryStr() != host {
+		return fmt.Errorf("%q must be a registry host or HOST/PATH prefix (registry.example.org/storage), without tag or digest", p)
+	}
+	return nil
+}
+
+// CheckRegistryMap checks pin.yaml's registryMap against the components of
+// rel: an entry that applies to no component (a typo, or a namespace the
+// product no longer uses) and two components mapped to one repository are
+// configuration errors naming pin.yaml's line, since either would leave
+// references silently unmanaged or managed as the wrong component.
+func (c *Config) CheckRegistryMap(rel *manifest.Release) error {
+	if len(c.RegistryMap) == 0 {
+		return nil
+	}
+	used := map[string]bool{}
+	byTarget := map[string]string{} // mapped repository → component
+	byUpstream := map[string]string{}
+	for _, comp := range rel.Components {
+		byUpstream[canonicalRepo(comp.Repository)] = comp.Name
+	}
+	for _, comp := range rel.Components {
+		from, ok := mapEntry(comp.Repository, c.RegistryMap)
+		if !ok {
+			continue
+		}
+		used[from] = true
+		mapped, _ := mapRepo(comp.Repository, c.RegistryMap)
+		key := canonicalRepo(mapped)
+		if other, dup := byTarget[key]; dup {
+			return exitcode.UsageError(fmt.Errorf("%s:%d: registryMap entry %q maps both %s and %s to %s: give them separate mirror repositories", c.Path, c.registryMapLines[from], from, other, comp.Name, mapped))
+		}
+		if other, dup := byUpstream[key]; dup && other != comp.Name {
+			return exitcode.UsageError(fmt.Errorf("%s:%d: registryMap entry %q maps %s to %s, which is component %s's own repository", c.Path, c.registryMapLines[from], from, comp.Name, mapped, other))
+		}
+		byTarget[key] = comp.Name
+	}
+	var unused []string
+	for from := range c.RegistryMap {
+		if !used[from] {
+			unused = append(unused, from)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		return exitcode.UsageError(fmt.Errorf("%s:%d: registryMap entry %q applies to no component of %s %s (its components live under %s)", c.Path, c.registryMapLines[unused[0]], unused[0], rel.Product, rel.Version, strings.Join(namespaces(rel), ", ")))
+	}
+	return nil
+}
+
+// namespaces lists the distinct parents of rel's component repositories.
+func namespaces(rel *manifest.Release) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, comp := range rel.Components {
+		ns := comp.Repository[:max(strings.LastIndexByte(comp.Repository, '/'), 0)]
+		if !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Verifier builds the set of trusted keys. An entry is a PEM public key

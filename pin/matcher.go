@@ -55,17 +55,24 @@ func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
 
 // mapRepo applies the longest matching registryMap prefix.
 func mapRepo(repo string, registryMap map[string]string) (string, bool) {
-	best := ""
+	from, ok := mapEntry(repo, registryMap)
+	if !ok {
+		return "", false
+	}
+	return strings.TrimSuffix(registryMap[from], "/") + strings.TrimPrefix(repo, strings.TrimSuffix(from, "/")), true
+}
+
+// mapEntry returns the registryMap key (as written) whose prefix applies to
+// repo: the longest that matches whole path elements.
+func mapEntry(repo string, registryMap map[string]string) (string, bool) {
+	best, key := "", ""
 	for from := range registryMap {
 		f := strings.TrimSuffix(from, "/")
 		if (repo == f || strings.HasPrefix(repo, f+"/")) && len(f) > len(best) {
-			best = f
+			best, key = f, from
 		}
 	}
-	if best == "" {
-		return "", false
-	}
-	return strings.TrimSuffix(registryMap[best], "/") + strings.TrimPrefix(repo, best), true
+	return key, best != ""
 }
 
 // canonicalRepo normalises a repository name the way registries see it.

@@ -167,6 +167,9 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if vr.Release.Product != cfg.Product {
 		return nil, exitcode.TrustError(fmt.Errorf("release %s names product %q, expected %q", sel.Version, vr.Release.Product, cfg.Product))
 	}
+	if err := cfg.CheckRegistryMap(vr.Release); err != nil {
+		return nil, err
+	}
 	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel}
 	if err := p.scan(); err != nil {
 		return nil, err

@@ -384,3 +384,19 @@ func (c *Client) WriteIndex(ctx context.Context, ref name.Reference, idx v1.Imag
 	}
 	return nil
 }
+
+// Transport returns the Client's authenticated transport for repo (pull, or
+// push and pull), with its retries, timeouts and request counting: for a
+// package that drives go-containerregistry's remote itself (mirror copies
+// blob by blob) without losing what the Client layers on top.
+func (c *Client) Transport(ctx context.Context, repo name.Repository, push bool) (http.RoundTripper, error) {
+	scope, key := repo.Scope(transport.PullScope), "pull "+repo.Name()
+	if push {
+		scope, key = repo.Scope(transport.PushScope), "push "+repo.Name()
+	}
+	return c.h.transport(ctx, key, repo.Registry, []string{scope})
+}
+
+// Classify wraps err from a request to host with the registry package's
+// sentinels (ErrNotFound, ErrUnreachable), as the Client's own methods do.
+func Classify(ctx context.Context, host string, err error) error { return classify(ctx, host, err) }

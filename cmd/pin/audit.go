@@ -105,7 +105,13 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	var m *pin.Matcher
 	switch {
 	case loadErr == nil:
-		m = fillCatalog(cat, rs, registryMap)
+		var union *manifest.Release
+		m, union = fillCatalog(cat, rs, registryMap)
+		if cfg != nil {
+			if err := cfg.CheckRegistryMap(union); err != nil {
+				return err
+			}
+		}
 	case exitcode.Of(loadErr) == exitcode.Trust:
 		// Nothing is trusted; the unverified documents only say which
 		// references belong to the product, so they can be flagged.
@@ -250,9 +256,9 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 
 // fillCatalog turns a verified release set into the audit's catalog. The
 // component map covers every component any visible release has.
-func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) *pin.Matcher {
+func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
-	union := &manifest.Release{}
+	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
 	seen := map[string]bool{}
 	for _, e := range rs.Entries {
 		rel := rs.Releases[e.Version]
@@ -269,7 +275,7 @@ func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]
 	}
 	m := pin.NewMatcher(union, registryMap)
 	cat.Component = m.Component
-	return m
+	return m, union
 }
 
 // relPath shows a location under base (default: the working directory)

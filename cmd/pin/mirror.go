@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/mirror"
+	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/registry"
+	"github.com/wellcomecollection/pin/signing"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newMirrorCmd)
+}
+
+type mirrorOptions struct {
+	To        string
+	Config    string
+	Source    string
+	KeyFile   []string
+	Jobs      int
+	DryRun    bool
+	WithStore string
+	Output    string
+	// registry options added by tests (a counting transport).
+	registry []registry.Option
+}
+
+// mirrorBlobTimeout bounds one request of a mirror: a layer upload can take
+// far longer than a manifest fetch.
+const mirrorBlobTimeout = 30 * time.Minute
+
+func newMirrorCmd(a *app) *cobra.Command {
+	opts := &mirrorOptions{}
+	cmd := &cobra.Command{
+		Use:   "mirror VERSION|CHANNEL --to PREFIX",
+		Short: "Copy a verified release's images and signatures into your own registry",
+		Long: `Verifies the release exactly as pin update does (pin.yaml's keys, product, channel,
+expiry and pin.lock's rollback history; or --source with --key-file), then copies
+each component by digest to PREFIX/<component>, tagged with the release version:
+indexes with every platform image, and the cosign signatures (.sig), attestations
+(.att) and referrers attached to them. Blobs already there are skipped, blobs
+shared between components are mounted, and every copied manifest is read back and
+its digest compared with the release's. A second run uploads nothing; an
+interrupted run resumes. Prints the registryMap entries that point pin.yaml at
+the mirror.
+
+VERSION may be a channel name (stable, edge): the release pin update would select
+there now (pin.yaml's constraint applies when it follows that channel).
+--with-store DIR|oci://HOST/REPO also copies the signed channel indexes and
+releases, after the images, so a site can run from its own copy entirely; they
+keep the publisher's signatures.`,
+		Example: `  pin mirror stable --to registry.example.org/storage
+  pin mirror 1.5.0 --to registry.example.org/storage --with-store oci://registry.example.org/storage/releases
+  pin mirror edge --to registry.example.org/storage --source oci://releases.example/storage-service --key-file release.pub --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMirror(cmd.Context(), a, args[0], opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.To, "to", "", "registry prefix to copy to: HOST[/NAMESPACE] (required)")
+	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration whose source and keys to trust")
+	cmd.Flags().StringVar(&opts.Source, "source", "", "store to read releases from, instead of pin.yaml (needs --key-file)")
+	cmd.Flags().StringArrayVar(&opts.KeyFile, "key-file", nil, "trusted public key, with --source (repeatable)")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", mirror.DefaultJobs, "blobs copied at once")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "verify and report what would be copied; write nothing")
+	cmd.Flags().StringVar(&opts.WithStore, "with-store", "", "also copy the signed channel indexes and releases to this store (directory or oci://)")
+	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+type mirrorJSON struct {
+	*mirror.Result
+	Product        string         `json:"product"`
+	Channel        string         `json:"channel"`
+	ManifestDigest string         `json:"manifestDigest"`
+	Store          *pin.StoreCopy `json:"store,omitempty"`
+}
+
+func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) error {
+	if err := checkOutput(opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	if opts.Jobs < 1 {
+		return exitcode.UsageError(fmt.Errorf("--jobs %d: at least 1", opts.Jobs))
+	}
+	prefix, err := mirror.ParsePrefix(opts.To)
+	if err != nil {
+		return exitcode.UsageError(fmt.Errorf("--to: %w", err))
+	}
+	regOpts := append(append(registryOptions(a), registry.WithTimeout(mirrorBlobTimeout)), opts.registry...)
+	so := pin.SelectOptions{Now: a.now, Open: channels.OpenOptions{Registry: regOpts}}
+	var cfg *pin.Config
+	switch {
+	case opts.Source != "":
+		if len(opts.KeyFile) == 0 {
+			return exitcode.UsageError(errors.New("--source needs --key-file: mirror copies only what it has verified"))
+		}
+		v, err := signing.LoadVerifierFiles(opts.KeyFile...)
+		if err != nil {
+			return exitcode.UsageError(err)
+		}
+		so.Source, so.Verifier = opts.Source, v
+	case len(opts.KeyFile) > 0:
+		return exitcode.UsageError(errors.New("--key-file goes with --source; with pin.yaml, its keys are trusted"))
+	default:
+		if cfg, err = pin.LoadConfig(findConfig(opts.Config)); err != nil {
+			return err
+		}
+		so.Config = cfg
+	}
+	var dstStore channels.Store
+	if opts.WithStore != "" {
+		if strings.HasPrefix(opts.WithStore, "https://") || strings.HasPrefix(opts.WithStore, "http://") {
+			return exitcode.UsageError(fmt.Errorf("--with-store %s: an https:// store is read-only; give a directory (served by any static host) or oci://", opts.WithStore))
+		}
+		if dstStore, err = channels.Open(opts.WithStore, channels.OpenOptions{Registry: regOpts}); err != nil {
+			return exitcode.UsageError(fmt.Errorf("--with-store: %w", err))
+		}
+	}
+	sel, err := pin.SelectRelease(ctx, what, so)
+	if err != nil {
+		return err
+	}
+	rel := sel.Release.Release
+	client := registry.NewClient(regOpts...)
+	uploaded, mounted, pushed, written := "uploaded", "mounted", "pushed", "written"
+	if opts.DryRun {
+		uploaded, mounted, pushed, written = "to upload", "to mount", "to push", "to write"
+	}
+	progress := func(cr mirror.ComponentResult) {
+		if opts.Output == "text" {
+			fmt.Fprintf(a.Err, "pin: %s: %d blob(s) %s, %d %s, %d already there; %d manifest(s) %s\n",
+				cr.Name, cr.BlobsUploaded, uploaded, cr.BlobsMounted, mounted, cr.BlobsPresent, cr.Manifests, pushed)
+		}
+	}
+	res, err := mirror.Mirror(ctx, rel, prefix, mirror.Options{Jobs: opts.Jobs, DryRun: opts.DryRun, Client: client, Progress: progress})
+	if err != nil {
+		return err
+	}
+	// The documents go after the images: a store must never list a release
+	// whose images the mirror does not have yet.
+	var sc *pin.StoreCopy
+	if dstStore != nil {
+		if sc, err = pin.CopyDocuments(ctx, sel, dstStore, opts.DryRun); err != nil {
+			return err
+		}
+		// Between two OCI stores the artifacts are byte-identical: their
+		// cosign signatures are copied too, so cosign verifies the copies.
+		from, fromOCI := sel.Store.(*channels.OCIStore)
+		to, toOCI := dstStore.(*channels.OCIStore)
+		if fromOCI && toOCI && !opts.DryRun {
+			var tags []string
+			for _, v := range sc.SameReleases {
+				tags = append(tags, channels.ReleaseTag(v))
+			}
+			for _, n := range sc.SameChannels {
+				tags = append(tags, channels.ChannelTag(n))
+			}
+			if _, err := mirror.CopyAttachments(ctx, from.Repository().Name(), to.Repository().Name(), tags, mirror.Options{Jobs: opts.Jobs, Client: client}); err != nil {
+				return fmt.Errorf("copy the store's cosign signatures: %w", err)
+			}
+		}
+	}
+	if opts.Output == "json" {
+		return writeJSON(a.Out, mirrorJSON{Result: res, Product: rel.Product, Channel: sel.Selected.Channel, ManifestDigest: sel.Release.Digest, Store: sc})
+	}
+	t := res.Total
+	verb := "Mirrored"
+	if opts.DryRun {
+		verb = "Would mirror"
+	}
+	fmt.Fprintf(a.Out, "%s %s %s (%s, %s): %d component(s) to %s/<component>, tagged %s.\n", verb, rel.Product, rel.Version, sel.Selected.Channel, sel.Release.Digest, len(res.Components), prefix, rel.Version)
+	fmt.Fprintf(a.Out, "Blobs: %d %s (%s), %d %s, %d already there. Manifests: %d %s, %d already there. Signatures, attestations and referrers: %d.\n",
+		t.BlobsUploaded, uploaded, byteSize(t.BytesUploaded), t.BlobsMounted, mounted, t.BlobsPresent, t.Manifests, pushed, t.ManifestsPresent, t.Signatures)
+	if !opts.DryRun {
+		fmt.Fprintf(a.Out, "Every component read back from the mirror hashes to the release's digest.\n")
+	}
+	if sc != nil {
+		fmt.Fprintf(a.Out, "Store %s: %d release(s) and %d channel index(es) %s, %d already there", dstStore, len(sc.Releases), len(sc.Channels), written, sc.Present)
+		if len(sc.Kept) > 0 {
+			fmt.Fprintf(a.Out, "; kept its newer %s index", strings.Join(sc.Kept, ", "))
+		}
+		fmt.Fprintln(a.Out, ".")
+	}
+	if cfg != nil && mapsContain(cfg.RegistryMap, res.RegistryMap) {
+		fmt.Fprintf(a.Out, "%s's registryMap already points at this mirror.\n", cfg.Path)
+		return nil
+	}
+	fmt.Fprintf(a.Out, "\nAdd to pin.yaml, then run pin update:\n\nregistryMap:\n")
+	for _, l := range mirror.SortedMap(res.RegistryMap) {
+		from, to, _ := strings.Cut(l, ": ")
+		fmt.Fprintf(a.Out, "  %q: %q\n", from, to)
+	}
+	return nil
+}
+
+func mapsContain(have, want map[string]string) bool {
+	for k, v := range want {
+		if strings.TrimSuffix(have[k], "/") != v {
+			return false
+		}
+	}
+	return true
+}
+
+// byteSize renders n bytes for people: 1.5 MB.
+func byteSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
