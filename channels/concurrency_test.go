@@ -345,3 +345,25 @@ func TestCreateDetectsLostUpdate(t *testing.T) {
 		t.Fatalf("err = %v, want a conflict containing %q", err, want)
 	}
 }
+
+// TestSlowRegistryRefusesLease: when reading and pushing the lease takes
+// longer than the settle time, a racing publisher cannot be ruled out, so
+// the lease is never taken: a conflict that says why, and the lease it
+// pushed is released for the next publisher.
+func TestSlowRegistryRefusesLease(t *testing.T) {
+	ctx := context.Background()
+	host := ociRegistry(t)
+	slow, err := channels.NewOCIStore(host+"/storage-service-releases", channels.WithLeaseTiming(channels.LeaseTiming{Settle: time.Microsecond, Lease: time.Minute, Poll: 20 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = slow.LockPublishing(ctx, 200*time.Millisecond)
+	if !errors.Is(err, channels.ErrConflict) || !strings.Contains(err.Error(), "over the 1µs settle time") {
+		t.Fatalf("err = %v, want a conflict blaming the settle time", err)
+	}
+	release, err := ociOpener(t, host)().(channels.PublishLocker).LockPublishing(ctx, 0)
+	if err != nil {
+		t.Fatalf("the next publisher could not take the lease at once: %v", err)
+	}
+	release()
+}

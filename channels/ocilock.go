@@ -124,6 +124,8 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration) (func
 	var seen string // the other holder's nonce, and since when we see it
 	var seenAt time.Time
 	var holder *lease
+	var slow time.Duration // a read-to-push span over the settle time
+	pushed := false
 	for {
 		start := time.Now()
 		cur, err := s.readLease(ctx)
@@ -143,7 +145,11 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration) (func
 			if err := s.pushLease(ctx, mine); err != nil {
 				return nil, err
 			}
-			if time.Since(start) < lt.Settle {
+			pushed = true
+			span := time.Since(start)
+			if span >= lt.Settle {
+				slow = span
+			} else {
 				if err := sleep(ctx, lt.Settle); err != nil {
 					return nil, err
 				}
@@ -161,9 +167,16 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration) (func
 					holder = back
 				}
 			}
-			continue // too slow to be sure, or lost: read again
+			// Too slow to be sure, or lost: read again after a poll.
 		}
 		if !time.Now().Before(deadline) {
+			if pushed {
+				// A lease we pushed but do not hold would block others for its term.
+				_ = s.releaseLease(context.WithoutCancel(ctx), mine)
+			}
+			if holder == nil && slow > 0 {
+				return nil, fmt.Errorf("could not take the publishing lease in %s: reading and writing it took %s, over the %s settle time, so a racing publisher could not be ruled out; %w: retry", s, slow.Round(time.Millisecond), lt.Settle, ErrConflict)
+			}
 			who := "another publisher"
 			if holder != nil {
 				who = "another publisher (" + holder.Holder + ")"
