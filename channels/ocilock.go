@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -43,7 +44,10 @@ const (
 // LeaseTiming tunes an OCIStore's publishing lease.
 type LeaseTiming struct {
 	// Settle bounds a read-to-push span that counts, and is how long an
-	// acquirer waits before reading the lease back (default 1s).
+	// acquirer waits before reading the lease back. Every publisher of one
+	// registry must use the same: the default is 1s, and 100ms for a
+	// registry on loopback (the demo, tests), which only publishers on the
+	// same machine reach.
 	Settle time.Duration
 	// Lease is how long a holder may take; a lease seen unchanged for longer
 	// is abandoned (a killed publisher) and may be taken (default 60s).
@@ -52,7 +56,13 @@ type LeaseTiming struct {
 	Poll time.Duration
 }
 
-func (lt LeaseTiming) withDefaults() LeaseTiming {
+func (lt LeaseTiming) withDefaults(host string) LeaseTiming {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if lt.Settle <= 0 && isLoopback(host) {
+		lt.Settle = 100 * time.Millisecond
+	}
 	if lt.Settle <= 0 {
 		lt.Settle = time.Second
 	}
@@ -113,7 +123,7 @@ func (s *OCIStore) pushLease(ctx context.Context, l lease) error {
 // LockPublishing takes the store's publishing lease, waiting up to wait for
 // another holder.
 func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration) (func() error, error) {
-	lt := s.lease.withDefaults()
+	lt := s.lease.withDefaults(s.repo.RegistryStr())
 	var nb [16]byte
 	if _, err := rand.Read(nb[:]); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -431,5 +433,69 @@ func TestConcurrentUpdates(t *testing.T) {
 		if got, _ := os.ReadFile(filepath.Join(cp.dir, name)); !bytes.Equal(got, b) {
 			t.Errorf("an update that gave up waiting changed %s", name)
 		}
+	}
+}
+
+// TestConcurrentReleaseCreate runs two `pin release create` processes on one
+// channel at once, for a directory store and an OCI store (the in-memory
+// registry), several times: each must succeed (one waits for the other's
+// publishing lock) or fail with a conflict and succeed on retry; the channel
+// ends at one sequence per release, listing every one.
+func TestConcurrentReleaseCreate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("flock is Unix")
+	}
+	bin := buildPin(t)
+	for name, store := range map[string]func(string, string) string{"directory": dirStore, "oci": ociStore} {
+		t.Run(name, func(t *testing.T) {
+			dir, host := producerSetup(t, store)
+			create := func(version string) (string, error) {
+				var errb bytes.Buffer
+				cmd := exec.Command(bin, "release", "create", version, "--channel", "stable", "--key", "release.key")
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+pw["COSIGN_PASSWORD"])
+				cmd.Stderr = &errb
+				err := cmd.Run()
+				return errb.String(), err
+			}
+			const trials = 3
+			var retries atomic.Int64
+			for trial := 0; trial < trials; trial++ {
+				var wg sync.WaitGroup
+				for i := 0; i < 2; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						version := fmt.Sprintf("1.%d.0", trial*2+i)
+						for attempt := 0; ; attempt++ {
+							stderr, err := create(version)
+							if err == nil {
+								return
+							}
+							if attempt == 2 || !strings.Contains(stderr, "conflict") {
+								t.Errorf("create %s (attempt %d): %v\n%s", version, attempt+1, err, stderr)
+								return
+							}
+							retries.Add(1)
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			var out bytes.Buffer
+			show := exec.Command(bin, "channel", "show", "stable", "--output", "json")
+			show.Dir, show.Stdout = dir, &out
+			if err := show.Run(); err != nil {
+				t.Fatalf("channel show: %v", err)
+			}
+			var idx manifest.Channel
+			if err := json.Unmarshal(out.Bytes(), &idx); err != nil {
+				t.Fatalf("channel show --output json: %v\n%s", err, out.String())
+			}
+			if idx.Sequence != 2*trials || len(idx.Releases) != 2*trials {
+				t.Errorf("stable is at sequence %d listing %d releases after %d creates; want %d and %d", idx.Sequence, len(idx.Releases), 2*trials, 2*trials, 2*trials)
+			}
+			t.Logf("%s store (%s): %d pairs of concurrent creates, %d conflicts retried, final sequence %d", name, host, trials, retries.Load(), idx.Sequence)
+		})
 	}
 }
