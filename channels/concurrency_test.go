@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -229,14 +230,19 @@ func TestPublishLockTimeout(t *testing.T) {
 	for _, kind := range storeKinds[:2] {
 		t.Run(kind.name, func(t *testing.T) {
 			open := kind.make(t)
-			release, err := open().(channels.PublishLocker).LockPublishing(ctx, 0)
+			release, err := open().(channels.PublishLocker).LockPublishing(ctx, 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := &channels.Publisher{Store: open(), Signer: signer, Product: "storage-service", Now: time.Now, LockWait: 300 * time.Millisecond}
+			var told []string
+			p := &channels.Publisher{Store: open(), Signer: signer, Product: "storage-service", Now: time.Now, LockWait: 300 * time.Millisecond,
+				Waiting: func(holder string) { told = append(told, holder) }}
 			_, err = p.Create(ctx, concRelease("1.0.0"), "stable", time.Hour)
 			if !errors.Is(err, channels.ErrConflict) || !strings.Contains(err.Error(), "retry") {
 				t.Fatalf("create while another holds the lock: %v, want a conflict saying to retry", err)
+			}
+			if pid := fmt.Sprintf("pid %d", os.Getpid()); len(told) != 1 || !strings.HasPrefix(told[0], pid) {
+				t.Errorf("Waiting was told %q, want once, naming %s", told, pid)
 			}
 			if _, err := open().GetRelease(ctx, "1.0.0"); !channels.IsNotFound(err) {
 				t.Errorf("the refused create wrote release 1.0.0 (%v)", err)
@@ -263,12 +269,12 @@ func TestAbandonedLeaseIsTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := killed.LockPublishing(ctx, 0); err != nil { // never released
+	if _, err := killed.LockPublishing(ctx, 0, nil); err != nil { // never released
 		t.Fatal(err)
 	}
 	next := ociOpener(t, host)().(*channels.OCIStore)
 	start := time.Now()
-	release, err := next.LockPublishing(ctx, 10*time.Second)
+	release, err := next.LockPublishing(ctx, 10*time.Second, nil)
 	if err != nil {
 		t.Fatalf("lease abandoned by a killed publisher was not taken: %v", err)
 	}
@@ -290,7 +296,7 @@ func TestLostLeaseStopsPublishing(t *testing.T) {
 	if _, err := p.Create(ctx, concRelease("1.0.0"), "stable", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	release, err := st.LockPublishing(ctx, 0)
+	release, err := st.LockPublishing(ctx, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,11 +363,11 @@ func TestSlowRegistryRefusesLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = slow.LockPublishing(ctx, 200*time.Millisecond)
+	_, err = slow.LockPublishing(ctx, 200*time.Millisecond, nil)
 	if !errors.Is(err, channels.ErrConflict) || !strings.Contains(err.Error(), "over the 1µs settle time") {
 		t.Fatalf("err = %v, want a conflict blaming the settle time", err)
 	}
-	release, err := ociOpener(t, host)().(channels.PublishLocker).LockPublishing(ctx, 0)
+	release, err := ociOpener(t, host)().(channels.PublishLocker).LockPublishing(ctx, 0, nil)
 	if err != nil {
 		t.Fatalf("the next publisher could not take the lease at once: %v", err)
 	}

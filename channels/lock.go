@@ -23,8 +23,9 @@ var ErrConflict = errors.New("conflict with another publisher")
 // publishers can never both publish one sequence.
 type PublishLocker interface {
 	// LockPublishing takes the store's exclusive publishing lock, waiting up
-	// to wait for another holder; failures to get it wrap ErrConflict.
-	LockPublishing(ctx context.Context, wait time.Duration) (release func() error, err error)
+	// to wait for another holder (calling waiting, when not nil, once with a
+	// description of it); failures to get it wrap ErrConflict.
+	LockPublishing(ctx context.Context, wait time.Duration, waiting func(holder string)) (release func() error, err error)
 }
 
 // DefaultLockWait is how long a publisher waits for another by default.
@@ -36,11 +37,21 @@ const publishLockFile = ".pin-publish.lck"
 
 // LockPublishing takes an exclusive flock on the store's directory (created
 // if missing). The kernel drops it when the holder exits, kill -9 included.
-func (s *DirStore) LockPublishing(ctx context.Context, wait time.Duration) (func() error, error) {
+func (s *DirStore) LockPublishing(ctx context.Context, wait time.Duration, waiting func(holder string)) (func() error, error) {
 	if err := os.MkdirAll(s.root, 0o755); err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.root, err)
 	}
-	l, err := flock.Acquire(ctx, filepath.Clean(s.root), publishLockFile, flock.Options{Wait: wait})
+	o := flock.Options{Wait: wait}
+	if waiting != nil {
+		o.Waiting = func(pid int) {
+			if pid > 0 {
+				waiting(fmt.Sprintf("pid %d", pid))
+			} else {
+				waiting("another process")
+			}
+		}
+	}
+	l, err := flock.Acquire(ctx, filepath.Clean(s.root), publishLockFile, o)
 	if errors.Is(err, flock.ErrTimeout) {
 		return nil, fmt.Errorf("another publisher is publishing to %s: %w; %w: retry when it has finished", s, err, ErrConflict)
 	}
@@ -62,7 +73,7 @@ func (p *Publisher) exclusive(ctx context.Context, fn func() error) error {
 	if wait == 0 {
 		wait = DefaultLockWait
 	}
-	release, err := lk.LockPublishing(ctx, max(wait, 0))
+	release, err := lk.LockPublishing(ctx, max(wait, 0), p.Waiting)
 	if err != nil {
 		return err
 	}

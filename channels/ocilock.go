@@ -122,7 +122,7 @@ func (s *OCIStore) pushLease(ctx context.Context, l lease) error {
 
 // LockPublishing takes the store's publishing lease, waiting up to wait for
 // another holder.
-func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration) (func() error, error) {
+func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration, waiting func(holder string)) (func() error, error) {
 	lt := s.lease.withDefaults(s.repo.RegistryStr())
 	var nb [16]byte
 	if _, err := rand.Read(nb[:]); err != nil {
@@ -150,6 +150,10 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration) (func
 			// Abandoned: unchanged for longer than its own lease.
 			free = time.Since(seenAt) > time.Duration(cur.LeaseMS)*time.Millisecond
 			holder = cur
+			if !free && waiting != nil && wait > 0 {
+				waiting(cur.Holder)
+				waiting = nil
+			}
 		}
 		if free {
 			if err := s.pushLease(ctx, mine); err != nil {

@@ -34,6 +34,9 @@ type Publisher struct {
 	// LockWait is how long an operation waits for another publisher holding
 	// the store's publishing lock (0: DefaultLockWait; negative: not at all).
 	LockWait time.Duration
+	// Waiting, when set, is told once that the operation waits for another
+	// publisher (described by holder).
+	Waiting func(holder string)
 
 	holding bool // the publishing lock is held (operations nest)
 }

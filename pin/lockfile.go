@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,9 +42,13 @@ type LockOptions struct {
 // pin.yaml) so that only one pin process writes its files and pin.lock at a
 // time. Every command that writes the project holds it from before it reads
 // pin.lock until it has written it. The kernel drops it when the process
-// dies, so a crash never leaves the project locked.
+// dies, so a crash never leaves the project locked. A directory that does
+// not exist yet (pin init creates it) has nothing to lock.
 func LockProject(ctx context.Context, configPath string, o LockOptions) (release func() error, err error) {
 	dir := filepath.Dir(configPath)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return func() error { return nil }, nil
+	}
 	l, err := flock.Acquire(ctx, dir, lockFallbackName, flock.Options{Wait: o.Wait, Waiting: o.Waiting})
 	if errors.Is(err, flock.ErrTimeout) {
 		return nil, fmt.Errorf("another pin process is writing %s: %w; retry when it has finished", dir, err)

@@ -187,6 +187,13 @@ func TestLockProjectSerialisesWriters(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("the lock left %d file(s) in the project", len(entries))
 	}
+	// pin init may name a directory it will create.
+	missing := filepath.Join(dir, "new", "pin.yaml")
+	if rel, err := LockProject(ctx, missing, LockOptions{}); err != nil {
+		t.Errorf("lock for a directory pin init will create: %v", err)
+	} else {
+		rel()
+	}
 }
 
 func TestIsStagedFile(t *testing.T) {

@@ -459,7 +459,7 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 				return errb.String(), err
 			}
 			const trials = 3
-			var retries atomic.Int64
+			var retries, waited atomic.Int64
 			for trial := 0; trial < trials; trial++ {
 				var wg sync.WaitGroup
 				for i := 0; i < 2; i++ {
@@ -469,6 +469,9 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 						version := fmt.Sprintf("1.%d.0", trial*2+i)
 						for attempt := 0; ; attempt++ {
 							stderr, err := create(version)
+							if strings.Contains(stderr, "waiting for another publisher") {
+								waited.Add(1)
+							}
 							if err == nil {
 								return
 							}
@@ -495,7 +498,7 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 			if idx.Sequence != 2*trials || len(idx.Releases) != 2*trials {
 				t.Errorf("stable is at sequence %d listing %d releases after %d creates; want %d and %d", idx.Sequence, len(idx.Releases), 2*trials, 2*trials, 2*trials)
 			}
-			t.Logf("%s store (%s): %d pairs of concurrent creates, %d conflicts retried, final sequence %d", name, host, trials, retries.Load(), idx.Sequence)
+			t.Logf("%s store (%s): %d pairs of concurrent creates, %d waited for the other, %d conflicts retried, final sequence %d", name, host, trials, waited.Load(), retries.Load(), idx.Sequence)
 		})
 	}
 }
