@@ -279,7 +279,8 @@ func TestKillDuringUpdate(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("pin update of %d files takes %s (runs %v); %d trials, kill moments uniform in [0, %s), -crash.seed=%d", files, span, runs, *crashTrials, span, seed)
+	refs := bytes.Count(cp.new["pin.lock"], []byte(`"component"`))
+	t.Logf("pin update of %d files (%d managed references) takes %s (runs %v); %d trials, kill moments uniform in [0, %s), -crash.seed=%d", files, refs, span, runs, *crashTrials, span, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	var beforeAny, mixed, filesDone, lockDone, completions int
