@@ -26,7 +26,7 @@ import (
 )
 
 var (
-	crashTrials = flag.Int("crash.trials", 50, "kill -9 trials in TestKillDuringUpdate")
+	crashTrials = flag.Int("crash.trials", 50, "kill -9 trials in TestKillDuringUpdate (5 with -short)")
 	crashSeed   = flag.Uint64("crash.seed", 0, "seed for the kill moments (0: from the clock; logged)")
 	crashDir    = flag.String("crash.dir", "/dev/shm", "where the crash tests' projects live when it exists (empty: the test's temporary directory)")
 )
@@ -61,20 +61,40 @@ type crashProject struct {
 	old, new map[string][]byte // by slash path, pin.lock included
 }
 
-// buildPin builds the pin binary into a temporary directory: these tests
-// kill it, which they cannot do to a test's own goroutines.
+// builtPin is the pin binary the crash tests run, built once (TestMain
+// removes it).
+var builtPin struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// packageDir is this package's source directory (tests start in it; other
+// tests chdir later).
+var packageDir, _ = os.Getwd()
+
+// buildPin builds the pin binary (without -race) into a temporary directory:
+// these tests kill it, which they cannot do to a test's own goroutines.
 func buildPin(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	builtPin.once.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		if builtPin.dir, builtPin.err = os.MkdirTemp("", "pin-crash-bin-"); builtPin.err != nil {
+			return
+		}
+		cmd := exec.Command(goTool, "build", "-o", filepath.Join(builtPin.dir, "pin"), ".")
+		cmd.Dir = packageDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			builtPin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if builtPin.err != nil {
+		t.Fatal(builtPin.err)
 	}
-	bin := filepath.Join(t.TempDir(), "pin")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return filepath.Join(builtPin.dir, "pin")
 }
 
 // writeCrashTree writes n files of four formats, 50 to a directory, each
@@ -263,6 +283,10 @@ func TestKillDuringUpdate(t *testing.T) {
 		t.Skip("SIGKILL and flock are Unix")
 	}
 	const files = 1000
+	trials := *crashTrials
+	if testing.Short() && trials > 5 {
+		trials = 5
+	}
 	cp := newCrashProject(t, files)
 
 	// The update's duration, process start to exit, the median of three.
@@ -280,11 +304,11 @@ func TestKillDuringUpdate(t *testing.T) {
 		seed = uint64(time.Now().UnixNano())
 	}
 	refs := bytes.Count(cp.new["pin.lock"], []byte(`"component"`))
-	t.Logf("pin update of %d files (%d managed references) takes %s (runs %v); %d trials, kill moments uniform in [0, %s), -crash.seed=%d", files, refs, span, runs, *crashTrials, span, seed)
+	t.Logf("pin update of %d files (%d managed references) takes %s (runs %v); %d trials, kill moments uniform in [0, %s), -crash.seed=%d", files, refs, span, runs, trials, span, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	var beforeAny, mixed, filesDone, lockDone, completions int
-	for trial := 0; trial < *crashTrials; trial++ {
+	for trial := 0; trial < trials; trial++ {
 		cp.reset(t)
 		delay := time.Duration(rng.Int64N(int64(span)))
 		cmd := cp.command("update")
@@ -332,7 +356,7 @@ func TestKillDuringUpdate(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes of %d kills: %d before any file was replaced, %d with some files new (pin.lock old), %d with every file new (pin.lock old), %d after pin.lock; %d next updates completed an interrupted one",
-		*crashTrials, beforeAny, mixed, filesDone, lockDone, completions)
+		trials, beforeAny, mixed, filesDone, lockDone, completions)
 }
 
 // TestConcurrentUpdates runs two `pin update` processes in one project at
@@ -394,7 +418,8 @@ func TestConcurrentUpdates(t *testing.T) {
 	}
 
 	waited := 0
-	for trial := 0; trial < 10; trial++ {
+	const pairs = 5
+	for trial := 0; trial < pairs; trial++ {
 		cp.reset(t)
 		for i, r := range both(0) {
 			if r.err != nil {
@@ -406,7 +431,7 @@ func TestConcurrentUpdates(t *testing.T) {
 		}
 		consistent(fmt.Sprintf("trial %d", trial))
 	}
-	t.Logf("10 pairs of concurrent updates: all succeeded; one of the pair waited for the other in %d", waited)
+	t.Logf("%d pairs of concurrent updates: all succeeded; one of the pair waited for the other in %d", pairs, waited)
 
 	cp.reset(t)
 	pid := fmt.Sprintf("(pid %d)", os.Getpid())
@@ -459,7 +484,7 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 				err := cmd.Run()
 				return errb.String(), err
 			}
-			const trials = 3
+			const trials = 2
 			var retries, waited atomic.Int64
 			for trial := 0; trial < trials; trial++ {
 				var wg sync.WaitGroup
