@@ -26,9 +26,10 @@ import (
 )
 
 var (
-	crashTrials = flag.Int("crash.trials", 50, "kill -9 trials in TestKillDuringUpdate (5 with -short)")
-	crashSeed   = flag.Uint64("crash.seed", 0, "seed for the kill moments (0: from the clock; logged)")
-	crashDir    = flag.String("crash.dir", "/dev/shm", "where the crash tests' projects live when it exists (empty: the test's temporary directory)")
+	crashTrials   = flag.Int("crash.trials", 50, "kill -9 trials at uniform moments in TestKillDuringUpdate (5 with -short)")
+	crashTargeted = flag.Int("crash.targeted", 20, "kill -9 trials while files are being replaced in TestKillDuringUpdate (3 with -short)")
+	crashSeed     = flag.Uint64("crash.seed", 0, "seed for the kill moments (0: from the clock; logged)")
+	crashDir      = flag.String("crash.dir", "/dev/shm", "where the crash tests' projects live when it exists (empty: the test's temporary directory)")
 )
 
 // crashRoot is a temporary directory on -crash.dir, a memory file system by
@@ -56,9 +57,10 @@ func crashRoot(t *testing.T) string {
 // 1.1.0 on the channel: the bytes of every file before and after one whole
 // `pin update`, as a real pin binary writes them.
 type crashProject struct {
-	bin      string
-	dir      string
-	old, new map[string][]byte // by slash path, pin.lock included
+	bin          string
+	dir          string
+	old, new     map[string][]byte // by slash path, pin.lock included
+	firstChanged string            // the first file the update replaces
 }
 
 // builtPin is the pin binary the crash tests run, built once (TestMain
@@ -165,6 +167,9 @@ func newCrashProject(t *testing.T, files int) *crashProject {
 	for name, b := range cp.old {
 		if !bytes.Equal(cp.new[name], b) {
 			changed++
+			if name != "pin.lock" && (cp.firstChanged == "" || name < cp.firstChanged) {
+				cp.firstChanged = name // files are replaced in path order
+			}
 		}
 	}
 	if changed != files+1 { // every file and pin.lock
@@ -277,86 +282,131 @@ func (cp *crashProject) inspect(t *testing.T) crashOutcome {
 // file is entirely old or entirely new, that pin.lock is the old one or the
 // new one with every file new, and that the next `pin update` completes the
 // job: the project ends byte-identical to one uninterrupted update, with
-// nothing left behind.
+// nothing left behind. Most of an update is verifying, scanning and staging,
+// so uniform kills rarely land while files are being replaced; a second set
+// of kills watches for the first replaced file and strikes at a random
+// moment of the replacing that follows.
 func TestKillDuringUpdate(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL and flock are Unix")
 	}
 	const files = 1000
-	trials := *crashTrials
-	if testing.Short() && trials > 5 {
-		trials = 5
+	trials, targeted := *crashTrials, *crashTargeted
+	if testing.Short() {
+		trials, targeted = min(trials, 5), min(targeted, 3)
 	}
 	cp := newCrashProject(t, files)
 
-	// The update's duration, process start to exit, the median of three.
-	var runs []time.Duration
+	// The update's duration, process start to exit, the median of three;
+	// and how long replacing the files takes, from the first file replaced
+	// (the first in path order) to pin.lock written.
+	var runs, replacing []time.Duration
 	for i := 0; i < 3; i++ {
 		cp.reset(t)
 		start := time.Now()
-		cp.mustRun(t, "update")
+		cmd := cp.command("update")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		first := cp.waitFor(cp.firstChanged, cmd)
+		last := cp.waitFor("pin.lock", cmd)
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
 		runs = append(runs, time.Since(start))
+		replacing = append(replacing, last.Sub(first))
 	}
-	sort.Slice(runs, func(i, j int) bool { return runs[i] < runs[j] })
-	span := runs[1]
+	median := func(d []time.Duration) time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return max(d[1], time.Millisecond)
+	}
+	span, window := median(runs), median(replacing)
 	seed := *crashSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
 	refs := bytes.Count(cp.new["pin.lock"], []byte(`"component"`))
-	t.Logf("pin update of %d files (%d managed references) takes %s (runs %v); %d trials, kill moments uniform in [0, %s), -crash.seed=%d", files, refs, span, runs, trials, span, seed)
+	t.Logf("pin update of %d files (%d managed references) takes %s (runs %v), replacing them %s; %d kills uniform in [0, %s) and %d in the replacing; -crash.seed=%d",
+		files, refs, span, runs, window, trials, span, targeted, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-
-	var beforeAny, mixed, filesDone, lockDone, completions int
+	tally := map[string]int{}
 	for trial := 0; trial < trials; trial++ {
-		cp.reset(t)
-		delay := time.Duration(rng.Int64N(int64(span)))
-		cmd := cp.command("update")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
+		cp.killTrial(t, fmt.Sprint("uniform ", trial), time.Duration(rng.Int64N(int64(span))), false, tally)
+	}
+	t.Logf("uniform kills: %v", tally)
+	tally = map[string]int{}
+	for trial := 0; trial < targeted; trial++ {
+		cp.killTrial(t, fmt.Sprint("targeted ", trial), time.Duration(rng.Int64N(int64(window))), true, tally)
+	}
+	t.Logf("kills while replacing: %v", tally)
+}
+
+// waitFor polls the project file name until it holds its new bytes and
+// returns when it saw them (or when cmd has exited).
+func (cp *crashProject) waitFor(name string, cmd *exec.Cmd) time.Time {
+	p := filepath.Join(cp.dir, name)
+	for {
+		if b, err := os.ReadFile(p); err == nil && bytes.Equal(b, cp.new[name]) {
+			return time.Now()
 		}
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		killed := err != nil
-		o := cp.inspect(t)
-		switch {
-		case o.lockNew:
-			lockDone++
-		case o.filesNew == files:
-			filesDone++
-		case o.filesNew > 0:
-			mixed++
-		default:
-			beforeAny++
+		if cmd.ProcessState != nil {
+			return time.Now()
 		}
-		if t.Failed() {
-			t.Fatalf("trial %d (kill after %s, killed=%v): %+v", trial, delay, killed, o)
-		}
-		stderr := cp.mustRun(t, "update")
-		if o.journal {
-			completions++
-			if !strings.Contains(stderr, "interrupted") {
-				t.Errorf("trial %d: the update after the kill did not say it completes an interrupted one:\n%s", trial, stderr)
-			}
-		}
-		after := readTree(t, cp.dir)
-		for name, b := range cp.new {
-			if !bytes.Equal(after[name], b) {
-				t.Errorf("trial %d: %s after the next update differs from one uninterrupted update", trial, name)
-			}
-		}
-		for name := range after {
-			if _, ok := cp.new[name]; !ok {
-				t.Errorf("trial %d: %s left behind after the next update", trial, name)
-			}
-		}
-		if t.Failed() {
-			t.Fatalf("trial %d (kill after %s): %+v", trial, delay, o)
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// killTrial resets the project, starts `pin update`, kills it after delay
+// (counted from the first file replaced when afterFirst), checks what the
+// kill left, then runs `pin update` again and checks it completed the job.
+func (cp *crashProject) killTrial(t *testing.T, name string, delay time.Duration, afterFirst bool, tally map[string]int) {
+	t.Helper()
+	cp.reset(t)
+	cmd := cp.command("update")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if afterFirst {
+		cp.waitFor(cp.firstChanged, cmd)
+	}
+	time.Sleep(delay)
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	o := cp.inspect(t)
+	switch {
+	case o.lockNew:
+		tally["after pin.lock"]++
+	case o.filesNew == len(cp.new)-2: // all but pin.yaml and pin.lock
+		tally["every file new, pin.lock old"]++
+	case o.filesNew > 0:
+		tally["some files new, pin.lock old"]++
+	default:
+		tally["before any file was replaced"]++
+	}
+	if t.Failed() {
+		t.Fatalf("%s (kill after %s, exit %v): %+v", name, delay, err, o)
+	}
+	stderr := cp.mustRun(t, "update")
+	if o.journal {
+		tally["next update completed an interrupted one"]++
+		if !strings.Contains(stderr, "interrupted") {
+			t.Errorf("%s: the update after the kill did not say it completes an interrupted one:\n%s", name, stderr)
 		}
 	}
-	t.Logf("outcomes of %d kills: %d before any file was replaced, %d with some files new (pin.lock old), %d with every file new (pin.lock old), %d after pin.lock; %d next updates completed an interrupted one",
-		trials, beforeAny, mixed, filesDone, lockDone, completions)
+	after := readTree(t, cp.dir)
+	for f, b := range cp.new {
+		if !bytes.Equal(after[f], b) {
+			t.Errorf("%s: %s after the next update differs from one uninterrupted update", name, f)
+		}
+	}
+	for f := range after {
+		if _, ok := cp.new[f]; !ok {
+			t.Errorf("%s: %s left behind after the next update", name, f)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("%s (kill after %s): %+v", name, delay, o)
+	}
 }
 
 // TestConcurrentUpdates runs two `pin update` processes in one project at
