@@ -136,11 +136,18 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration, waiti
 	var holder *lease
 	var slow time.Duration // a read-to-push span over the settle time
 	pushed := false
+	fail := func(err error) (func() error, error) {
+		if pushed {
+			// A lease we pushed but do not hold would block others for its term.
+			_ = s.releaseLease(context.WithoutCancel(ctx), mine)
+		}
+		return nil, err
+	}
 	for {
 		start := time.Now()
 		cur, err := s.readLease(ctx)
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		free := cur == nil || cur.Released || cur.Nonce == mine.Nonce
 		if !free {
@@ -156,20 +163,20 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration, waiti
 			}
 		}
 		if free {
-			if err := s.pushLease(ctx, mine); err != nil {
-				return nil, err
-			}
 			pushed = true
+			if err := s.pushLease(ctx, mine); err != nil {
+				return fail(err)
+			}
 			span := time.Since(start)
 			if span >= lt.Settle {
 				slow = span
 			} else {
 				if err := sleep(ctx, lt.Settle); err != nil {
-					return nil, err
+					return fail(err)
 				}
 				back, err := s.readLease(ctx)
 				if err != nil {
-					return nil, err
+					return fail(err)
 				}
 				if back != nil && back.Nonce == mine.Nonce && !back.Released {
 					s.mu.Lock()
@@ -184,21 +191,17 @@ func (s *OCIStore) LockPublishing(ctx context.Context, wait time.Duration, waiti
 			// Too slow to be sure, or lost: read again after a poll.
 		}
 		if !time.Now().Before(deadline) {
-			if pushed {
-				// A lease we pushed but do not hold would block others for its term.
-				_ = s.releaseLease(context.WithoutCancel(ctx), mine)
-			}
 			if holder == nil && slow > 0 {
-				return nil, fmt.Errorf("could not take the publishing lease in %s: reading and writing it took %s, over the %s settle time, so a racing publisher could not be ruled out; %w: retry", s, slow.Round(time.Millisecond), lt.Settle, ErrConflict)
+				return fail(fmt.Errorf("could not take the publishing lease in %s: reading and writing it took %s, over the %s settle time, so a racing publisher could not be ruled out; %w: retry", s, slow.Round(time.Millisecond), lt.Settle, ErrConflict))
 			}
 			who := "another publisher"
 			if holder != nil {
 				who = "another publisher (" + holder.Holder + ")"
 			}
-			return nil, fmt.Errorf("%s holds the publishing lease in %s (tag %s; waited %s): %w: retry when it has finished", who, s, LeaseTag, wait, ErrConflict)
+			return fail(fmt.Errorf("%s holds the publishing lease in %s (tag %s; waited %s): %w: retry when it has finished", who, s, LeaseTag, wait, ErrConflict))
 		}
 		if err := sleep(ctx, min(lt.Poll, time.Until(deadline))); err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 }
