@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/signing"
@@ -513,8 +514,8 @@ func TestConcurrentUpdates(t *testing.T) {
 }
 
 // TestConcurrentReleaseCreate runs two `pin release create` processes on one
-// channel at once, for a directory store and an OCI store (the in-memory
-// registry), several times: each must succeed (one waits for the other's
+// channel at once, for a directory store and OCI stores (the in-memory
+// registry, docker-registry 2.8), several times: each must succeed (one waits for the other's
 // publishing lock) or fail with a conflict and succeed on retry; the channel
 // ends at one sequence per release, listing every one.
 func TestConcurrentReleaseCreate(t *testing.T) {
@@ -522,9 +523,14 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 		t.Skip("flock is Unix")
 	}
 	bin := buildPin(t)
-	for name, store := range map[string]func(string, string) string{"directory": dirStore, "oci": ociStore} {
+	realRegistry := func(string, string) string { return "oci://" + testenv.Registry(t) + "/storage-service-releases" }
+	for _, c := range []struct {
+		name  string
+		store func(string, string) string
+	}{{"directory", dirStore}, {"oci in-memory", ociStore}, {"oci docker-registry", realRegistry}} {
+		name := c.name
 		t.Run(name, func(t *testing.T) {
-			dir, host := producerSetup(t, store)
+			dir, host := producerSetup(t, c.store)
 			create := func(version string) (string, error) {
 				var errb bytes.Buffer
 				cmd := exec.Command(bin, "release", "create", version, "--channel", "stable", "--key", "release.key")
@@ -574,7 +580,7 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 			if idx.Sequence != 2*trials || len(idx.Releases) != 2*trials {
 				t.Errorf("stable is at sequence %d listing %d releases after %d creates; want %d and %d", idx.Sequence, len(idx.Releases), 2*trials, 2*trials, 2*trials)
 			}
-			t.Logf("%s store (%s): %d pairs of concurrent creates, %d waited for the other, %d conflicts retried, final sequence %d", name, host, trials, waited.Load(), retries.Load(), idx.Sequence)
+			t.Logf("%s store (images on %s): %d pairs of concurrent creates, %d waited for the other, %d conflicts retried, final sequence %d", name, host, trials, waited.Load(), retries.Load(), idx.Sequence)
 		})
 	}
 }
