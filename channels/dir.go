@@ -161,9 +161,11 @@ func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
 
 // StageFile writes data with mode to a new temporary file beside dst and
 // syncs it, returning its name: renaming it over dst then replaces dst
-// atomically. On failure nothing is left behind.
+// atomically. On failure nothing is left behind. The name is
+// .<base>.pin-<digits> (IsStagedFile); one left by a killed process is
+// never taken for a config, and `pin update` removes it.
 func StageFile(dst string, data []byte, mode fs.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".pin-*")
+	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+stagedMark+"*")
 	if err != nil {
 		return "", err
 	}
@@ -188,6 +190,22 @@ func StageFile(dst string, data []byte, mode fs.FileMode) (string, error) {
 	}
 	ok = true
 	return f.Name(), nil
+}
+
+const stagedMark = ".pin-"
+
+// IsStagedFile reports whether a file name is one StageFile makes.
+func IsStagedFile(name string) bool {
+	i := strings.LastIndex(name, stagedMark)
+	if len(name) < 2 || name[0] != '.' || i < 2 || i+len(stagedMark) == len(name) {
+		return false
+	}
+	for _, c := range name[i+len(stagedMark):] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // HTTPStore reads a directory store's layout from a static web server

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -37,6 +38,9 @@ type OCIStore struct {
 	repo   name.Repository
 	client *registry.Client
 	signer *signing.Signer
+	lease  LeaseTiming
+	mu     sync.Mutex
+	held   *heldLease // the publishing lease, while this store holds it
 }
 
 // OCIOption configures an OCIStore.
@@ -45,6 +49,7 @@ type OCIOption func(*ociConfig)
 type ociConfig struct {
 	registry []registry.Option
 	signer   *signing.Signer
+	lease    LeaseTiming
 }
 
 // WithRegistryOptions passes options (transport, keychain, retries) to the registry client.
@@ -71,7 +76,7 @@ func NewOCIStore(repo string, opts ...OCIOption) (*OCIStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store oci://%s: %w", loc, err)
 	}
-	return &OCIStore{repo: r, client: registry.NewClient(c.registry...), signer: c.signer}, nil
+	return &OCIStore{repo: r, client: registry.NewClient(c.registry...), signer: c.signer, lease: c.lease}, nil
 }
 
 // String names the store as oci://host/repo.
@@ -137,13 +142,17 @@ func (s *OCIStore) PutChannel(ctx context.Context, channel string, doc Document)
 	if err != nil {
 		return err
 	}
+	if err := s.checkLease(ctx); err != nil {
+		return fmt.Errorf("publish channel %s: %w", channel, err)
+	}
 	return s.put(ctx, "channel "+channel, tag, manifest.ChannelMediaType, doc)
 }
 
 // PutRelease publishes a release manifest; errors wrap ErrExists when the
 // tag is taken. The check and the push are two requests: two publishers
-// racing on one version can both pass the check (registries offer no
-// create-only tag), so serialise publishing per product.
+// racing on one version could both pass the check (registries offer no
+// create-only tag); Publisher holds the store's publishing lease around
+// both (LockPublishing).
 func (s *OCIStore) PutRelease(ctx context.Context, version string, doc Document) error {
 	tag, err := s.tag("release", version)
 	if err != nil {

@@ -16,7 +16,9 @@ import (
 // Publisher performs the producer's operations on a store: create, promote,
 // yank and refresh. Every operation re-reads and verifies the current channel
 // index with the publisher's own key, so a store that was tampered with is
-// noticed rather than re-signed.
+// noticed rather than re-signed. On a store that is a PublishLocker, each
+// operation holds the store's publishing lock throughout, and reads the
+// index back after writing it. A Publisher is used by one goroutine at a time.
 type Publisher struct {
 	Store   Store
 	Signer  *signing.Signer
@@ -29,6 +31,14 @@ type Publisher struct {
 	// TTLs are the channels' configured TTLs, used when an operation on one
 	// channel re-signs another (a yank that follows a promotion).
 	TTLs map[string]time.Duration
+	// LockWait is how long an operation waits for another publisher holding
+	// the store's publishing lock (0: DefaultLockWait; negative: not at all).
+	LockWait time.Duration
+	// Waiting, when set, is told once that the operation waits for another
+	// publisher (described by holder).
+	Waiting func(holder string)
+
+	holding bool // the publishing lock is held (operations nest)
 }
 
 // Published is the outcome of a publishing operation.
@@ -106,6 +116,9 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	if err := p.Store.PutChannel(ctx, idx.Channel, Document{Bytes: b, Signature: sig}); err != nil {
 		return nil, "", fmt.Errorf("publish channel %s to %s: %w", idx.Channel, p.Store, err)
 	}
+	if err := p.checkPublished(ctx, idx.Channel, next.Sequence, b); err != nil {
+		return nil, "", err
+	}
 	final, err := manifest.DecodeChannel(b, manifest.Expect{})
 	if err != nil {
 		return nil, "", err
@@ -142,7 +155,15 @@ func (p *Publisher) CheckCreate(ctx context.Context, channel, version string) er
 }
 
 // Create signs and publishes rel, then lists it on channel.
-func (p *Publisher) Create(ctx context.Context, rel *manifest.Release, channel string, ttl time.Duration) (*Published, error) {
+func (p *Publisher) Create(ctx context.Context, rel *manifest.Release, channel string, ttl time.Duration) (out *Published, err error) {
+	err = p.exclusive(ctx, func() error {
+		out, err = p.create(ctx, rel, channel, ttl)
+		return err
+	})
+	return out, err
+}
+
+func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel string, ttl time.Duration) (*Published, error) {
 	if rel.Product != p.Product {
 		return nil, exitcode.UsageError(fmt.Errorf("release is for product %q, the store publishes %q", rel.Product, p.Product))
 	}
@@ -202,7 +223,15 @@ func PromoteTarget(version, to string) (string, error) {
 // Promote publishes a new release on channel to, named as, with exactly the
 // component digests of version (which must be listed, unyanked, on another
 // channel). Nothing is resolved again.
-func (p *Publisher) Promote(ctx context.Context, version, to, as string, ttl time.Duration) (*Published, error) {
+func (p *Publisher) Promote(ctx context.Context, version, to, as string, ttl time.Duration) (out *Published, err error) {
+	err = p.exclusive(ctx, func() error {
+		out, err = p.promote(ctx, version, to, as, ttl)
+		return err
+	})
+	return out, err
+}
+
+func (p *Publisher) promote(ctx context.Context, version, to, as string, ttl time.Duration) (*Published, error) {
 	if to != Stable {
 		return nil, exitcode.UsageError(fmt.Errorf("promotion goes to stable; %q is not a promotion target", to))
 	}
@@ -264,7 +293,15 @@ func (p *Publisher) findEntry(ctx context.Context, version, exclude string) (man
 
 // Yank marks version as yanked on channel with a reason. Consumers never
 // select a yanked release, and `pin check --online` and `pin audit` report it.
-func (p *Publisher) Yank(ctx context.Context, channel, version, reason string, ttl time.Duration) (*Published, error) {
+func (p *Publisher) Yank(ctx context.Context, channel, version, reason string, ttl time.Duration) (out *Published, err error) {
+	err = p.exclusive(ctx, func() error {
+		out, err = p.yank(ctx, channel, version, reason, ttl)
+		return err
+	})
+	return out, err
+}
+
+func (p *Publisher) yank(ctx context.Context, channel, version, reason string, ttl time.Duration) (*Published, error) {
 	if err := ValidName(channel); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
@@ -345,7 +382,15 @@ func (p *Publisher) yankPromotedFrom(ctx context.Context, channel, version, reas
 
 // Refresh re-signs the channel index with a new expiry and sequence+1, so
 // consumers can tell a live channel from a frozen one.
-func (p *Publisher) Refresh(ctx context.Context, channel string, ttl time.Duration) (*Published, error) {
+func (p *Publisher) Refresh(ctx context.Context, channel string, ttl time.Duration) (out *Published, err error) {
+	err = p.exclusive(ctx, func() error {
+		out, err = p.refresh(ctx, channel, ttl)
+		return err
+	})
+	return out, err
+}
+
+func (p *Publisher) refresh(ctx context.Context, channel string, ttl time.Duration) (*Published, error) {
 	if err := ValidName(channel); err != nil {
 		return nil, exitcode.UsageError(err)
 	}

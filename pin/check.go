@@ -91,7 +91,7 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 		return nil, err
 	}
 	m := NewMatcher(rel, cfg.RegistryMap)
-	files, err := scanFiles(cfg, m, false)
+	files, err := scanFiles(cfg, m, false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/rewrite"
 )
 
@@ -49,9 +50,16 @@ type File struct {
 }
 
 // FindFiles lists the files under dir that match the globs, sorted, skipping
-// .git, .terraform, node_modules and pin's own files. A symlink whose target
-// lies outside dir is returned in escaped, never in files.
+// .git, .terraform, node_modules and pin's own files (pin.yaml, pin.lock and
+// the files an update leaves while it works). A symlink whose target lies
+// outside dir is returned in escaped, never in files.
 func FindFiles(dir string, globs []string) (files []File, escaped []string, err error) {
+	return findFiles(dir, globs, nil)
+}
+
+// findFiles is FindFiles that also appends to stale, when it is not nil, the
+// staged files a killed update left under dir.
+func findFiles(dir string, globs []string, stale *[]string) (files []File, escaped []string, err error) {
 	var res []*regexp.Regexp
 	for _, g := range globs {
 		r, err := compileGlob(g)
@@ -80,6 +88,12 @@ func FindFiles(dir string, globs []string) (files []File, escaped []string, err 
 		}
 		rel = filepath.ToSlash(rel)
 		if rewrite.OwnFile(rel) {
+			return nil
+		}
+		if ownBookkeeping(d.Name()) {
+			if stale != nil && d.Type().IsRegular() && channels.IsStagedFile(d.Name()) {
+				*stale = append(*stale, p)
+			}
 			return nil
 		}
 		matched := false

@@ -42,8 +42,14 @@ type Plan struct {
 	Changes  []FileChange
 	Refs     []PlannedRef
 	Warnings []FileWarning
-	lockOld  []byte
-	lockNew  []byte
+	// Interrupted is set when an earlier update was killed after replacing
+	// some files and before writing pin.lock (it left PendingLockName):
+	// this one completes it.
+	Interrupted bool
+	lockOld     []byte
+	lockNew     []byte
+	pending     *Lock    // the interrupted update's journal
+	stale       []string // staged files a killed update left
 }
 
 // FileChange is one file's old and new bytes.
@@ -170,7 +176,8 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err := cfg.CheckRegistryMap(vr.Release); err != nil {
 		return nil, err
 	}
-	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel}
+	pending := loadPending(cfg)
+	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
 	if err := p.scan(); err != nil {
 		return nil, err
 	}
@@ -296,8 +303,9 @@ func templateWarning(rel string, data []byte, m *Matcher, res *rewrite.Result, e
 
 // scanFiles reads and scans every managed file in parallel. Files that cannot
 // hold a managed repository are skipped without parsing.
-func scanFiles(cfg *Config, m *Matcher, writing bool) ([]scanned, error) {
-	files, escaped, err := FindFiles(cfg.Dir(), cfg.Files)
+// Staged files a killed update left are appended to stale when it is not nil.
+func scanFiles(cfg *Config, m *Matcher, writing bool, stale *[]string) ([]scanned, error) {
+	files, escaped, err := findFiles(cfg.Dir(), cfg.Files, stale)
 	if err != nil {
 		return nil, fmt.Errorf("list files under %s: %w", cfg.Dir(), err)
 	}
@@ -354,7 +362,7 @@ func scanFiles(cfg *Config, m *Matcher, writing bool) ([]scanned, error) {
 func (p *Plan) scan() error {
 	rel := p.Release.Release
 	m := NewMatcher(rel, p.Config.RegistryMap)
-	files, err := scanFiles(p.Config, m, true)
+	files, err := scanFiles(p.Config, m, true, &p.stale)
 	if err != nil {
 		return err
 	}
@@ -413,8 +421,13 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 		l.Channels[n] = LockedIndex{Sequence: vc.Index.Sequence, Digest: vc.Digest}
 	}
 	prevOld := map[string]string{}
-	if p.OldLock != nil {
-		for _, r := range p.OldLock.References {
+	// An interrupted update's journal holds the values its replaced files
+	// had before: completing it records them as it would have.
+	for _, prev := range []*Lock{p.OldLock, p.pending} {
+		if prev == nil {
+			continue
+		}
+		for _, r := range prev.References {
 			prevOld[fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", r.File, r.Line, r.Component, r.Field, r.New)] = r.Old
 		}
 	}
@@ -448,11 +461,23 @@ func (p *Plan) Diff() string {
 	return b.String()
 }
 
-// Apply writes every changed file all-or-nothing, then pin.lock. Each new
-// file is written to a temporary file beside it, synced, and only when all
-// are ready renamed into place; modes are kept. On failure before the
-// renames, nothing is changed.
+// Apply writes every changed file, then pin.lock, so that a crash at any
+// moment (kill -9, power loss) leaves:
+//
+//   - every file entirely old or entirely new (each is staged beside its
+//     target, synced, and renamed over it);
+//   - pin.lock either the old one, or the new one with every file new: the
+//     new lock is staged first as PendingLockName, and renamed to pin.lock
+//     only after every file is renamed and their directories are synced.
+//
+// A run killed between the first rename and the last leaves the old
+// pin.lock and some files new; the next update (which finds the journal)
+// completes it and records what the files held before, as one run would
+// have. Staged files left behind are never read as configs and are removed
+// by the next update. On failure before the renames, nothing is changed.
+// Callers hold LockProject.
 func (p *Plan) Apply() error {
+	removeStale(p.stale)
 	// Stage in parallel: creating and syncing a file is mostly waiting on the
 	// file system, and a tree of thousands of files would otherwise wait in turn.
 	tmps := make([]string, len(p.Changes))
@@ -487,18 +512,39 @@ func (p *Plan) Apply() error {
 			return fmt.Errorf("write %s: %w; no file was changed", p.Changes[i].File.Rel, err)
 		}
 	}
+	lockPath := p.Config.LockPath()
+	journal := filepath.Join(p.Config.Dir(), PendingLockName)
+	if len(tmps) == 0 {
+		if !bytes.Equal(p.lockOld, p.lockNew) {
+			if err := channels.WriteFileAtomic(lockPath, p.lockNew, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", lockPath, err)
+			}
+		}
+		if p.pending != nil {
+			os.Remove(journal) // files and pin.lock agree: nothing left to complete
+		}
+		return nil
+	}
+	// The journal is durable before the first file is replaced.
+	if err := channels.WriteFileAtomic(journal, p.lockNew, 0o644); err != nil {
+		cleanup(0)
+		return fmt.Errorf("write %s: %w; no file was changed", journal, err)
+	}
+	dirs := map[string]bool{p.Config.Dir(): true}
 	for i, t := range tmps {
 		if err := os.Rename(t, p.Changes[i].File.Path); err != nil {
 			cleanup(i)
-			return fmt.Errorf("replace %s: %w (%d of %d files were already replaced)", p.Changes[i].File.Rel, err, i, len(tmps))
+			return fmt.Errorf("replace %s: %w (%d of %d files were already replaced; pin.lock is unchanged: run pin update again to complete)", p.Changes[i].File.Rel, err, i, len(tmps))
 		}
+		dirs[filepath.Dir(p.Changes[i].File.Path)] = true
 	}
-	if !bytes.Equal(p.lockOld, p.lockNew) {
-		if err := channels.WriteFileAtomic(p.Config.LockPath(), p.lockNew, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", p.Config.LockPath(), err)
-		}
+	if err := syncDirs(dirs); err != nil {
+		return fmt.Errorf("%w (pin.lock is unchanged: run pin update again to complete)", err)
 	}
-	return nil
+	if err := os.Rename(journal, lockPath); err != nil {
+		return fmt.Errorf("write %s: %w (every file is replaced: run pin update again to record it)", lockPath, err)
+	}
+	return syncDirs(map[string]bool{p.Config.Dir(): true})
 }
 
 // stageWorkers bounds how many files are staged at once.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,7 @@ type initOptions struct {
 	Files      []string
 	Style      string
 	Force      bool
+	Wait       time.Duration
 }
 
 func newInitCmd(a *app) *cobra.Command {
@@ -50,6 +52,7 @@ func newInitCmd(a *app) *cobra.Command {
 	cmd.Flags().StringArrayVar(&opts.Files, "files", nil, "file glob to manage (repeatable; default: Terraform, YAML, JSON, Dockerfiles)")
 	cmd.Flags().StringVar(&opts.Style, "style", pin.StyleDigest, "reference style: digest or tag+digest")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing pin.yaml")
+	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
 	_ = cmd.MarkFlagRequired("source")
 	_ = cmd.MarkFlagRequired("key-file")
 	return cmd
@@ -59,6 +62,11 @@ func runInit(ctx context.Context, a *app, opts *initOptions) error {
 	if opts.Style != pin.StyleDigest && opts.Style != pin.StyleTagDigest {
 		return exitcode.UsageError(fmt.Errorf("--style %q: use digest or tag+digest", opts.Style))
 	}
+	unlock, err := lockProject(ctx, a, opts.Config, opts.Wait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cfg, err := pin.Init(ctx, pin.InitOptions{
 		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile,
 		Constraint: opts.Constraint, Files: opts.Files, Style: opts.Style, Force: opts.Force, Now: a.now,
@@ -78,6 +86,7 @@ type updateOptions struct {
 	AllowDowngrade bool
 	ExitCode       bool
 	Output         string
+	Wait           time.Duration
 }
 
 func newUpdateCmd(a *app) *cobra.Command {
@@ -102,7 +111,23 @@ all-or-nothing, and records what it did in pin.lock.`,
 	cmd.Flags().BoolVar(&opts.AllowDowngrade, "allow-downgrade", false, "allow the newest allowed version to be lower than pin.lock's")
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 4 when an update is available (--dry-run) or was made")
 	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
 	return cmd
+}
+
+// defaultLockWait is how long a writing command waits for another by default.
+const defaultLockWait = time.Minute
+
+// lockProject takes the write lock of the project whose pin.yaml is config
+// (see pin.LockProject), saying on stderr when it has to wait.
+func lockProject(ctx context.Context, a *app, config string, wait time.Duration) (func() error, error) {
+	return pin.LockProject(ctx, config, pin.LockOptions{Wait: wait, Waiting: func(pid int) {
+		who := "another pin process"
+		if pid > 0 {
+			who = fmt.Sprintf("another pin process (pid %d)", pid)
+		}
+		fmt.Fprintf(a.Err, "pin: waiting for %s to finish writing %s (up to %s) ...\n", who, filepath.Dir(config), wait)
+	}})
 }
 
 type updateJSON struct {
@@ -126,12 +151,24 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	if err != nil {
 		return err
 	}
+	if !opts.DryRun {
+		// Held from before pin.lock is read until it is written: two updates
+		// planned from one pin.lock would each roll the other back.
+		unlock, err := lockProject(ctx, a, cfg.Path, opts.Wait)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	plan, err := pin.PlanUpdate(ctx, cfg, pin.UpdateOptions{
 		To: opts.To, AllowDowngrade: opts.AllowDowngrade, Now: a.now,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
 	if err != nil {
 		return err
+	}
+	if plan.Interrupted && !opts.DryRun {
+		fmt.Fprintf(a.Err, "pin: warning: an earlier pin update was interrupted after replacing some files (it left %s); completing it\n", pin.PendingLockName)
 	}
 	if !opts.DryRun {
 		if err := plan.Apply(); err != nil {

@@ -120,6 +120,9 @@ func TestMain(m *testing.M) {
 	if sharedKeys.dir != "" {
 		os.RemoveAll(sharedKeys.dir)
 	}
+	if builtPin.dir != "" {
+		os.RemoveAll(builtPin.dir)
+	}
 	os.Exit(code)
 }
 

@@ -76,7 +76,10 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	for name, ch := range cfg.Channels {
 		ttls[name] = ch.TTL
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls}, nil
+	waiting := func(holder string) {
+		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
+	}
+	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}, nil
 }
 
 type releaseCreateOptions struct {

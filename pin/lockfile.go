@@ -1,0 +1,103 @@
+package pin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/flock"
+)
+
+// Names of pin's bookkeeping files in a project directory. Neither is ever
+// managed, checked or audited.
+const (
+	// PendingLockName is the journal of an update in progress: the pin.lock
+	// it will write, synced before the first file is replaced and renamed to
+	// pin.lock after the last. Found at the start of an update, it means the
+	// previous one was killed between the two.
+	PendingLockName = ".pin.lock.next"
+	// lockFallbackName is locked instead of the directory where the file
+	// system cannot flock a directory.
+	lockFallbackName = ".pin.lck"
+)
+
+// ownBookkeeping reports the files pin leaves in a project while it works.
+func ownBookkeeping(name string) bool {
+	return name == PendingLockName || name == lockFallbackName || channels.IsStagedFile(name)
+}
+
+// LockOptions tune LockProject.
+type LockOptions struct {
+	Wait    time.Duration // how long to wait for another writer
+	Waiting func(pid int) // called once when another process holds the lock (0: unknown pid)
+}
+
+// LockProject takes the project's exclusive lock (the directory holding
+// pin.yaml) so that only one pin process writes its files and pin.lock at a
+// time. Every command that writes the project holds it from before it reads
+// pin.lock until it has written it. The kernel drops it when the process
+// dies, so a crash never leaves the project locked. A directory that does
+// not exist yet (pin init creates it) has nothing to lock.
+func LockProject(ctx context.Context, configPath string, o LockOptions) (release func() error, err error) {
+	dir := filepath.Dir(configPath)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return func() error { return nil }, nil
+	}
+	l, err := flock.Acquire(ctx, dir, lockFallbackName, flock.Options{Wait: o.Wait, Waiting: o.Waiting})
+	if errors.Is(err, flock.ErrTimeout) {
+		return nil, fmt.Errorf("another pin process is writing %s: %w; retry when it has finished", dir, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.Release, nil
+}
+
+// loadPending reads the journal an interrupted update left, or nil.
+func loadPending(cfg *Config) *Lock {
+	p := filepath.Join(cfg.Dir(), PendingLockName)
+	if _, err := os.Stat(p); err != nil {
+		return nil
+	}
+	l, err := LoadLock(p)
+	if err != nil || l == nil || l.Product != cfg.Product {
+		// Unreadable (killed while it was written) or another product's: it
+		// has nothing to offer, and the next Apply removes it.
+		return &Lock{}
+	}
+	return l
+}
+
+// syncDirs makes renames in dirs durable (fsync on each directory), so that
+// pin.lock, renamed after them, never survives a power loss they do not.
+func syncDirs(dirs map[string]bool) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be opened for sync there
+	}
+	for d := range dirs {
+		f, err := os.Open(d)
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", d, err)
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// removeStale removes the staged files a killed update left behind. One
+// that cannot be removed stays for the next run: it is never read as a config.
+func removeStale(paths []string) {
+	for _, p := range paths {
+		_ = os.Remove(p)
+	}
+}

@@ -1,0 +1,214 @@
+package pin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wellcomecollection/pin/channels"
+)
+
+// TestUpdateCompletesInterruptedUpdate builds, by hand, each state a kill -9
+// can leave Apply in (staged files never renamed; the journal written and
+// some files replaced; every file replaced but pin.lock not yet), and checks
+// that the next update ignores the staged files as configs, removes them, and
+// writes exactly the files and pin.lock that one uninterrupted update writes.
+func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
+	const files = 6
+	type state struct {
+		name     string
+		replaced int  // files already renamed into place
+		journal  bool // the journal was written
+	}
+	for _, st := range []state{
+		{"killed while staging", 0, false},
+		{"killed after the journal", 0, true},
+		{"killed between renames", files / 2, true},
+		{"killed before pin.lock", files, true},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.release("1.0.0", channels.Stable, "a")
+			f.release("1.1.0", channels.Stable, "b")
+			for i := 0; i < files; i++ {
+				f.write(fmt.Sprintf("svc%d/compose.yaml", i), fmt.Sprintf("services:\n  app:\n    image: public.ecr.aws/y1p3h6z3/%s:latest\n", services[i%len(services)]))
+			}
+			f.init(channels.Stable)
+			if _, err := f.update(UpdateOptions{To: "1.0.0"}); err != nil {
+				t.Fatal(err)
+			}
+			old := treeBytes(t, f.dir)
+
+			// What one uninterrupted update writes.
+			want, err := f.update(UpdateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want.Changes) != files {
+				t.Fatalf("the update changes %d files, want %d", len(want.Changes), files)
+			}
+			full := treeBytes(t, f.dir)
+			restore(t, f.dir, old)
+
+			// The state the kill left.
+			plan, err := PlanUpdate(context.Background(), f.cfg, UpdateOptions{Now: f.clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range plan.Changes {
+				if _, err := channels.StageFile(c.File.Path, c.New, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st.journal {
+				if err := os.WriteFile(filepath.Join(f.dir, PendingLockName), plan.lockNew, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range plan.Changes[:st.replaced] {
+				if err := os.WriteFile(c.File.Path, c.New, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := len(staged(t, f.dir)); n != files {
+				t.Fatalf("%d staged files, want %d", n, files)
+			}
+
+			// Check and a dry run never read the staged files as configs.
+			chk, err := Check(context.Background(), f.cfg, CheckOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(chk.Findings) != st.replaced {
+				t.Errorf("check reports %d findings, want %d (one per replaced file): %v", len(chk.Findings), st.replaced, chk.Findings)
+			}
+
+			again, err := PlanUpdate(context.Background(), f.cfg, UpdateOptions{Now: f.clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Interrupted != st.journal {
+				t.Errorf("Interrupted = %v, want %v", again.Interrupted, st.journal)
+			}
+			if len(again.Changes) != files-st.replaced {
+				t.Errorf("the completing update changes %d files, want %d", len(again.Changes), files-st.replaced)
+			}
+			if err := again.Apply(); err != nil {
+				t.Fatal(err)
+			}
+			got := treeBytes(t, f.dir)
+			for name, b := range full {
+				if !bytes.Equal(got[name], b) {
+					t.Errorf("%s after completing differs from one uninterrupted update:\n%s\nwant:\n%s", name, got[name], b)
+				}
+			}
+			for name := range got {
+				if _, ok := full[name]; !ok {
+					t.Errorf("%s left behind", name)
+				}
+			}
+		})
+	}
+}
+
+// treeBytes reads every regular file under dir, by slash path.
+func treeBytes(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// restore writes snap back over dir and removes every other file.
+func restore(t *testing.T, dir string, snap map[string][]byte) {
+	t.Helper()
+	for name := range treeBytes(t, dir) {
+		if _, ok := snap[name]; !ok {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+	for name, b := range snap {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func staged(t *testing.T, dir string) []string {
+	var out []string
+	for name := range treeBytes(t, dir) {
+		if channels.IsStagedFile(filepath.Base(name)) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func TestLockProjectSerialisesWriters(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pin.yaml")
+	ctx := context.Background()
+	release, err := LockProject(ctx, cfg, LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := 0
+	_, err = LockProject(ctx, cfg, LockOptions{Wait: 100 * time.Millisecond, Waiting: func(int) { waited++ }})
+	if err == nil || !strings.Contains(err.Error(), "another pin process is writing "+dir) {
+		t.Fatalf("second writer: err = %v, want it told another pin process is writing %s", err, dir)
+	}
+	if waited != 1 {
+		t.Errorf("Waiting called %d times, want once", waited)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LockProject(ctx, cfg, LockOptions{})
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	again()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the lock left %d file(s) in the project", len(entries))
+	}
+	// pin init may name a directory it will create.
+	missing := filepath.Join(dir, "new", "pin.yaml")
+	if rel, err := LockProject(ctx, missing, LockOptions{}); err != nil {
+		t.Errorf("lock for a directory pin init will create: %v", err)
+	} else {
+		rel()
+	}
+}
+
+func TestIsStagedFile(t *testing.T) {
+	for name, want := range map[string]bool{
+		".main.tf.pin-123456":    true,
+		"..env.pin-1":            true,
+		".pin.lock.pin-99":       true,
+		"main.tf.pin-123":        false, // not hidden: a user's file
+		".main.tf.pin-":          false,
+		".main.tf.pin-12a":       false,
+		".pin-123":               false,
+		"docker-compose.pin.yml": false,
+	} {
+		if got := channels.IsStagedFile(name); got != want {
+			t.Errorf("IsStagedFile(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
