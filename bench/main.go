@@ -15,6 +15,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,6 +40,7 @@ type config struct {
 	Root      string // the module's root
 	Pin       string // prebuilt pin, or "" to build one
 	StartRuns int    // runs of `pin version`
+	PinFlags  []string
 }
 
 func main() {
@@ -47,7 +49,7 @@ func main() {
 	flag.DurationVar(&c.Delay, "delay", 30*time.Millisecond, "delay the proxy adds to every request")
 	flag.IntVar(&c.Runs, "runs", 5, "measured runs per case (the median is reported)")
 	flag.StringVar(&sizes, "refs", "20,200,2000", "numbers of references pin resolves")
-	flag.IntVar(&c.CompareN, "compare", 20, "references resolved by crane and regctl")
+	flag.IntVar(&c.CompareN, "compare", 20, "references resolved by crane and regctl (0: no comparison)")
 	flag.IntVar(&c.XargsMax, "xargs-max", 200, "largest number of references also resolved by crane under xargs -P")
 	flag.IntVar(&c.XargsP, "P", 20, "parallelism of xargs -P")
 	flag.BoolVar(&c.InMemory, "in-memory", false, "use go-containerregistry's in-memory registry instead of docker-registry")
@@ -56,7 +58,9 @@ func main() {
 	flag.StringVar(&c.GoBench, "gobench", "", "go test -bench output to include in the report")
 	flag.StringVar(&c.Pin, "pin", "", "pin binary to measure (default: build ./cmd/pin with the Makefile's flags)")
 	flag.IntVar(&c.StartRuns, "start-runs", 100, "runs of `pin version` for start-up time")
+	pinFlags := flag.String("pin-flags", "", "extra flags for pin resolve, space-separated (default: none, pin's defaults)")
 	flag.Parse()
+	c.PinFlags = strings.Fields(*pinFlags)
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -98,7 +102,7 @@ func moduleRoot() (string, error) {
 }
 
 // benchmark runs every case and returns the report.
-func benchmark(ctx context.Context, c config, logw *os.File) (*report, error) {
+func benchmark(ctx context.Context, c config, logw io.Writer) (*report, error) {
 	logf := func(format string, a ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", a...) }
 	tmp, err := os.MkdirTemp("", "pin-bench-")
 	if err != nil {
@@ -147,42 +151,18 @@ func benchmark(ctx context.Context, c config, logw *os.File) (*report, error) {
 	}
 	for _, n := range c.Sizes {
 		refs := e.Refs[:n]
-		r := result{Tool: "pin resolve", Refs: n, Command: fmt.Sprintf("pin resolve $(cat refs-%d.txt)", n)}
-		if err := add(r, invocation{argv: append([]string{pin, "resolve"}, refs...), check: checkPinOutput(e, refs)}); err != nil {
+		args := append([]string{"resolve"}, c.PinFlags...)
+		r := result{Tool: "pin resolve", Refs: n, Command: fmt.Sprintf("pin %s $(cat refs-%d.txt)", strings.Join(args, " "), n)}
+		if err := add(r, invocation{argv: append(append([]string{pin}, args...), refs...), check: checkPinOutput(e, refs)}); err != nil {
 			return nil, err
 		}
 	}
 
-	crane, cerr := exec.LookPath("crane")
-	regctl, rerr := exec.LookPath("regctl")
-	if cerr != nil || rerr != nil {
-		return nil, fmt.Errorf("crane and regctl are needed for the comparison (scripts/install-test-deps.sh crane regctl): %v %v", cerr, rerr)
-	}
-	refs := e.Refs[:c.CompareN]
-	stdin := strings.Join(refs, "\n") + "\n"
-	loop := `while read -r r; do %s "$r"; done`
-	if err := add(result{Tool: "crane digest, loop", Refs: c.CompareN, Command: fmt.Sprintf(loop, "crane digest") + fmt.Sprintf(" < refs-%d.txt", c.CompareN)},
-		invocation{argv: []string{"bash", "-c", fmt.Sprintf(loop, crane+" digest")}, stdin: stdin, check: checkDigests(e, refs, true)}); err != nil {
-		return nil, err
-	}
-	for _, n := range xargsSizes(c) {
-		refs := e.Refs[:n]
-		p := strconv.Itoa(c.XargsP)
-		if err := add(result{Tool: "crane digest, xargs -P " + p, Refs: n, Command: fmt.Sprintf("xargs -P %s -n 1 crane digest < refs-%d.txt", p, n)},
-			invocation{argv: []string{"xargs", "-P", p, "-n", "1", crane, "digest"}, stdin: strings.Join(refs, "\n") + "\n", check: checkDigests(e, refs, false)}); err != nil {
+	if c.CompareN > 0 {
+		if err := compare(ctx, c, e, rep, add); err != nil {
 			return nil, err
 		}
 	}
-	cmd := exec.CommandContext(ctx, regctl, "registry", "set", "--tls", "disabled", e.Addr)
-	cmd.Env = e.Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("regctl registry set: %w: %s", err, out)
-	}
-	if err := add(result{Tool: "regctl image digest, loop", Refs: c.CompareN, Command: fmt.Sprintf(loop, "regctl image digest") + fmt.Sprintf(" < refs-%d.txt", c.CompareN)},
-		invocation{argv: []string{"bash", "-c", fmt.Sprintf(loop, regctl+" image digest")}, stdin: stdin, check: checkDigests(e, refs, true)}); err != nil {
-		return nil, err
-	}
-
 	logf("pin version: %d runs", c.StartRuns)
 	if rep.Startup, err = startup(ctx, pin, c.StartRuns); err != nil {
 		return nil, err
@@ -194,6 +174,41 @@ func benchmark(ctx context.Context, c config, logw *os.File) (*report, error) {
 	}
 	rep.Finished = time.Now().UTC()
 	return rep, nil
+}
+
+// compare times crane and regctl on the first c.CompareN references.
+func compare(ctx context.Context, c config, e *env, rep *report, add func(result, invocation) error) error {
+	crane, cerr := exec.LookPath("crane")
+	regctl, rerr := exec.LookPath("regctl")
+	if cerr != nil || rerr != nil {
+		return fmt.Errorf("crane and regctl are needed for the comparison (scripts/install-test-deps.sh crane regctl): %v %v", cerr, rerr)
+	}
+	refs := e.Refs[:c.CompareN]
+	stdin := strings.Join(refs, "\n") + "\n"
+	loop := `while read -r r; do %s "$r"; done`
+	if err := add(result{Tool: "crane digest, loop", Refs: c.CompareN, Command: fmt.Sprintf(loop, "crane digest") + fmt.Sprintf(" < refs-%d.txt", c.CompareN)},
+		invocation{argv: []string{"bash", "-c", fmt.Sprintf(loop, crane+" digest")}, stdin: stdin, check: checkDigests(e, refs, true)}); err != nil {
+		return err
+	}
+	for _, n := range xargsSizes(c) {
+		refs := e.Refs[:n]
+		p := strconv.Itoa(c.XargsP)
+		if err := add(result{Tool: "crane digest, xargs -P " + p, Refs: n, Command: fmt.Sprintf("xargs -P %s -n 1 crane digest < refs-%d.txt", p, n)},
+			invocation{argv: []string{"xargs", "-P", p, "-n", "1", crane, "digest"}, stdin: strings.Join(refs, "\n") + "\n", check: checkDigests(e, refs, false)}); err != nil {
+			return err
+		}
+	}
+	cmd := exec.CommandContext(ctx, regctl, "registry", "set", "--tls", "disabled", e.Addr)
+	cmd.Env = e.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("regctl registry set: %w: %s", err, out)
+	}
+	if err := add(result{Tool: "regctl image digest, loop", Refs: c.CompareN, Command: fmt.Sprintf(loop, "regctl image digest") + fmt.Sprintf(" < refs-%d.txt", c.CompareN)},
+		invocation{argv: []string{"bash", "-c", fmt.Sprintf(loop, regctl+" image digest")}, stdin: stdin, check: checkDigests(e, refs, true)}); err != nil {
+		return err
+	}
+
+	return nil
 }
 
 // xargsSizes is CompareN and every size up to XargsMax, each once.

@@ -167,11 +167,11 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Command: `%s`\n", r.Command)
 	fmt.Fprintf(&b, "- Machine: %s\n", r.Machine)
 	fmt.Fprintf(&b, "- Registry: %s on 127.0.0.1, behind the harness's proxy: %s per request, %s\n", r.Backend, c.Delay, auth)
-	fmt.Fprintf(&b, "- Wall time is the median of %d runs (after one warm-up run), each a fresh process; requests and token fetches are counted by the proxy (every request, token fetches included); `401s` are the challenges it answered.\n\n", c.Runs)
+	fmt.Fprintf(&b, "- Wall time is the median of %d runs (after one warm-up run), each a fresh process; requests and token fetches are counted by the proxy (every request, token fetches included); `401s` are the challenges it answered. CPU is user + system time of the tool's processes (a shell loop's or xargs's children included), which depends less on the machine's load than wall time.\n\n", c.Runs)
 
 	b.WriteString("### Resolving tags\n\n")
-	b.WriteString("| Tool | Refs | Wall (median) | Range | Requests | Token fetches | 401s | Time / pin's | Peak RSS | Command |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| Tool | Refs | Wall (median) | Range | CPU (median) | Requests | Token fetches | 401s | Time / pin's | Peak RSS | Command |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, x := range r.Resolve {
 		lo, hi := x.spread()
 		ratio := ""
@@ -183,8 +183,8 @@ func (r *report) markdown() string {
 			rss = mb(x.peakRSS() * 1024)
 		}
 		n := x.last()
-		fmt.Fprintf(&b, "| %s | %d | %s | %s – %s | %d | %d | %d | %s | %s | `%s` |\n",
-			x.Tool, x.Refs, secs(x.median()), secs(lo), secs(hi), n.requests, n.tokens, n.denied, ratio, rss, x.Command)
+		fmt.Fprintf(&b, "| %s | %d | %s | %s – %s | %s | %d | %d | %d | %s | %s | `%s` |\n",
+			x.Tool, x.Refs, secs(x.median()), secs(lo), secs(hi), secs(x.medianCPU()), n.requests, n.tokens, n.denied, ratio, rss, x.Command)
 	}
 	b.WriteString("\n")
 

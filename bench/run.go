@@ -17,7 +17,8 @@ import (
 type sample struct {
 	wall   time.Duration
 	counts counts
-	maxRSS int64 // KiB, of the process started (not its children)
+	maxRSS int64         // KiB, of the process started (not its children)
+	cpu    time.Duration // user + system time of the process and its waited-for children
 }
 
 // result is a case measured several times.
@@ -33,6 +34,15 @@ func (r result) median() time.Duration {
 	w := make([]time.Duration, len(r.Samples))
 	for i, s := range r.Samples {
 		w[i] = s.wall
+	}
+	slices.Sort(w)
+	return w[len(w)/2]
+}
+
+func (r result) medianCPU() time.Duration {
+	w := make([]time.Duration, len(r.Samples))
+	for i, s := range r.Samples {
+		w[i] = s.cpu
 	}
 	slices.Sort(w)
 	return w[len(w)/2]
@@ -100,12 +110,13 @@ func runOnce(ctx context.Context, environ []string, inv invocation) (sample, err
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss
 	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if inv.check != nil {
 		if err := inv.check(stdout.String()); err != nil {
 			return sample{}, fmt.Errorf("%s: wrong output: %w", display(inv.argv), err)
 		}
 	}
-	return sample{wall: wall, maxRSS: rss}, nil
+	return sample{wall: wall, maxRSS: rss, cpu: cpu}, nil
 }
 
 func tail(s string) string {

@@ -111,7 +111,7 @@ fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.`,
 	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to publish on: edge or stable (required)")
 	cmd.Flags().StringVar(&opts.Revision, "revision", "", "source revision (git commit) recorded in the manifest")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve and print the release; sign and publish nothing")
-	cmd.Flags().IntVar(&opts.Jobs, "jobs", 16, "concurrent registry requests")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", registry.DefaultJobs, "concurrent registry requests")
 	_ = cmd.MarkFlagRequired("channel")
 	return cmd
 }
