@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // Config is a parsed release.yaml.
@@ -64,8 +64,6 @@ type rawComponent struct {
 	Image string `yaml:"image"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
-
 // Load reads and validates a release.yaml. Every error is a configuration
 // error (exit 2) naming path:line.
 func Load(path string) (*Config, error) {
@@ -101,7 +99,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		return fmt.Errorf("%s:%d: %s", path, line, fmt.Sprintf(format, args...))
 	}
 	c := &Config{Path: path, Product: raw.Product, Source: raw.Source, Channels: map[string]Channel{}}
-	if !nameRE.MatchString(raw.Product) {
+	if !manifest.ValidName(raw.Product) {
 		return nil, errAt(at("product"), "product %q must be a lowercase name like storage-service", raw.Product)
 	}
 	if raw.Source == "" {
@@ -143,7 +141,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		if compNode != nil && i < len(compNode.Content) {
 			line = compNode.Content[i].Line
 		}
-		if !nameRE.MatchString(rc.Name) {
+		if !manifest.ValidName(rc.Name) {
 			return nil, errAt(line, "component name %q must be a lowercase name like bags_api", rc.Name)
 		}
 		if prev, dup := seen[rc.Name]; dup {
