@@ -50,6 +50,42 @@ func TestResolverAgainstProxy(t *testing.T) {
 	}
 }
 
+// TestResolverTokenPerGroup checks that a host with more repositories than
+// one token request can name (the proxy, like nginx, refuses request lines
+// over 8 KB) gets one token per group of them, and every reference resolves.
+func TestResolverTokenPerGroup(t *testing.T) {
+	const n = 400
+	e := newTestEnv(t, n, 0)
+	q := url.Values{}
+	for _, r := range e.Refs {
+		q.Add("scope", "repository:"+strings.TrimPrefix(strings.TrimSuffix(r, ":v1"), e.Addr+"/")+":pull")
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+e.Addr+tokenPath+"?"+q.Encode(), nil)
+	req.SetBasicAuth(benchUser, benchPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestURITooLong {
+		t.Fatalf("one token request for %d repositories: %s, want 414 (the test needs more repositories)", n, resp.Status)
+	}
+	e.Proxy.reset()
+
+	for _, r := range registry.NewResolver().Resolve(context.Background(), e.Refs, nil) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if err := e.checkDigest(r.Ref, r.Digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.Proxy.counts()
+	if got.tokens < 2 || got.tokens > 4 || got.requests != n+2*got.tokens {
+		t.Errorf("proxy counted %+v: want 2 to 4 tokens (6 KB of scopes each), one ping per token and %d HEADs", got, n)
+	}
+}
+
 // TestResolverFansOut checks that 20 references cost three round trips
 // (ping, token, every HEAD at once), not more: with a 200 ms delay per
 // request, a second wave of HEADs would take at least 800 ms.

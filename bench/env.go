@@ -27,6 +27,11 @@ import (
 	"github.com/wellcomecollection/pin/internal/testenv"
 )
 
+// nginxMaxURI is the longest request line nginx accepts by default
+// (large_client_header_buffers 4 8k); the proxy refuses longer ones, so a
+// token request for too many repositories at once fails as it would there.
+const nginxMaxURI = 8 << 10
+
 // Credentials every tool presents to the proxy's token endpoint.
 const (
 	benchUser = "bench"
@@ -98,6 +103,7 @@ func newEnv(ctx context.Context, dir string, inMemory bool, delay time.Duration,
 		return nil, err
 	}
 	p := newProxy(&url.URL{Scheme: "http", Host: backend}, delay, auth, benchUser, benchPass)
+	p.maxURI = nginxMaxURI
 	addr, stop, err := serve(p)
 	if err != nil {
 		return nil, err

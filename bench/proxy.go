@@ -30,6 +30,9 @@ type proxy struct {
 	user    string // Basic credentials the token endpoint accepts
 	pass    string
 	realm   string // http://ADDR/token, set once the proxy listens
+	// maxURI, when not 0, refuses longer request targets with 414, as
+	// nginx does beyond its default 8 KB request line.
+	maxURI int
 
 	requests atomic.Int64 // every request, token fetches included
 	tokens   atomic.Int64 // token fetches
@@ -68,6 +71,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
+	}
+	if p.maxURI > 0 && len(r.RequestURI) > p.maxURI {
+		http.Error(w, "request URI too long", http.StatusRequestURITooLong)
+		return
 	}
 	if r.URL.Path == tokenPath {
 		p.tokens.Add(1)
