@@ -166,7 +166,7 @@ func TestHarnessSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: true, Auth: true, Root: root, StartRuns: 1}
+	c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: true, Auth: true, Root: root, StartRuns: 1, MaxURI: nginxMaxURI}
 	var log strings.Builder
 	rep, err := benchmark(context.Background(), c, &log)
 	if err != nil {

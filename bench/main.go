@@ -41,6 +41,7 @@ type config struct {
 	Pin       string // prebuilt pin, or "" to build one
 	StartRuns int    // runs of `pin version`
 	PinFlags  []string
+	MaxURI    int // longest request line the proxy accepts (0: any)
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&c.GoBench, "gobench", "", "go test -bench output to include in the report")
 	flag.StringVar(&c.Pin, "pin", "", "pin binary to measure (default: build ./cmd/pin with the Makefile's flags)")
 	flag.IntVar(&c.StartRuns, "start-runs", 100, "runs of `pin version` for start-up time")
+	flag.IntVar(&c.MaxURI, "max-uri", nginxMaxURI, "longest request line the proxy accepts, as nginx's 8 KB default (0: no limit)")
 	pinFlags := flag.String("pin-flags", "", "extra flags for pin resolve, space-separated (default: none, pin's defaults)")
 	flag.Parse()
 	c.PinFlags = strings.Fields(*pinFlags)
@@ -134,6 +136,7 @@ func benchmark(ctx context.Context, c config, logw io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.Proxy.maxURI = c.MaxURI
 	defer e.Close()
 	rep.Backend = e.Backend
 	logf("seeded in %s; proxy on %s, %s per request", time.Since(seeded).Round(time.Millisecond), e.Addr, c.Delay)

@@ -69,6 +69,7 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 	results := make([]Result, len(refs))
 	parsed := make([]name.Reference, len(refs))
 	scopes := map[string][]string{}
+	regs := map[string]name.Registry{}
 	for i, s := range refs {
 		results[i].Ref = s
 		ref, err := name.ParseReference(s)
@@ -81,23 +82,40 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 		results[i].Repository = repo.Name()
 		results[i].Tag = tagOf(s, ref)
 		host := repo.RegistryStr()
+		regs[host] = repo.Registry
 		scopes[host] = append(scopes[host], repo.Scope(transport.PullScope))
 	}
 	// One token per host, or per group of repositories when a host has so
 	// many that one token request would be too long.
 	groups := map[string]*authGroup{} // by scope
+	var all []*authGroup
 	for host, s := range scopes {
 		sort.Strings(s)
 		gs := scopeGroups(compact(s), maxScopeBytes)
 		for i, g := range gs {
-			ag := &authGroup{key: host, scopes: g}
+			ag := &authGroup{key: host, reg: regs[host], scopes: g}
 			if len(gs) > 1 {
 				ag.key = fmt.Sprintf("%s#%d", host, i)
 			}
+			all = append(all, ag)
 			for _, sc := range g {
 				groups[sc] = ag
 			}
 		}
+	}
+	if len(all) > 1 {
+		// Authenticate every group at once, so that no HEAD waits for its
+		// group's ping and token behind the HEADs of another group. A
+		// failure is not cached: the references of that group try again.
+		var setup errgroup.Group
+		setup.SetLimit(r.h.o.jobs)
+		for _, g := range all {
+			setup.Go(func() error {
+				_, _ = r.h.transport(ctx, g.key, g.reg, g.scopes)
+				return nil
+			})
+		}
+		_ = setup.Wait()
 	}
 
 	var mu sync.Mutex
@@ -141,6 +159,7 @@ const maxScopeBytes = 6 << 10
 // authGroup is a set of repositories on one host authenticated with one token.
 type authGroup struct {
 	key    string // the hub's cache key: the host, or host#N
+	reg    name.Registry
 	scopes []string
 }
 
@@ -166,9 +185,8 @@ func (r *Resolver) resolve(ctx context.Context, ref name.Reference, g *authGroup
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	reg := ref.Context().Registry
-	host := reg.RegistryStr()
-	rt, err := r.h.transport(ctx, g.key, reg, g.scopes)
+	host := g.reg.RegistryStr()
+	rt, err := r.h.transport(ctx, g.key, g.reg, g.scopes)
 	if err != nil {
 		return err
 	}
