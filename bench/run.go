@@ -31,18 +31,18 @@ type result struct {
 }
 
 func (r result) median() time.Duration {
-	w := make([]time.Duration, len(r.Samples))
-	for i, s := range r.Samples {
-		w[i] = s.wall
-	}
-	slices.Sort(w)
-	return w[len(w)/2]
+	return r.medianOf(func(s sample) time.Duration { return s.wall })
 }
 
 func (r result) medianCPU() time.Duration {
+	return r.medianOf(func(s sample) time.Duration { return s.cpu })
+}
+
+// medianOf returns the median of f over the samples.
+func (r result) medianOf(f func(sample) time.Duration) time.Duration {
 	w := make([]time.Duration, len(r.Samples))
 	for i, s := range r.Samples {
-		w[i] = s.cpu
+		w[i] = f(s)
 	}
 	slices.Sort(w)
 	return w[len(w)/2]
