@@ -156,7 +156,11 @@ func benchmark(ctx context.Context, c config, logw io.Writer) (*report, error) {
 		refs := e.Refs[:n]
 		args := append([]string{"resolve"}, c.PinFlags...)
 		r := result{Tool: "pin resolve", Refs: n, Command: fmt.Sprintf("pin %s $(cat refs-%d.txt)", strings.Join(args, " "), n)}
-		if err := add(r, invocation{argv: append(append([]string{pin}, args...), refs...), check: checkPinOutput(e, refs)}); err != nil {
+		inv := invocation{argv: append(append([]string{pin}, args...), refs...), check: checkPinOutput(e, refs)}
+		if err := add(r, inv); err != nil {
+			return nil, err
+		}
+		if rep.Resolve[len(rep.Resolve)-1].RSS, err = peakRSS(ctx, e.Env(), inv); err != nil {
 			return nil, err
 		}
 	}
@@ -234,8 +238,9 @@ func startup(ctx context.Context, pin string, runs int) (result, error) {
 		}
 		return nil
 	}}
+	environ := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
 	for i := -5; i < runs; i++ {
-		s, err := runOnce(ctx, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}, inv)
+		s, err := runOnce(ctx, environ, inv)
 		if err != nil {
 			return r, err
 		}
@@ -243,5 +248,7 @@ func startup(ctx context.Context, pin string, runs int) (result, error) {
 			r.Samples = append(r.Samples, s)
 		}
 	}
-	return r, nil
+	var err error
+	r.RSS, err = peakRSS(ctx, environ, inv)
+	return r, err
 }

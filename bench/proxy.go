@@ -37,6 +37,8 @@ type proxy struct {
 	requests atomic.Int64 // every request, token fetches included
 	tokens   atomic.Int64 // token fetches
 	denied   atomic.Int64 // 401 answers
+	inFlight atomic.Int64 // requests being answered now
+	peak     atomic.Int64 // the most requests answered at once
 
 	mu     sync.Mutex
 	grants map[string]map[string]bool // token -> repositories it may pull
@@ -49,20 +51,28 @@ func newProxy(backend *url.URL, delay time.Duration, auth bool, user, pass strin
 }
 
 // counts is what one measured run cost.
-type counts struct{ requests, tokens, denied int64 }
+type counts struct{ requests, tokens, denied, peak int64 }
 
 func (p *proxy) reset() {
 	p.requests.Store(0)
 	p.tokens.Store(0)
 	p.denied.Store(0)
+	p.peak.Store(0)
 }
 
 func (p *proxy) counts() counts {
-	return counts{requests: p.requests.Load(), tokens: p.tokens.Load(), denied: p.denied.Load()}
+	return counts{requests: p.requests.Load(), tokens: p.tokens.Load(), denied: p.denied.Load(), peak: p.peak.Load()}
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
+	n := p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+	for {
+		if old := p.peak.Load(); n <= old || p.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
 	if p.delay > 0 {
 		t := time.NewTimer(p.delay)
 		select {

@@ -8,8 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -17,7 +17,6 @@ import (
 type sample struct {
 	wall   time.Duration
 	counts counts
-	maxRSS int64         // KiB, of the process started (not its children)
 	cpu    time.Duration // user + system time of the process and its waited-for children
 }
 
@@ -27,7 +26,7 @@ type result struct {
 	Refs    int
 	Command string // as a user would type it
 	Samples []sample
-	Note    string
+	RSS     int64 // peak RSS in bytes, from one run under /usr/bin/time; 0 when not measured
 }
 
 func (r result) median() time.Duration {
@@ -58,14 +57,6 @@ func (r result) spread() (lo, hi time.Duration) {
 
 // last returns the counts of the last run (every run makes the same requests).
 func (r result) last() counts { return r.Samples[len(r.Samples)-1].counts }
-
-func (r result) peakRSS() int64 {
-	var m int64
-	for _, s := range r.Samples {
-		m = max(m, s.maxRSS)
-	}
-	return m
-}
 
 // invocation is one command to time: argv run directly (no shell), with stdin.
 type invocation struct {
@@ -106,17 +97,45 @@ func runOnce(ctx context.Context, environ []string, inv invocation) (sample, err
 	if err != nil {
 		return sample{}, fmt.Errorf("%s: %w\n%s", display(inv.argv), err, tail(stderr.String()))
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss
-	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if inv.check != nil {
 		if err := inv.check(stdout.String()); err != nil {
 			return sample{}, fmt.Errorf("%s: wrong output: %w", display(inv.argv), err)
 		}
 	}
-	return sample{wall: wall, maxRSS: rss, cpu: cpu}, nil
+	return sample{wall: wall, cpu: cpu}, nil
+}
+
+// timeBinary is GNU time, which reports a child's peak RSS.
+const timeBinary = "/usr/bin/time"
+
+// peakRSS runs inv once under GNU time and returns the peak RSS of the
+// command in bytes. (The rusage of a child started by the harness itself
+// is no use: Go starts children with CLONE_VM, so their maximum RSS counts
+// the harness's own memory until exec.) It returns 0 without GNU time.
+func peakRSS(ctx context.Context, environ []string, inv invocation) (int64, error) {
+	if _, err := os.Stat(timeBinary); err != nil {
+		return 0, nil
+	}
+	f, err := os.CreateTemp("", "pin-bench-rss-")
+	if err != nil {
+		return 0, err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	inv.argv = append([]string{timeBinary, "-f", "%M", "-o", f.Name()}, inv.argv...)
+	if _, err := runOnce(ctx, environ, inv); err != nil {
+		return 0, err
+	}
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		return 0, err
+	}
+	kib, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: peak RSS %q: %w", timeBinary, b, err)
+	}
+	return kib * 1024, nil
 }
 
 func tail(s string) string {
