@@ -71,6 +71,10 @@ func main() {
 		}
 		c.Sizes = append(c.Sizes, n)
 	}
+	if c.Runs < 1 || c.StartRuns < 1 || c.CompareN < 0 {
+		fmt.Fprintln(os.Stderr, "bench: -runs and -start-runs must be at least 1, -compare at least 0")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var err error
