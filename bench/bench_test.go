@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/registry"
 )
 
@@ -154,10 +155,10 @@ func TestProxyTokens(t *testing.T) {
 	}
 }
 
-// TestHarnessSmoke runs the whole harness with tiny numbers against the
-// in-memory registry, without crane and regctl: it builds pin, resolves
-// through the proxy, checks the digests pin prints, and writes the report
-// into a copy of BENCHMARKS.md's markers.
+// TestHarnessSmoke runs the whole harness with tiny numbers, without crane
+// and regctl, against the in-memory registry and against docker-registry:
+// it builds pin, resolves through the proxy, checks the digests pin prints,
+// and writes the report into a copy of BENCHMARKS.md's markers.
 func TestHarnessSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds pin: not in -short mode")
@@ -166,21 +167,37 @@ func TestHarnessSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: true, Auth: true, Root: root, StartRuns: 1, MaxURI: nginxMaxURI}
-	var log strings.Builder
-	rep, err := benchmark(context.Background(), c, &log)
+	pin, err := buildPin(context.Background(), root, t.TempDir())
 	if err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
+		t.Fatal(err)
 	}
-	p, ok := rep.find("pin resolve", 3)
-	if !ok {
-		t.Fatal("no pin resolve result")
-	}
-	if n := p.last(); n.requests != 5 || n.tokens != 1 || n.denied != 1 {
-		t.Errorf("pin resolve of 3 refs: proxy counted %+v, want 5 requests, 1 token, 1 challenge", n)
-	}
-	if rep.BinarySize < 1<<20 || rep.Startup.median() <= 0 {
-		t.Errorf("binary size %d, start-up %s", rep.BinarySize, rep.Startup.median())
+	var rep *report
+	for _, inMemory := range []bool{true, false} {
+		if !inMemory && testenv.RegistryBinary() == "" {
+			if os.Getenv(testenv.IntegrationEnv) == "1" {
+				t.Fatal("docker-registry not installed (PIN_INTEGRATION=1: a failure, not a skip)")
+			}
+			t.Log("docker-registry not installed: only the in-memory registry was tried")
+			continue
+		}
+		c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: inMemory, Auth: true, Root: root, Pin: pin, StartRuns: 1, MaxURI: nginxMaxURI}
+		var log strings.Builder
+		if rep, err = benchmark(context.Background(), c, &log); err != nil {
+			t.Fatalf("in-memory %v: %v\n%s", inMemory, err, log.String())
+		}
+		p, ok := rep.find("pin resolve", 3)
+		if !ok {
+			t.Fatal("no pin resolve result")
+		}
+		if n := p.last(); n.requests != 5 || n.tokens != 1 || n.denied != 1 {
+			t.Errorf("%s: pin resolve of 3 refs: proxy counted %+v, want 5 requests, 1 token, 1 challenge", rep.Backend, n)
+		}
+		if _, err := os.Stat(timeBinary); err == nil && (p.RSS < 1<<20 || p.RSS > 200<<20) {
+			t.Errorf("pin resolve of 3 refs: peak RSS %d bytes", p.RSS)
+		}
+		if rep.BinarySize < 1<<20 || rep.Startup.median() <= 0 {
+			t.Errorf("binary size %d, start-up %s", rep.BinarySize, rep.Startup.median())
+		}
 	}
 
 	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
