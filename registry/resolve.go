@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -64,7 +65,9 @@ func (r *Resolver) ResolveOne(ctx context.Context, ref string) (Result, error) {
 
 // Resolve resolves refs concurrently (at most WithJobs requests in flight)
 // and returns one Result per ref, in input order. Each host is authenticated
-// once, with one token for all of its repositories. progress, when not nil,
+// once, with one token for all of its repositories (one per group of them
+// when they are too many for one token request: see maxScopeBytes), and
+// every HEAD then goes out at once, up to WithJobs. progress, when not nil,
 // is called (never concurrently) after each reference is done.
 func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(done, total int)) []Result {
 	results := make([]Result, len(refs))
@@ -86,9 +89,37 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 		regs[host] = repo.Registry
 		scopes[host] = append(scopes[host], repo.Scope(transport.PullScope))
 	}
+	// One token per host, or per group of repositories when a host has so
+	// many that one token request would be too long.
+	groups := map[string]*authGroup{} // by scope
+	var all []*authGroup
 	for host, s := range scopes {
 		sort.Strings(s)
-		scopes[host] = compact(s)
+		gs := scopeGroups(compact(s), maxScopeBytes)
+		for i, g := range gs {
+			ag := &authGroup{key: host, reg: regs[host], scopes: g}
+			if len(gs) > 1 {
+				ag.key = fmt.Sprintf("%s#%d", host, i)
+			}
+			all = append(all, ag)
+			for _, sc := range g {
+				groups[sc] = ag
+			}
+		}
+	}
+	if len(all) > 1 {
+		// Authenticate every group at once, so that no HEAD waits for its
+		// group's ping and token behind the HEADs of another group. A
+		// failure is not cached: the references of that group try again.
+		var setup errgroup.Group
+		setup.SetLimit(r.h.o.jobs)
+		for _, g := range all {
+			setup.Go(func() error {
+				_, _ = r.h.transport(ctx, g.key, g.reg, g.scopes)
+				return nil
+			})
+		}
+		_ = setup.Wait()
 	}
 
 	var mu sync.Mutex
@@ -106,8 +137,8 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 			continue
 		}
 		g.Go(func() error {
-			host := ref.Context().RegistryStr()
-			if err := r.resolve(ctx, ref, regs[host], scopes[host], &results[i]); err != nil {
+			g := groups[ref.Context().Scope(transport.PullScope)]
+			if err := r.resolve(ctx, ref, g, &results[i]); err != nil {
 				results[i].Err = fmt.Errorf("resolve %s: %w", refs[i], err)
 			}
 			mu.Lock()
@@ -123,12 +154,43 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 	return results
 }
 
-func (r *Resolver) resolve(ctx context.Context, ref name.Reference, reg name.Registry, scopes []string, res *Result) error {
+// maxScopeBytes bounds the scope parameters of one token request. Token
+// servers behind nginx refuse request lines over 8 KB (414 URI Too Long), and
+// one scope parameter, repository%3A...%3Apull, is 30 to 60 bytes: a host
+// with more repositories than fit gets one token per group of them.
+const maxScopeBytes = 6 << 10
+
+// authGroup is a set of repositories on one host authenticated with one token.
+type authGroup struct {
+	key    string // the hub's cache key: the host, or host#N
+	reg    name.Registry
+	scopes []string
+}
+
+// scopeGroups splits scopes into runs whose query parameters
+// (&scope=<escaped>) fit within limit bytes; a scope alone over the limit
+// gets a group of its own.
+func scopeGroups(scopes []string, limit int) [][]string {
+	var out [][]string
+	size := 0
+	for _, s := range scopes {
+		n := len("&scope=") + len(url.QueryEscape(s))
+		if len(out) == 0 || size+n > limit {
+			out = append(out, nil)
+			size = 0
+		}
+		out[len(out)-1] = append(out[len(out)-1], s)
+		size += n
+	}
+	return out
+}
+
+func (r *Resolver) resolve(ctx context.Context, ref name.Reference, g *authGroup, res *Result) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	host := reg.RegistryStr()
-	rt, err := r.h.transport(ctx, host, reg, scopes)
+	host := g.reg.RegistryStr()
+	rt, err := r.h.transport(ctx, g.key, g.reg, g.scopes)
 	if err != nil {
 		return err
 	}

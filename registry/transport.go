@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	ecr "github.com/awslabs/amazon-ecr-credential-helper/ecr-login"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -271,7 +270,7 @@ func defaultTransport() http.RoundTripper {
 // ecrHost matches private ECR registries: ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn].
 var ecrHost = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
 
-// ecrKeychain asks the ECR credential helper (in-process, no binary) for
+// ecrKeychain asks ECR (ecrHelper: in-process, no helper binary) for
 // private ECR hosts only, so that other hosts never touch AWS configuration.
 type ecrKeychain struct {
 	once sync.Once
@@ -282,7 +281,7 @@ func (k *ecrKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	if !ecrHost.MatchString(r.RegistryStr()) {
 		return authn.Anonymous, nil
 	}
-	k.once.Do(func() { k.kc = authn.NewKeychainFromHelper(ecr.NewECRHelper(ecr.WithLogger(io.Discard))) })
+	k.once.Do(func() { k.kc = authn.NewKeychainFromHelper(ecrHelper{}) })
 	return k.kc.Resolve(r)
 }
 

@@ -6,8 +6,10 @@
 #   cosign      stock cosign, go install ...cosign@$COSIGN_VERSION
 #   goreleaser  goreleaser, go install ...goreleaser/v2@$GORELEASER_VERSION
 #   kms         local-kms (an AWS KMS API emulator), go install ...local-kms@$LOCAL_KMS_VERSION
+#   crane       crane, go install ...cmd/crane@$CRANE_VERSION (make bench only)
+#   regctl      regctl, go install ...cmd/regctl@$REGCTL_VERSION (make bench only)
 #
-# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser] [kms]
+# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser] [kms] [crane] [regctl]
 # (no arguments: registry and cosign). Go installs go to $(go env GOPATH)/bin
 # (or GOBIN); put that on PATH. Installs run in parallel and each is timed.
 set -euo pipefail
@@ -16,6 +18,8 @@ COSIGN_VERSION="${COSIGN_VERSION:-v2.6.5}"
 GORELEASER_VERSION="${GORELEASER_VERSION:-v2.15.1}"
 # Keep in step with internal/testenv.LocalKMSVersion.
 LOCAL_KMS_VERSION="${LOCAL_KMS_VERSION:-v0.0.0-20260228092603-2a5e92d09ab6}"
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+REGCTL_VERSION="${REGCTL_VERSION:-v0.11.7}"
 
 want=("$@")
 if [ ${#want[@]} -eq 0 ]; then
@@ -96,13 +100,28 @@ install_kms() {
 	go install "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION" </dev/null
 }
 
+# go_tool NAME MODULE VERSION: go install MODULE@VERSION unless NAME at that
+# version is already in $gobin (both tools report it in `version`).
+go_tool() {
+	local name="$1" module="$2" version="$3"
+	if [ -x "$gobin/$name" ] && "$gobin/$name" version 2>/dev/null | grep -q "${version#v}"; then
+		log "$name $version present: $gobin/$name"
+		return 0
+	fi
+	log "installing $name $version with go install (seconds)"
+	go install "$module@$version" </dev/null
+}
+
+install_crane() { go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"; }
+install_regctl() { go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION"; }
+
 pids=()
 names=()
 for w in "${want[@]}"; do
 	case "$w" in
-	registry | cosign | goreleaser | kms) ;;
+	registry | cosign | goreleaser | kms | crane | regctl) ;;
 	*)
-		log "unknown tool $w (want registry, cosign, goreleaser or kms)"
+		log "unknown tool $w (want registry, cosign, goreleaser, kms, crane or regctl)"
 		exit 2
 		;;
 	esac

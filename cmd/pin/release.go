@@ -129,7 +129,7 @@ is resolved once more: a tag that moved meanwhile is refused.`,
 	cmd.Flags().StringVar(&opts.Revision, "revision", "", "source revision (git commit): fills {revision} in release.yaml's images, recorded as source.revision")
 	cmd.Flags().BoolVar(&opts.AllowMixedRevisions, "allow-mixed-revisions", false, "publish components built from different revisions, recording each one's")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve and print the release; sign and publish nothing")
-	cmd.Flags().IntVar(&opts.Jobs, "jobs", 16, "concurrent registry requests")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", registry.DefaultJobs, "concurrent registry requests")
 	_ = cmd.MarkFlagRequired("channel")
 	return cmd
 }

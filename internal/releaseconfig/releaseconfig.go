@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // Config is a parsed release.yaml.
@@ -60,9 +60,25 @@ const RevisionPlaceholder = "{revision}"
 // at load time: a 40-hex git sha, the longest revision CI usually passes.
 const sampleRevision = "0123456789abcdef0123456789abcdef01234567"
 
-// revisionRE is what a revision may look like: a git sha or any fragment
-// that is safe inside an image tag.
-var revisionRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+// validRevision reports whether rev may stand for a revision: a git sha or
+// any fragment that is safe inside an image tag
+// ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}). Checked by hand, like manifest's
+// names, so that no regexp is compiled at start-up.
+func validRevision(rev string) bool {
+	if rev == "" || len(rev) > 128 {
+		return false
+	}
+	for i := 0; i < len(rev); i++ {
+		c := rev[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case (c == '.' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // UsesRevision reports whether the component's image holds RevisionPlaceholder.
 func (c Component) UsesRevision() bool { return c.Template != "" }
@@ -84,8 +100,6 @@ type rawComponent struct {
 	Name  string `yaml:"name"`
 	Image string `yaml:"image"`
 }
-
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 
 // Load reads and validates a release.yaml. Every error is a configuration
 // error (exit 2) naming path:line.
@@ -122,7 +136,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		return fmt.Errorf("%s:%d: %s", path, line, fmt.Sprintf(format, args...))
 	}
 	c := &Config{Path: path, Product: raw.Product, Source: raw.Source, Channels: map[string]Channel{}}
-	if !nameRE.MatchString(raw.Product) {
+	if !manifest.ValidName(raw.Product) {
 		return nil, errAt(at("product"), "product %q must be a lowercase name like storage-service", raw.Product)
 	}
 	if raw.Source == "" {
@@ -164,7 +178,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		if compNode != nil && i < len(compNode.Content) {
 			line = compNode.Content[i].Line
 		}
-		if !nameRE.MatchString(rc.Name) {
+		if !manifest.ValidName(rc.Name) {
 			return nil, errAt(line, "component name %q must be a lowercase name like bags_api", rc.Name)
 		}
 		if prev, dup := seen[rc.Name]; dup {
@@ -220,7 +234,7 @@ func placeholderInTag(image string) bool {
 // ValidRevision checks a revision given on the command line: a git sha or a
 // fragment safe inside an image tag. The error is a usage error (exit 2).
 func ValidRevision(rev string) error {
-	if !revisionRE.MatchString(rev) {
+	if !validRevision(rev) {
 		return exitcode.UsageError(fmt.Errorf("--revision %q must be a git commit or a tag fragment (letters, digits, '.', '_', '-'; at most 128)", rev))
 	}
 	return nil

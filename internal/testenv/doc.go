@@ -1,6 +1,7 @@
 // Package testenv starts the real parts that pin's integration tests talk to:
 // a local Docker Distribution registry (Debian's docker-registry) and stock
-// cosign. It is imported only by _test.go files.
+// cosign. It is imported only by _test.go files and the benchmark harness
+// (bench/).
 //
 // When a tool is missing the test is skipped with a one-line reason, unless
 // PIN_INTEGRATION=1 is set (make test and CI set it): then a missing tool is a

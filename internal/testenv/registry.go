@@ -66,25 +66,39 @@ func RegistryBinary() string {
 // milliseconds, so tests need not share.
 func Registry(t testing.TB) string {
 	t.Helper()
+	if RegistryBinary() == "" {
+		missing(t, "docker-registry not installed: run make test, which installs it")
+	}
+	started := time.Now()
+	addr, stop, err := StartRegistry(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("docker-registry on %s ready in %s", addr, time.Since(started).Round(time.Millisecond))
+	t.Cleanup(stop)
+	return addr
+}
+
+// StartRegistry is Registry for programs without a testing.TB (the
+// benchmark harness): it starts a docker-registry with its configuration
+// and storage under dir, and returns its address and a function that stops it.
+func StartRegistry(dir string) (addr string, stop func(), err error) {
 	bin := RegistryBinary()
 	if bin == "" {
-		missing(t, "docker-registry not installed: run make test, which installs it")
+		return "", nil, errors.New("docker-registry not installed: run scripts/install-test-deps.sh registry")
 	}
 	// A free port can be taken between our probe and the server's bind;
 	// retry a few times when that happens.
-	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		addr, err := startRegistry(t, bin)
-		if err == nil {
-			return addr
-		}
-		lastErr = err
-		if !errors.Is(err, errAddrInUse) {
+		addr, stop, err = startRegistry(bin, dir)
+		if err == nil || !errors.Is(err, errAddrInUse) {
 			break
 		}
 	}
-	t.Fatalf("start docker-registry: %v", lastErr)
-	return ""
+	if err != nil {
+		return "", nil, fmt.Errorf("start docker-registry: %w", err)
+	}
+	return addr, stop, nil
 }
 
 var errAddrInUse = errors.New("address already in use")
@@ -107,31 +121,28 @@ func (b *lockedBuffer) String() string {
 	return strings.TrimSpace(b.buf.String())
 }
 
-func startRegistry(t testing.TB, bin string) (string, error) {
-	t.Helper()
+func startRegistry(bin, dir string) (string, func(), error) {
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	dir := t.TempDir()
 	storage := filepath.Join(dir, "storage")
-	if err := os.Mkdir(storage, 0o755); err != nil {
-		return "", fmt.Errorf("create registry storage: %w", err)
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		return "", nil, fmt.Errorf("create registry storage: %w", err)
 	}
 	config := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(registryConfig, storage, addr)), 0o644); err != nil {
-		return "", fmt.Errorf("write registry config: %w", err)
+		return "", nil, fmt.Errorf("write registry config: %w", err)
 	}
 
-	started := time.Now()
 	cmd := exec.Command(bin, "serve", config)
 	stderr := &lockedBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("run %s: %w", bin, err)
+		return "", nil, fmt.Errorf("run %s: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -144,16 +155,14 @@ func startRegistry(t testing.TB, bin string) (string, error) {
 		stop()
 		out := stderr.String()
 		if strings.Contains(out, "address already in use") {
-			return "", fmt.Errorf("%w: %s", errAddrInUse, addr)
+			return "", nil, fmt.Errorf("%w: %s", errAddrInUse, addr)
 		}
 		if out == "" {
 			out = "(no output)"
 		}
-		return "", fmt.Errorf("%s serve %s: %w; registry stderr:\n%s", bin, config, err, out)
+		return "", nil, fmt.Errorf("%s serve %s: %w; registry stderr:\n%s", bin, config, err, out)
 	}
-	t.Logf("docker-registry on %s ready in %s", addr, time.Since(started).Round(time.Millisecond))
-	t.Cleanup(stop)
-	return addr, nil
+	return addr, stop, nil
 }
 
 // waitReady polls GET /v2/ until it answers 200, the process exits, or the

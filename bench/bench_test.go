@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wellcomecollection/pin/internal/testenv"
+	"github.com/wellcomecollection/pin/registry"
+)
+
+// newTestEnv seeds repos repositories in the in-memory registry behind a
+// proxy that demands bearer tokens, and points DOCKER_CONFIG at its credentials.
+func newTestEnv(t *testing.T, repos int, delay time.Duration) *env {
+	t.Helper()
+	e, err := newEnv(context.Background(), t.TempDir(), true, delay, true, repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	t.Setenv("DOCKER_CONFIG", filepath.Join(e.Home, ".docker"))
+	return e
+}
+
+// TestResolverAgainstProxy checks, with the proxy's own counters, that pin's
+// Resolver pings once, fetches one token for every repository and then sends
+// one HEAD per reference, and gets the digests that were pushed.
+func TestResolverAgainstProxy(t *testing.T) {
+	for _, n := range []int{1, 7, 60} {
+		e := newTestEnv(t, n, 0)
+		res := registry.NewResolver().Resolve(context.Background(), e.Refs, nil)
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatalf("%d refs: %v", n, r.Err)
+			}
+			if err := e.checkDigest(r.Ref, r.Digest); err != nil {
+				t.Fatalf("%d refs: %v", n, err)
+			}
+		}
+		got := e.Proxy.counts()
+		want := counts{requests: int64(n) + 2, tokens: 1, denied: 1}
+		if got.peak = 0; got != want {
+			t.Errorf("%d refs: proxy counted %+v, want %+v (one ping answered 401, one token, one HEAD each)", n, got, want)
+		}
+	}
+}
+
+// TestResolverTokenPerGroup checks that a host with more repositories than
+// one token request can name (the proxy, like nginx, refuses request lines
+// over 8 KB) gets one token per group of them, and every reference resolves.
+func TestResolverTokenPerGroup(t *testing.T) {
+	const n = 400
+	e := newTestEnv(t, n, 0)
+	q := url.Values{}
+	for _, r := range e.Refs {
+		q.Add("scope", "repository:"+strings.TrimPrefix(strings.TrimSuffix(r, ":v1"), e.Addr+"/")+":pull")
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+e.Addr+tokenPath+"?"+q.Encode(), nil)
+	req.SetBasicAuth(benchUser, benchPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestURITooLong {
+		t.Fatalf("one token request for %d repositories: %s, want 414 (the test needs more repositories)", n, resp.Status)
+	}
+	e.Proxy.reset()
+
+	for _, r := range registry.NewResolver().Resolve(context.Background(), e.Refs, nil) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if err := e.checkDigest(r.Ref, r.Digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := e.Proxy.counts()
+	if got.tokens < 2 || got.tokens > 4 || got.requests != n+2*got.tokens {
+		t.Errorf("proxy counted %+v: want 2 to 4 tokens (6 KB of scopes each), one ping per token and %d HEADs", got, n)
+	}
+}
+
+// TestResolverFansOut checks that 20 references cost three round trips
+// (ping, token, then every HEAD at once): with 100 ms per request the proxy
+// must see all 20 HEADs in flight together (16 with the old default of 16
+// jobs), whatever the machine's load.
+func TestResolverFansOut(t *testing.T) {
+	e := newTestEnv(t, 20, 100*time.Millisecond)
+	for _, r := range registry.NewResolver().Resolve(context.Background(), e.Refs, nil) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if c := e.Proxy.counts(); c.peak != 20 {
+		t.Errorf("at most %d of the 20 HEADs were in flight at once (%+v), want all 20", c.peak, c)
+	}
+}
+
+// TestProxyTokens checks the proxy's auth: several scope parameters in one
+// request, a token that grants only what it names, and bad credentials.
+func TestProxyTokens(t *testing.T) {
+	e := newTestEnv(t, 3, 0)
+	repo := func(i int) string { return strings.TrimPrefix(strings.Split(e.Refs[i], ":v1")[0], e.Addr+"/") }
+	token := func(user, pass string, scopes ...string) (string, int) {
+		q := url.Values{"service": {"bench"}, "scope": scopes}
+		req, _ := http.NewRequest(http.MethodGet, "http://"+e.Addr+tokenPath+"?"+q.Encode(), nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Token string }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return body.Token, resp.StatusCode
+	}
+	head := func(tok string, i int) int {
+		req, _ := http.NewRequest(http.MethodHead, "http://"+e.Addr+"/v2/"+repo(i)+"/manifests/v1", nil)
+		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	if _, code := token(benchUser, "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("token with a wrong password: %d, want 401", code)
+	}
+	tok, code := token(benchUser, benchPass, "repository:"+repo(0)+":pull", "repository:"+repo(1)+":pull,push")
+	if code != http.StatusOK || tok == "" {
+		t.Fatalf("token: %d %q", code, tok)
+	}
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusUnauthorized} {
+		if got := head(tok, i); got != want {
+			t.Errorf("HEAD %s with a token for repositories 0 and 1: %d, want %d", repo(i), got, want)
+		}
+	}
+	if got := head("", 0); got != http.StatusUnauthorized {
+		t.Errorf("HEAD without a token: %d, want 401", got)
+	}
+	if c := e.Proxy.counts(); c.tokens != 2 || c.requests != 6 {
+		t.Errorf("proxy counted %+v, want 6 requests of which 2 token fetches", c)
+	}
+}
+
+// TestHarnessSmoke runs the whole harness with tiny numbers, without crane
+// and regctl, against the in-memory registry and against docker-registry:
+// it builds pin, resolves through the proxy, checks the digests pin prints,
+// and writes the report into a copy of BENCHMARKS.md's markers.
+func TestHarnessSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds pin: not in -short mode")
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := buildPin(context.Background(), root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep *report
+	for _, inMemory := range []bool{true, false} {
+		if !inMemory && testenv.RegistryBinary() == "" {
+			if os.Getenv(testenv.IntegrationEnv) == "1" {
+				t.Fatal("docker-registry not installed (PIN_INTEGRATION=1: a failure, not a skip)")
+			}
+			t.Log("docker-registry not installed: only the in-memory registry was tried")
+			continue
+		}
+		c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: inMemory, Auth: true, Root: root, Pin: pin, StartRuns: 1, MaxURI: nginxMaxURI}
+		var log strings.Builder
+		if rep, err = benchmark(context.Background(), c, &log); err != nil {
+			t.Fatalf("in-memory %v: %v\n%s", inMemory, err, log.String())
+		}
+		p, ok := rep.find("pin resolve", 3)
+		if !ok {
+			t.Fatal("no pin resolve result")
+		}
+		if n := p.last(); n.requests != 5 || n.tokens != 1 || n.denied != 1 {
+			t.Errorf("%s: pin resolve of 3 refs: proxy counted %+v, want 5 requests, 1 token, 1 challenge", rep.Backend, n)
+		}
+		if _, err := os.Stat(timeBinary); err == nil && (p.RSS < 1<<20 || p.RSS > 200<<20) {
+			t.Errorf("pin resolve of 3 refs: peak RSS %d bytes", p.RSS)
+		}
+		if rep.BinarySize < 1<<20 || rep.Startup.median() <= 0 {
+			t.Errorf("binary size %d, start-up %s", rep.BinarySize, rep.Startup.median())
+		}
+	}
+
+	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	os.WriteFile(md, []byte("# before\n\n"+beginMarker+"\nold\n"+endMarker+"\n\n## after\n"), 0o644)
+	if err := writeSection(md, rep.markdown()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(md)
+	s := string(b)
+	for _, want := range []string{"# before\n", "| pin resolve | 3 |", "`pin version` ≤ 15 ms", "## after\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("BENCHMARKS.md lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "\nold\n") || strings.Count(s, beginMarker) != 1 {
+		t.Errorf("section not replaced:\n%s", s)
+	}
+}
