@@ -15,7 +15,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo none)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build test test-deps vet unit bench fmt lint clean
+.PHONY: all build test test-deps vet unit bench fmt lint clean fuzz fuzz-seeds
 
 all: lint test build
 
@@ -41,6 +41,24 @@ vet:
 ## bench: every benchmark, results in bench.txt
 bench:
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem ./... 2>&1 | tee bench.txt
+
+## fuzz: run every fuzz target in turn for FUZZTIME (make fuzz FUZZTIME=5m for the long run;
+## FUZZ=regexp picks targets by name). go test fuzzes one target per invocation, hence the loop.
+FUZZTIME     ?= 30s
+FUZZPARALLEL ?= 2
+FUZZ         ?= .
+fuzz:
+	@set -eo pipefail; \
+	grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./##; s#/[^/]*_test\.go:func # #' | \
+	sort | grep -E " .*$(FUZZ)" | while read -r pkg fn; do \
+		echo "== $$fn (./$$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./$$pkg; \
+	done
+
+## fuzz-seeds: rewrite the committed seed corpora (testdata/fuzz/*/seed-*) from the current examples
+fuzz-seeds:
+	find . -path '*/testdata/fuzz/*/seed-*' -delete
+	PIN_FUZZ_SEEDS=write $(GO) test -count=1 -run '^Fuzz' ./...
 
 fmt:
 	gofmt -w .

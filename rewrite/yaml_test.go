@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func TestScanYAMLGolden(t *testing.T) {
@@ -178,63 +175,6 @@ func TestScanYAMLParseErrorLines(t *testing.T) {
 			}
 		})
 	}
-}
-
-// parseYAMLStream decodes every document of data, as pin's consumers would.
-func parseYAMLStream(data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-func FuzzScanYAML(f *testing.F) {
-	inputs, _ := filepath.Glob(filepath.Join("testdata", "yaml", "*.yaml"))
-	for _, in := range inputs {
-		data, err := os.ReadFile(in)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := ScanYAML("fuzz.yaml", data, testMatcher{})
-		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error is not a *ParseError: %v", err)
-			}
-			return
-		}
-		checkYAMLRefs(t, data, res)
-		edits := testEdits(res, nil)
-		out, err := Apply(data, edits)
-		if err != nil {
-			t.Fatalf("apply: %v", err)
-		}
-		checkSpliced(t, data, out, edits)
-		if err := parseYAMLStream(out); err != nil {
-			t.Fatalf("rewritten file no longer parses: %v\n%q", err, out)
-		}
-		again, err := ScanYAML("fuzz.yaml", out, testMatcher{})
-		if err != nil {
-			t.Fatalf("rescan: %v\n%q", err, out)
-		}
-		if len(again.Refs) != len(res.Refs) {
-			t.Fatalf("rescan found %d refs, first scan %d\n%q", len(again.Refs), len(res.Refs), out)
-		}
-		for i := range res.Refs {
-			if again.Refs[i].Line != res.Refs[i].Line || again.Refs[i].Component != res.Refs[i].Component {
-				t.Fatalf("ref %d moved: %+v, was %+v", i, again.Refs[i], res.Refs[i])
-			}
-		}
-	})
 }
 
 // BenchmarkScanYAML scans a Kubernetes file of about 200 lines: several
