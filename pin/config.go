@@ -77,13 +77,13 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(path string, b []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	c := &Config{}
 	if err := dec.Decode(c); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -84,7 +84,7 @@ func Load(path string) (*Config, error) {
 func Parse(path string, b []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty file", path)
@@ -94,7 +94,7 @@ func Parse(path string, b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	at := func(keys ...string) int { return lineOf(root, keys...) }
 	errAt := func(line int, format string, args ...any) error {
