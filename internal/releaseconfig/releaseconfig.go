@@ -87,7 +87,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		return nil, yamlerr.FormatData(path, b, err)
 	}
 	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty file", path)
+		return nil, fmt.Errorf("%s:1: the file is empty", path)
 	}
 	root := doc.Content[0]
 	dec := yaml.NewDecoder(bytes.NewReader(b))
