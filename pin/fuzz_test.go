@@ -2,6 +2,7 @@ package pin
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -251,4 +252,95 @@ func oracleMatch(s string, managed map[string]string) (string, bool) {
 	}
 	c, ok := managed[ref.Context().Name()]
 	return c, ok
+}
+
+// updatePaths are the file names FuzzUpdateSplice scans its input as,
+// chosen by the input's first byte.
+var updatePaths = []string{"main.tf", "task.json", "values.yaml", "Dockerfile"}
+
+// FuzzUpdateSplice is the rewrite contract with pin's own matcher and the
+// values `pin update` writes (both styles, mirrors applied): the input's
+// first byte picks the format (bits 0-1) and style (bit 2), the rest is the
+// file. Scanning never panics and refuses only with a *rewrite.ParseError
+// naming the file; replacing every reference changes only the bytes in the
+// spans; the result scans to the new values exactly at the new spans; and
+// a second update changes nothing.
+func FuzzUpdateSplice(f *testing.F) {
+	var seeds [][]byte
+	for sel, suffixes := range [][]string{{".tf", ".tfvars"}, {".json"}, {".yaml", ".yml"}, {"dockerfile"}} {
+		roots := []string{filepath.Join("..", "rewrite", "testdata"), filepath.Join("..", "examples")}
+		if sel%2 == 1 {
+			roots = roots[:1] // the examples hold no JSON and no Dockerfile
+		}
+		for _, root := range roots {
+			keep := fuzzseed.Suffix(suffixes...)
+			for _, b := range fuzzseed.Files(f, root, func(rel string) bool { return keep(rel) && !strings.Contains(rel, "/fuzz/") }) {
+				seeds = append(seeds, append([]byte{byte(sel | 4*(len(seeds)%2))}, b...))
+			}
+		}
+	}
+	fuzzseed.Add(f, seeds...)
+	m, rel, _ := fuzzMatcher()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 {
+			return
+		}
+		path, style, data := updatePaths[in[0]&3], StyleDigest, in[1:]
+		if in[0]&4 != 0 {
+			style = StyleTagDigest
+		}
+		res, err := rewrite.Scan(path, data, m)
+		if err != nil {
+			var pe *rewrite.ParseError
+			if !errors.As(err, &pe) || pe.File != path {
+				t.Fatalf("refusal is not a parse error naming %s: %v", path, err)
+			}
+			return
+		}
+		for _, r := range res.Refs {
+			if _, ok := rel.Component(r.Component); !ok {
+				if !r.Marker {
+					t.Fatalf("ref %+v names no component of the release", r)
+				}
+				return // a marker naming another component: pin refuses the update
+			}
+		}
+		newValue := func(r rewrite.Ref) string {
+			c, _ := rel.Component(r.Component)
+			return NewValue(r.Field, m.Target(c.Name), c, rel.Version, style)
+		}
+		var edits []rewrite.Edit
+		for _, r := range res.Refs {
+			edits = append(edits, rewrite.Edit{Start: r.Start, End: r.End, New: newValue(r)})
+		}
+		out, err := rewrite.Apply(data, edits)
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		again, err := rewrite.Scan(path, out, m)
+		if err != nil || len(again.Refs) != len(res.Refs) {
+			t.Fatalf("rewritten file scans to %v refs (was %d), error %v\n%q", again, len(res.Refs), err, out)
+		}
+		prev, shift := 0, 0
+		for i, r := range res.Refs {
+			if !bytes.Equal(data[prev:r.Start], out[prev+shift:r.Start+shift]) {
+				t.Fatalf("bytes before ref %d changed\n%q\n%q", i, data, out)
+			}
+			e, got := edits[i], again.Refs[i]
+			start := r.Start + shift
+			if got.Start != start || got.End != start+len(e.New) || got.Value != e.New || got.Component != r.Component || got.Field != r.Field {
+				t.Fatalf("ref %d after the update is %+v, want %q at %d for %s\n%q", i, got, e.New, start, r.Component, out)
+			}
+			shift += len(e.New) - (r.End - r.Start)
+			prev = r.End
+		}
+		if !bytes.Equal(data[prev:], out[prev+shift:]) {
+			t.Fatalf("bytes after the last ref changed\n%q\n%q", data, out)
+		}
+		for i, r := range again.Refs {
+			if v := newValue(r); v != r.Value {
+				t.Fatalf("a second update would change ref %d from %q to %q", i, r.Value, v)
+			}
+		}
+	})
 }
