@@ -44,15 +44,18 @@ bench:
 
 ## fuzz: run every fuzz target in turn for FUZZTIME (make fuzz FUZZTIME=5m for the long run;
 ## FUZZ=regexp picks targets by name). go test fuzzes one target per invocation, hence the loop.
+## New inputs are minimized for at most FUZZMINIMIZE: the default, 60s, leaves the slower
+## targets (HCL, YAML) minimizing most of the time instead of fuzzing.
 FUZZTIME     ?= 30s
 FUZZPARALLEL ?= 2
+FUZZMINIMIZE ?= 5s
 FUZZ         ?= .
 fuzz:
 	@set -eo pipefail; \
 	grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./##; s#/[^/]*_test\.go:func # #' | \
 	sort | grep -E " .*$(FUZZ)" | while read -r pkg fn; do \
 		echo "== $$fn (./$$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./$$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel $(FUZZPARALLEL) ./$$pkg; \
 	done
 
 ## fuzz-seeds: rewrite the committed seed corpora (testdata/fuzz/*/seed-*) from the current examples
