@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -49,8 +50,17 @@ var (
 		return nil
 	}}
 	jsonRewriter = rewriter{path: "dir/task.json", scan: ScanJSON, parse: func(b []byte) error {
+		// UseNumber: 1e1000 is JSON, though no float64 holds it.
+		dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))))
+		dec.UseNumber()
 		var v any
-		return json.Unmarshal(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), &v)
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return fmt.Errorf("data after the JSON value (%v)", err)
+		}
+		return nil
 	}}
 	yamlRewriter       = rewriter{path: "dir/values.yaml", scan: ScanYAML, parse: parseYAMLStream}
 	dockerfileRewriter = rewriter{path: "dir/Dockerfile", scan: ScanDockerfile, parse: func(b []byte) error {
