@@ -28,28 +28,9 @@ func TestScanYAMLGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			if res, err := ScanYAML(in, data, testMatcher{}); err == nil {
-				checkYAMLRefs(t, data, res)
+				checkRefs(t, data, res)
 			}
 		})
-	}
-}
-
-// checkYAMLRefs holds for every scan: each span holds exactly the value,
-// and Line and Column describe Start.
-func checkYAMLRefs(t *testing.T, data []byte, res *Result) {
-	t.Helper()
-	prevEnd := 0
-	for _, r := range res.Refs {
-		if r.Start < prevEnd || r.End < r.Start || r.End > len(data) {
-			t.Fatalf("ref %+v: span out of order or outside the file (%d bytes)", r, len(data))
-		}
-		prevEnd = r.End
-		if got := string(data[r.Start:r.End]); got != r.Value {
-			t.Errorf("ref %+v: span holds %q, not its value", r, got)
-		}
-		if l, c := lineCol(data, r.Start); l != r.Line || c != r.Column {
-			t.Errorf("ref %+v: Start is at %d:%d", r, l, c)
-		}
 	}
 }
 
