@@ -44,6 +44,8 @@ func FormatData(path string, data []byte, err error) error {
 }
 
 func formatOne(path string, data []byte, msg string) string {
+	// A value quoted in the message may span lines; an error is one line.
+	msg = strings.ReplaceAll(msg, "\n", `\n`)
 	m := lineMsg.FindStringSubmatch(msg)
 	if m == nil {
 		if data == nil {

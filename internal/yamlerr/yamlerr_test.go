@@ -17,6 +17,7 @@ func TestFormat(t *testing.T) {
 		{"name: x\ncount: many\n", "f.yaml:2: str `many` has the wrong type"},
 		{"name: [\n", "f.yaml:1: did not find expected node content"},
 		{" \n# only a comment\n", "f.yaml:1: the file is empty"},
+		{"0\n\n00\n", "f.yaml:1: str `0\\n00` has the wrong type"},
 	}
 	for _, tt := range tests {
 		dec := yaml.NewDecoder(bytes.NewReader([]byte(tt.doc)))
