@@ -103,7 +103,8 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		return 1
 	}
 	errAt := func(key, format string, args ...any) error {
-		return fmt.Errorf("%s:%d: %s", path, line(key), fmt.Sprintf(format, args...))
+		// One line per error, even for a value holding a line break.
+		return fmt.Errorf("%s:%d: %s", path, line(key), strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
 	}
 	if c.Source == "" {
 		return nil, errAt("source", "source is missing: the store releases are published in (oci://host/repo, https://..., a directory)")
