@@ -45,7 +45,8 @@ bench:
 ## fuzz: run every fuzz target in turn for FUZZTIME (make fuzz FUZZTIME=5m for the long run;
 ## FUZZ=regexp picks targets by name). go test fuzzes one target per invocation, hence the loop.
 ## New inputs are minimized for at most FUZZMINIMIZE: the default, 60s, leaves the slower
-## targets (HCL, YAML) minimizing most of the time instead of fuzzing.
+## targets (HCL, YAML) minimizing most of the time instead of fuzzing. -timeout 0: go test's
+## default 10m timeout would otherwise end a FUZZTIME of 10m or more as a failure.
 FUZZTIME     ?= 30s
 FUZZPARALLEL ?= 2
 FUZZMINIMIZE ?= 5s
@@ -55,7 +56,7 @@ fuzz:
 	grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./##; s#/[^/]*_test\.go:func # #' | \
 	sort | grep -E " .*$(FUZZ)" | while read -r pkg fn; do \
 		echo "== $$fn (./$$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel $(FUZZPARALLEL) ./$$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel $(FUZZPARALLEL) -timeout 0 ./$$pkg; \
 	done
 
 ## fuzz-seeds: rewrite the committed seed corpora (testdata/fuzz/*/seed-*) from the current examples
