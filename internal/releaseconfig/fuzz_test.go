@@ -10,6 +10,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/fuzzseed"
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // FuzzParse loads arbitrary bytes as release.yaml. It never panics; every
@@ -46,7 +47,7 @@ func FuzzParse(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, comp := range c.Components {
-			if seen[comp.Name] || !nameRE.MatchString(comp.Name) || comp.Line < 1 || comp.Line > lines {
+			if seen[comp.Name] || !manifest.ValidName(comp.Name) || comp.Line < 1 || comp.Line > lines {
 				t.Fatalf("accepted component %+v (file of %d lines)", comp, lines)
 			}
 			seen[comp.Name] = true
