@@ -15,7 +15,7 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo none)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build test test-deps vet unit bench fmt lint clean
+.PHONY: all build test test-deps vet unit bench fmt lint clean fuzz fuzz-seeds
 
 all: lint test build
 
@@ -45,6 +45,28 @@ bench:
 	scripts/install-test-deps.sh registry crane regctl
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem ./... 2>&1 | tee bench.txt
 	$(GO) run ./bench -write BENCHMARKS.md -gobench bench.txt
+
+## fuzz: run every fuzz target in turn for FUZZTIME (make fuzz FUZZTIME=5m for the long run;
+## FUZZ=regexp picks targets by name). go test fuzzes one target per invocation, hence the loop.
+## New inputs are minimized for at most FUZZMINIMIZE: the default, 60s, leaves the slower
+## targets (HCL, YAML) minimizing most of the time instead of fuzzing. -timeout 0: go test's
+## default 10m timeout would otherwise end a FUZZTIME of 10m or more as a failure.
+FUZZTIME     ?= 30s
+FUZZPARALLEL ?= 2
+FUZZMINIMIZE ?= 5s
+FUZZ         ?= .
+fuzz:
+	@set -eo pipefail; \
+	grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's#^\./##; s#/[^/]*_test\.go:func # #' | \
+	sort | grep -E " .*$(FUZZ)" | while read -r pkg fn; do \
+		echo "== $$fn (./$$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) -parallel $(FUZZPARALLEL) -timeout 0 ./$$pkg; \
+	done
+
+## fuzz-seeds: rewrite the committed seed corpora (testdata/fuzz/*/seed-*) from the current examples
+fuzz-seeds:
+	find . -path '*/testdata/fuzz/*/seed-*' -delete
+	PIN_FUZZ_SEEDS=write $(GO) test -count=1 -run '^Fuzz' ./...
 
 fmt:
 	gofmt -w .

@@ -258,6 +258,18 @@ func SortEntries(es []Entry) {
 	})
 }
 
+// checkTime: a time is set, and its encoding (UTC, RFC 3339) has a
+// four-digit year, so that a document that decodes also encodes.
+func checkTime(kind, field string, t time.Time) error {
+	if t.IsZero() {
+		return fieldErr(kind, field, "is missing")
+	}
+	if y := normTime(t).Year(); y < 1 || y > 9999 {
+		return fieldErr(kind, field, "%s is outside the years 1 to 9999 in UTC", t.Format(time.RFC3339))
+	}
+	return nil
+}
+
 func normTime(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 // canonical marshals v, then re-marshals it through a generic tree so that
@@ -335,6 +347,9 @@ func strictDecode(b []byte, kind string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {
+			if ute.Field == "" {
+				return fmt.Errorf("%s document: is a JSON %s, not an object", strings.ToLower(kind), ute.Value)
+			}
 			return fieldErr(kind, ute.Field, "has the wrong type (%s, want %s)", ute.Value, ute.Type)
 		}
 		return fmt.Errorf("%s document: %w", strings.ToLower(kind), err)
@@ -360,8 +375,8 @@ func (r *Release) Validate() error {
 	if _, err := ParseVersion(r.Version); err != nil {
 		return fieldErr(k, "version", "%v", err)
 	}
-	if r.Created.IsZero() {
-		return fieldErr(k, "created", "is missing")
+	if err := checkTime(k, "created", r.Created); err != nil {
+		return err
 	}
 	if r.Source.Repository == "" {
 		return fieldErr(k, "source.repository", "is missing")
@@ -457,10 +472,14 @@ func (c *Channel) Validate() error {
 	if c.Sequence < 1 {
 		return fieldErr(k, "sequence", "is %d, must be at least 1", c.Sequence)
 	}
-	if c.Issued.IsZero() {
-		return fieldErr(k, "issued", "is missing")
+	if err := checkTime(k, "issued", c.Issued); err != nil {
+		return err
 	}
-	if !c.Expires.After(c.Issued) {
+	if err := checkTime(k, "expires", c.Expires); err != nil {
+		return err
+	}
+	// Compared as encoded (whole seconds): a decoded index must encode again.
+	if !normTime(c.Expires).After(normTime(c.Issued)) {
 		return fieldErr(k, "expires", "%s is not after issued %s", c.Expires.Format(time.RFC3339), c.Issued.Format(time.RFC3339))
 	}
 	seen := map[string]bool{}
@@ -476,8 +495,8 @@ func (c *Channel) Validate() error {
 		if !ValidDigest(e.Digest) {
 			return fieldErr(k, f+".digest", "%q is not a sha256 digest", e.Digest)
 		}
-		if e.Created.IsZero() {
-			return fieldErr(k, f+".created", "is missing")
+		if err := checkTime(k, f+".created", e.Created); err != nil {
+			return err
 		}
 		if !e.Yanked && e.Reason != "" {
 			return fieldErr(k, f+".reason", "is set but the release is not yanked")

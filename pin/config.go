@@ -81,13 +81,13 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(path string, b []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	c := &Config{}
 	if err := dec.Decode(c); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -107,7 +107,8 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		return 1
 	}
 	errAt := func(key, format string, args ...any) error {
-		return fmt.Errorf("%s:%d: %s", path, line(key), fmt.Sprintf(format, args...))
+		// One line per error, even for a value holding a line break.
+		return fmt.Errorf("%s:%d: %s", path, line(key), strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
 	}
 	if c.Source == "" {
 		return nil, errAt("source", "source is missing: the store releases are published in (oci://host/repo, https://..., a directory)")

@@ -113,9 +113,3 @@ func TestScanDockerfileErrors(t *testing.T) {
 		})
 	}
 }
-
-func FuzzScanDockerfile(f *testing.F) {
-	addSeeds(f, "dockerfile")
-	f.Add([]byte("ARG B=\"public.ecr.aws/y1p3h6z3/bags_api:latest\"\nFROM ${B} AS x\nCOPY --from=x / /\n"))
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzSplice(t, "Dockerfile", data, ScanDockerfile) })
-}

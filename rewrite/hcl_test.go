@@ -3,8 +3,6 @@ package rewrite
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -148,62 +146,6 @@ func TestScanHCLErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fuzzSplice is the property every format's fuzz test checks: scanning
-// never panics; every reference's span holds its value; replacing every
-// reference changes only the bytes inside the spans; and the rewritten file
-// still scans without error.
-func fuzzSplice(t *testing.T, path string, data []byte, scan func(string, []byte, Matcher) (*Result, error)) {
-	res, err := scan(path, data, testMatcher{})
-	if err != nil {
-		var pe *ParseError
-		if !errors.As(err, &pe) {
-			t.Fatalf("error is not a *ParseError: %v", err)
-		}
-		return
-	}
-	for _, r := range res.Refs {
-		if r.Start < 0 || r.End > len(data) || r.Start > r.End {
-			t.Fatalf("span [%d,%d) outside the file (%d bytes)", r.Start, r.End, len(data))
-		}
-		if string(data[r.Start:r.End]) != r.Value {
-			t.Fatalf("span [%d,%d) holds %q, value is %q", r.Start, r.End, data[r.Start:r.End], r.Value)
-		}
-		if line, col := lineCol(data, r.Start); line != r.Line || col != r.Column {
-			t.Fatalf("ref at %d says %d:%d, is %d:%d", r.Start, r.Line, r.Column, line, col)
-		}
-	}
-	edits := testEdits(res, nil)
-	out, err := Apply(data, edits)
-	if err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	checkSpliced(t, data, out, edits)
-	res2, err := scan(path, out, testMatcher{})
-	if err != nil {
-		t.Fatalf("rewritten file no longer parses: %v\n%s", err, out)
-	}
-	if len(res2.Refs) != len(res.Refs) {
-		t.Fatalf("rewritten file has %d refs, had %d\n%s", len(res2.Refs), len(res.Refs), out)
-	}
-}
-
-// addSeeds adds every input under testdata/<format> to a fuzz corpus.
-func addSeeds(f *testing.F, format string) {
-	for _, in := range goldenInputs(f, format) {
-		data, err := os.ReadFile(filepath.Join("testdata", format, in))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-}
-
-func FuzzScanHCL(f *testing.F) {
-	addSeeds(f, "hcl")
-	f.Add([]byte("x = \"public.ecr.aws/y1p3h6z3/bags_api:latest\" # pin:bags_api:ref\n"))
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzSplice(t, "f.tf", data, ScanHCL) })
 }
 
 // demoTF is a Terraform file the size of the storage service demo: one

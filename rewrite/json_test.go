@@ -129,19 +129,3 @@ func TestScanJSONErrors(t *testing.T) {
 		})
 	}
 }
-
-func FuzzScanJSON(f *testing.F) {
-	addSeeds(f, "json")
-	f.Add([]byte(`{"a":["public.ecr.aws/y1p3h6z3/bags_api:latest",{"b":"x\"y"}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzSplice(t, "f.json", data, ScanJSON)
-		if res, err := ScanJSON("f.json", data, testMatcher{}); err == nil {
-			out, _ := Apply(data, testEdits(res, nil))
-			if !json.Valid(trimBOM(out)) {
-				t.Fatalf("rewritten file is not JSON:\n%s", out)
-			}
-		}
-	})
-}
-
-func trimBOM(b []byte) []byte { return []byte(strings.TrimPrefix(string(b), "\xef\xbb\xbf")) }

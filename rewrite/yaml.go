@@ -90,12 +90,17 @@ func yamlParseError(path string, data []byte, err error) *ParseError {
 				break
 			}
 		}
+		pe.Line = newlineLine(data, yamlLineStarts(data), pe.Line)
 	} else if sm := yamlAnchorMsg.FindStringSubmatch(msg); sm != nil {
 		if i := bytes.Index(data, []byte("*"+sm[1])); i >= 0 {
 			pe.Line, _ = lineCol(data, i)
 		}
 	} else if i := yamlBadChar(data); i >= 0 {
 		pe.Line, _ = lineCol(data, i)
+	}
+	// At the end of the input yaml.v3 can name the line after the last one.
+	if last := 1 + bytes.Count(data, []byte("\n")); pe.Line > last {
+		pe.Line = last
 	}
 	pe.Msg = msg
 	return pe
@@ -137,6 +142,17 @@ func yamlLineStarts(data []byte) []int {
 		i++
 	}
 	return starts
+}
+
+// newlineLine converts yaml.v3's 1-based line, which also breaks at CR,
+// NEL, LS and PS, into the line pin reports everywhere else, counting only
+// '\n'. starts is yamlLineStarts(data).
+func newlineLine(data []byte, starts []int, yamlLine int) int {
+	if yamlLine < 1 || yamlLine > len(starts) {
+		return yamlLine
+	}
+	line, _ := lineCol(data, starts[yamlLine-1])
+	return line
 }
 
 // yamlBreakLen is the length of the line break at data[i], or 0.
@@ -249,7 +265,7 @@ func (s *yamlScanner) strayMarker(n *yaml.Node, own bool) error {
 		for _, l := range strings.Split(c, "\n") {
 			comp, _, ok, err := parseMarker(strings.TrimLeft(strings.TrimSpace(l), "#"))
 			if err != nil {
-				return &ParseError{File: s.path, Line: n.Line, Msg: err.Error()}
+				return &ParseError{File: s.path, Line: newlineLine(s.data, s.lines, n.Line), Msg: err.Error()}
 			}
 			if !ok || own && c == n.LineComment {
 				continue
@@ -258,7 +274,7 @@ func (s *yamlScanner) strayMarker(n *yaml.Node, own bool) error {
 			if c != n.LineComment {
 				msg = "marker comment stands on a line of its own"
 			}
-			s.warn(n.Line, comp, "", msg, "put `# pin:<component>:<field>` on the same line as the value it describes, after it")
+			s.warn(newlineLine(s.data, s.lines, n.Line), comp, "", msg, "put `# pin:<component>:<field>` on the same line as the value it describes, after it")
 		}
 	}
 	return nil
@@ -272,14 +288,14 @@ func (s *yamlScanner) warn(line int, comp, value, msg, hint string) {
 type yamlScalar struct {
 	start, end int  // span of the text, inside any quotes; start is -1 when not found
 	exact      bool // data[start:end] is exactly the decoded value
-	line       int  // 1-based line of start (yaml.v3's line when not found)
+	line       int  // 1-based line of start (of the node when not found), counting '\n'
 }
 
 // locate finds the bytes of scalar n. yaml.v3 positions a node at its first
 // property (anchor or tag) if it has one, so those, and any space, line
 // breaks or comments after them, are skipped first.
 func (s *yamlScanner) locate(n *yaml.Node) yamlScalar {
-	sc := yamlScalar{start: -1, line: n.Line}
+	sc := yamlScalar{start: -1, line: newlineLine(s.data, s.lines, n.Line)}
 	off := s.offset(n.Line, n.Column)
 	if off < 0 {
 		return sc
@@ -402,7 +418,7 @@ func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error 
 	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		// ... but an image reference in one is one the user expects pinned.
 		if comp, ref, ok := ReferenceInText(s.m, n.Value); ok {
-			s.warn(n.Line, comp, ref, "image reference inside a block scalar (| or >)", "pin does not rewrite block scalars; write the image as a plain or quoted value of its own")
+			s.warn(newlineLine(s.data, s.lines, n.Line), comp, ref, "image reference inside a block scalar (| or >)", "pin does not rewrite block scalars; write the image as a plain or quoted value of its own")
 		}
 		return s.strayMarker(n, false)
 	}

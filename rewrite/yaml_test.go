@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func TestScanYAMLGolden(t *testing.T) {
@@ -31,28 +28,9 @@ func TestScanYAMLGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			if res, err := ScanYAML(in, data, testMatcher{}); err == nil {
-				checkYAMLRefs(t, data, res)
+				checkRefs(t, data, res)
 			}
 		})
-	}
-}
-
-// checkYAMLRefs holds for every scan: each span holds exactly the value,
-// and Line and Column describe Start.
-func checkYAMLRefs(t *testing.T, data []byte, res *Result) {
-	t.Helper()
-	prevEnd := 0
-	for _, r := range res.Refs {
-		if r.Start < prevEnd || r.End < r.Start || r.End > len(data) {
-			t.Fatalf("ref %+v: span out of order or outside the file (%d bytes)", r, len(data))
-		}
-		prevEnd = r.End
-		if got := string(data[r.Start:r.End]); got != r.Value {
-			t.Errorf("ref %+v: span holds %q, not its value", r, got)
-		}
-		if l, c := lineCol(data, r.Start); l != r.Line || c != r.Column {
-			t.Errorf("ref %+v: Start is at %d:%d", r, l, c)
-		}
 	}
 }
 
@@ -178,63 +156,6 @@ func TestScanYAMLParseErrorLines(t *testing.T) {
 			}
 		})
 	}
-}
-
-// parseYAMLStream decodes every document of data, as pin's consumers would.
-func parseYAMLStream(data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-func FuzzScanYAML(f *testing.F) {
-	inputs, _ := filepath.Glob(filepath.Join("testdata", "yaml", "*.yaml"))
-	for _, in := range inputs {
-		data, err := os.ReadFile(in)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := ScanYAML("fuzz.yaml", data, testMatcher{})
-		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error is not a *ParseError: %v", err)
-			}
-			return
-		}
-		checkYAMLRefs(t, data, res)
-		edits := testEdits(res, nil)
-		out, err := Apply(data, edits)
-		if err != nil {
-			t.Fatalf("apply: %v", err)
-		}
-		checkSpliced(t, data, out, edits)
-		if err := parseYAMLStream(out); err != nil {
-			t.Fatalf("rewritten file no longer parses: %v\n%q", err, out)
-		}
-		again, err := ScanYAML("fuzz.yaml", out, testMatcher{})
-		if err != nil {
-			t.Fatalf("rescan: %v\n%q", err, out)
-		}
-		if len(again.Refs) != len(res.Refs) {
-			t.Fatalf("rescan found %d refs, first scan %d\n%q", len(again.Refs), len(res.Refs), out)
-		}
-		for i := range res.Refs {
-			if again.Refs[i].Line != res.Refs[i].Line || again.Refs[i].Component != res.Refs[i].Component {
-				t.Fatalf("ref %d moved: %+v, was %+v", i, again.Refs[i], res.Refs[i])
-			}
-		}
-	})
 }
 
 // BenchmarkScanYAML scans a Kubernetes file of about 200 lines: several

@@ -119,21 +119,22 @@ func Load(path string) (*Config, error) {
 func Parse(path string, b []byte) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty file", path)
+		return nil, fmt.Errorf("%s:1: the file is empty", path)
 	}
 	root := doc.Content[0]
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
-		return nil, yamlerr.Format(path, err)
+		return nil, yamlerr.FormatData(path, b, err)
 	}
 	at := func(keys ...string) int { return lineOf(root, keys...) }
 	errAt := func(line int, format string, args ...any) error {
-		return fmt.Errorf("%s:%d: %s", path, line, fmt.Sprintf(format, args...))
+		// One line per error, even for a value holding a line break.
+		return fmt.Errorf("%s:%d: %s", path, line, strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
 	}
 	c := &Config{Path: path, Product: raw.Product, Source: raw.Source, Channels: map[string]Channel{}}
 	if !manifest.ValidName(raw.Product) {

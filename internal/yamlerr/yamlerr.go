@@ -3,10 +3,13 @@
 package yamlerr
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,22 +21,37 @@ var (
 )
 
 // Format rewrites err, returned by yaml.v3 for the file at path.
-func Format(path string, err error) error {
+func Format(path string, err error) error { return FormatData(path, nil, err) }
+
+// FormatData is Format for an error from decoding data. yaml.v3 leaves the
+// line out of some errors (a character YAML does not allow, a stream that
+// ends inside a value); FormatData finds it in data: the line of the first
+// such character, else the last line holding anything.
+func FormatData(path string, data []byte, err error) error {
+	if errors.Is(err, io.EOF) {
+		// The decoder's answer to a file holding no document at all.
+		return fmt.Errorf("%s:1: the file is empty", path)
+	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		var msgs []string
 		for _, e := range te.Errors {
-			msgs = append(msgs, formatOne(path, e))
+			msgs = append(msgs, formatOne(path, data, e))
 		}
 		return errors.New(strings.Join(msgs, "\n"))
 	}
-	return errors.New(formatOne(path, strings.TrimPrefix(err.Error(), "yaml: ")))
+	return errors.New(formatOne(path, data, strings.TrimPrefix(err.Error(), "yaml: ")))
 }
 
-func formatOne(path, msg string) string {
+func formatOne(path string, data []byte, msg string) string {
+	// A value quoted in the message may span lines; an error is one line.
+	msg = strings.ReplaceAll(msg, "\n", `\n`)
 	m := lineMsg.FindStringSubmatch(msg)
 	if m == nil {
-		return fmt.Sprintf("%s: %s", path, msg)
+		if data == nil {
+			return fmt.Sprintf("%s: %s", path, msg)
+		}
+		return fmt.Sprintf("%s:%d: %s", path, lineOf(data), msg)
 	}
 	text := m[2]
 	if f := unknownField.FindStringSubmatch(text); f != nil {
@@ -42,4 +60,19 @@ func formatOne(path, msg string) string {
 		text = fmt.Sprintf("%s %s has the wrong type", strings.TrimPrefix(c[1], "!!"), c[2])
 	}
 	return fmt.Sprintf("%s:%s: %s", path, m[1], text)
+}
+
+// lineOf is the line yaml.v3 most likely stopped at when it did not say:
+// that of the first character YAML does not allow in a stream, or else
+// the last line that is not blank.
+func lineOf(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 || r < 0x20 && r != '\t' && r != '\n' && r != '\r' ||
+			r == 0x7f || r >= 0x80 && r <= 0x9f && r != 0x85 || r == 0xfffe || r == 0xffff {
+			return 1 + bytes.Count(data[:i], []byte("\n"))
+		}
+		i += size
+	}
+	return 1 + bytes.Count(bytes.TrimRight(data, " \t\r\n"), []byte("\n"))
 }

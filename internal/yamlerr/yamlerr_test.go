@@ -16,6 +16,8 @@ func TestFormat(t *testing.T) {
 		{"name: x\nsourc: y\n", `f.yaml:2: unknown field "sourc"`},
 		{"name: x\ncount: many\n", "f.yaml:2: str `many` has the wrong type"},
 		{"name: [\n", "f.yaml:1: did not find expected node content"},
+		{" \n# only a comment\n", "f.yaml:1: the file is empty"},
+		{"0\n\n00\n", "f.yaml:1: str `0\\n00` has the wrong type"},
 	}
 	for _, tt := range tests {
 		dec := yaml.NewDecoder(bytes.NewReader([]byte(tt.doc)))
@@ -27,6 +29,25 @@ func TestFormat(t *testing.T) {
 		}
 		if got := Format("f.yaml", err).Error(); got != tt.want {
 			t.Errorf("Format(%q) = %q, want %q", tt.doc, got, tt.want)
+		}
+	}
+}
+
+// TestFormatDataFindsLine: errors yaml.v3 gives without a line get one.
+func TestFormatDataFindsLine(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{"a: 1\nb: \"open\n\n", "f.yaml:2: found unexpected end of stream"},
+		{"a: 1\nb: \x01\n", "f.yaml:2: control characters are not allowed"},
+		{"a: 1\n\nb: \xff\n", "f.yaml:3: invalid leading UTF-8 octet"},
+	}
+	for _, tt := range tests {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(tt.doc), &n)
+		if err == nil {
+			t.Fatalf("%q decoded", tt.doc)
+		}
+		if got := FormatData("f.yaml", []byte(tt.doc), err).Error(); got != tt.want {
+			t.Errorf("FormatData(%q) = %q, want %q", tt.doc, got, tt.want)
 		}
 	}
 }
