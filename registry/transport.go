@@ -82,6 +82,10 @@ func classify(ctx context.Context, host string, err error) error {
 }
 
 func isUnreachable(err error) bool {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return false // the host answered, too slowly: the error names it already
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return true
@@ -145,10 +149,44 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 }
 
 // timeoutTransport bounds one attempt, body included: the deadline is
-// released when the body is closed.
+// released when the body is closed. An attempt that runs out of time fails
+// with a *TimeoutError naming the host, whether the headers or the body were
+// late.
 type timeoutTransport struct {
 	next    http.RoundTripper
 	timeout time.Duration
+}
+
+// TimeoutError is an attempt that got no complete answer from Host within
+// the per-request timeout (WithTimeout).
+type TimeoutError struct {
+	Host  string
+	Limit time.Duration
+	Err   error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("no complete answer from %s within %s (the per-request timeout)", e.Host, e.Limit)
+}
+
+// Unwrap returns the cause (a context deadline or a network timeout).
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, as a net.Error would.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// attemptTimedOut turns err into a *TimeoutError when the attempt's own
+// deadline (not the caller's context) expired; a dial that timed out stays a
+// dial error, so the host is reported unreachable.
+func (t *timeoutTransport) attemptTimedOut(req *http.Request, attempt context.Context, err error) error {
+	if err == nil || req.Context().Err() != nil || !errors.Is(attempt.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return err
+	}
+	return &TimeoutError{Host: req.URL.Host, Limit: t.timeout, Err: err}
 }
 
 func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -159,15 +197,24 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, t.attemptTimedOut(req, ctx, err)
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, wrap: func(err error) error { return t.attemptTimedOut(req, ctx, err) }}
 	return resp, nil
 }
 
 type cancelBody struct {
 	io.ReadCloser
 	cancel context.CancelFunc
+	wrap   func(error) error
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.wrap(err)
+	}
+	return n, err
 }
 
 func (b *cancelBody) Close() error {
@@ -176,9 +223,14 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// retryTransport retries 408, 429 and 5xx answers and reset connections with
-// exponential backoff, honouring Retry-After (capped at maxWait). Requests
-// whose body cannot be replayed are not retried.
+// retryTransport retries 408, 429 and 5xx answers with exponential backoff,
+// honouring Retry-After (seconds or an HTTP date, capped at maxWait). GET and
+// HEAD requests are also retried when the connection is reset, the body is
+// cut short, an attempt times out or a manifest's bytes do not hash to its
+// Docker-Content-Digest header: their bodies are read ahead (see readAhead)
+// so that such faults surface here, where a retry can still help. Other
+// requests are retried on a reset connection only when their body can be
+// replayed.
 type retryTransport struct {
 	next        http.RoundTripper
 	backoff     time.Duration
@@ -196,11 +248,22 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-func retryableErr(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+// retryableErr tells a fault a new attempt may not meet (a reset, a cut or
+// corrupted body, a timeout) from one it would (a refused cap, a bad URL).
+func retryableErr(err error, idempotent bool) bool {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	if !idempotent {
+		return false
+	}
+	var te *TimeoutError
+	var de *DigestMismatchError
+	return errors.As(err, &te) || errors.As(err, &de) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	wait := t.backoff
 	for attempt := 1; ; attempt++ {
@@ -214,13 +277,19 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.next.RoundTrip(r)
+		if err == nil && idempotent && resp.StatusCode == http.StatusOK {
+			resp, err = readAhead(req, resp)
+		}
 		again := false
 		if err != nil {
-			again = retryableErr(err)
+			again = retryableErr(err, idempotent)
 		} else {
 			again = retryableStatus(resp.StatusCode)
 		}
 		if !again || !replayable || attempt >= t.maxAttempts || req.Context().Err() != nil {
+			if err != nil && again && attempt > 1 {
+				err = fmt.Errorf("%w (%d attempts)", err, attempt)
+			}
 			return resp, err
 		}
 		d := wait
