@@ -95,7 +95,9 @@ func TestBadInput(t *testing.T) {
 		{name: "release.yaml wrong type", setup: releaseYAML(replace("channels:\n  edge: {ttl: 168h}", "channels:\n  edge: {ttl: [168h]}")), inProducer: true, env: pw, args: create, want: `release\.yaml:\d+: `},
 		{name: "release.yaml unknown key", setup: releaseYAML(replace("    image:", "    imag:")), inProducer: true, env: pw, args: create, want: `release\.yaml:\d+: .*imag`},
 		{name: "release.yaml invalid reference", setup: releaseYAML(replace("/bags_api:latest", "/Bags API:latest")), inProducer: true, env: pw, args: create, want: `release\.yaml:\d+: `},
-		{name: "release.yaml alias bomb", setup: releaseYAML(func(s string) string { return s[:strings.Index(s, "components:")] + "components: " + yamlBomb(false) + "\n" }), inProducer: true, env: pw, args: create, want: `release\.yaml:\d+: `},
+		{name: "release.yaml alias bomb", setup: releaseYAML(func(s string) string {
+			return s[:strings.Index(s, "components:")] + "components: " + yamlBomb(false) + "\n"
+		}), inProducer: true, env: pw, args: create, want: `release\.yaml:\d+: `},
 		// the file set
 		{name: "unparsable HCL", setup: file("broken.tf", "locals {\n  x = \"public.ecr.aws/y1p3h6z3/bags_api:latest\"\n  y = \n"), args: update, want: `broken\.tf:\d+`},
 		{name: "unparsable YAML", setup: file("broken.yaml", "image: REF\n  - : [\n"), args: update, want: `broken\.yaml:\d+`},
