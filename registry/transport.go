@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -146,6 +148,60 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.c.tags.Add(1)
 	}
 	return t.next.RoundTrip(req)
+}
+
+// redactTransport keeps the credentials a request carried out of the body
+// of an error answer: a registry or token server that echoes the
+// Authorization header back would otherwise put a password or token into
+// go-containerregistry's error message, and from there into pin's stderr
+// and --output json.
+type redactTransport struct {
+	next http.RoundTripper
+}
+
+// maxErrorBody bounds how much of an error answer is kept (go-containerregistry
+// reads it whole into its error).
+const maxErrorBody = 64 << 10
+
+func (t *redactTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	secrets := credentials(req.Header.Get("Authorization"))
+	if len(secrets) == 0 {
+		return resp, nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	for _, s := range secrets {
+		b = bytes.ReplaceAll(b, []byte(s), []byte("[REDACTED]"))
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// credentials returns the secret parts of an Authorization header value:
+// the credential itself and, for Basic, the decoded user:password and the
+// password alone. Longest first, so that no part is left half-replaced.
+func credentials(h string) []string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+	cred = strings.TrimSpace(cred)
+	if !ok || cred == "" {
+		return nil
+	}
+	out := []string{cred}
+	if strings.EqualFold(scheme, "Basic") {
+		if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
+			out = append(out, string(dec))
+			if _, pw, ok := strings.Cut(string(dec), ":"); ok && len(pw) >= 4 {
+				out = append(out, pw)
+			}
+		}
+	}
+	return out
 }
 
 // timeoutTransport bounds one attempt, body included: the deadline is
@@ -382,6 +438,7 @@ func newHub(opts []Option) *hub {
 	o := makeOptions(opts)
 	c := &counters{}
 	var rt http.RoundTripper = &countingTransport{next: o.transport, c: c}
+	rt = &redactTransport{next: rt}
 	rt = &timeoutTransport{next: rt, timeout: o.timeout}
 	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait}
 	rt = transport.NewUserAgent(rt, o.userAgent)
