@@ -445,6 +445,17 @@ func newHub(opts []Option) *hub {
 	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}}
 }
 
+// Transport returns the HTTP transport stack a Resolver or Client is built
+// on, without registry authentication: bounded retries with backoff and
+// Retry-After, a timeout per attempt, GET bodies read ahead so that resets,
+// cut bodies and timeouts are retried, credentials kept out of error bodies.
+// Other HTTP clients of pin (an https:// release store) use it, with the
+// same options (WithTimeout, WithRetry, WithMaxRetryWait, WithTransport,
+// WithUserAgent).
+func Transport(opts ...Option) http.RoundTripper {
+	return newHub(opts).base
+}
+
 // transport returns the authenticated transport cached under key, pinging
 // reg and fetching a token for scopes the first time. A failed setup is not
 // cached, so a later call tries again.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +252,50 @@ func TestRegistryFaultsRealRegistryRelease(t *testing.T) {
 	}
 	if runPin(t, dir, nil, "release", "show", "1.0.0-edge.2", "--config", "release.yaml").code == 0 {
 		t.Fatal("1.0.0-edge.2 was published although a component failed")
+	}
+}
+
+// TestRegistryFaultsHTTPStore: an https:// (here loopback http://) release
+// store gets the registry transport's retries: transient faults on the index,
+// the manifest and a signature are got past; a persistent 503 exits 1 naming
+// the URL, writing nothing.
+func TestRegistryFaultsHTTPStore(t *testing.T) {
+	host := memRegistry(t)
+	seed(t, host, services)
+	dir := t.TempDir()
+	copyKeys(t, dir)
+	writeReleaseConfig(t, dir, host, "./store")
+	runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
+	runPin(t, dir, pw, "release", "promote", "1.0.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
+	static := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "store"))))
+	t.Cleanup(static.Close)
+	p := testenv.NewFaultProxy(t, strings.TrimPrefix(static.URL, "http://"))
+
+	project := filepath.Join(dir, "deployment")
+	os.MkdirAll(project, 0o755)
+	os.WriteFile(filepath.Join(project, "main.tf"), []byte("locals {\n  x = \""+serviceRepo(host, "notifier")+":latest\"\n}\n"), 0o644)
+	runPin(t, project, nil, "init", "--source", "http://"+p.Host, "--channel", "stable", "--key-file", filepath.Join(dir, "release.pub")).mustSucceed(t, "init")
+
+	p.Inject(testenv.Paths(http.MethodGet, "/channels/stable.json"), 1, testenv.Status(503))
+	p.Inject(testenv.Paths(http.MethodGet, "/releases/1.0.0.json"), 1, testenv.ResetMidBody())
+	p.Inject(testenv.Paths(http.MethodGet, "/releases/1.0.0.json.sig"), 1, testenv.TruncateBody())
+	p.Inject(testenv.Paths(http.MethodGet, "/channels/stable.json.sig"), 1, testenv.TooManyRequestsUntil(0))
+	before := snapshotDir(t, project)
+	runPin(t, project, nil, "update").mustSucceed(t, "update from an HTTP store through faults")
+	if p.Injected.Load() != 4 {
+		t.Fatalf("%d faults injected, want 4", p.Injected.Load())
+	}
+	if equalSnapshots(before, snapshotDir(t, project)) {
+		t.Fatal("update wrote nothing")
+	}
+
+	p.Inject(testenv.Paths(http.MethodGet, "/channels/stable.json"), -1, testenv.Status(503))
+	before = snapshotDir(t, project)
+	r := runPin(t, project, nil, "update")
+	if r.code != 1 || !strings.Contains(r.err, "http://"+p.Host+"/channels/stable.json") || !strings.Contains(r.err, "503") {
+		t.Fatalf("persistent 503 from an HTTP store: exit %d\n%s", r.code, r.err)
+	}
+	if !equalSnapshots(before, snapshotDir(t, project)) {
+		t.Fatal("a failed update changed the project")
 	}
 }

@@ -100,6 +100,14 @@ func Manifests(method, substr string) func(*http.Request) bool {
 	}
 }
 
+// Paths matches requests with the given method ("" for any) whose path
+// contains substr.
+func Paths(method, substr string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return (method == "" || r.Method == method) && strings.Contains(r.URL.Path, substr)
+	}
+}
+
 // Blobs matches blob GETs.
 func Blobs() func(*http.Request) bool {
 	return func(r *http.Request) bool {
