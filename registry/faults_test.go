@@ -84,6 +84,7 @@ func TestRegistryFaultsResolve(t *testing.T) {
 func checkFault(t *testing.T, tc faultCase, p *testenv.FaultProxy, ref string, start time.Time, err error) {
 	t.Helper()
 	el := time.Since(start)
+	t.Logf("%d faulted attempts, %v, err: %v", p.Injected.Load(), el.Round(time.Millisecond), err)
 	if tc.want == "" && err != nil {
 		t.Fatalf("a fault a retry can get past failed: %v", err)
 	}
@@ -205,6 +206,7 @@ func TestEndlessManifest(t *testing.T) {
 	}
 	// What went out before the client hung up: the cap plus what sat in
 	// socket buffers, far from go-containerregistry's 100 MiB.
+	t.Logf("the endless body was cut off after the proxy wrote %d bytes (cap %d)", sent.Load(), MaxManifestSize)
 	if n := sent.Load(); n > 4*MaxManifestSize {
 		t.Errorf("the proxy wrote %d bytes before the client gave up", n)
 	}
