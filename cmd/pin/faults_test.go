@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/manifest"
@@ -17,6 +18,21 @@ import (
 )
 
 var zeroDigest = "sha256:" + strings.Repeat("0", 64)
+
+// fastRetry keeps persistent-fault tests quick: the default 4 attempts,
+// 10ms apart instead of 0.5s, 1s, 2s.
+var fastRetry = env{"PIN_REGISTRY_BACKOFF": "10ms"}
+
+// with returns e plus the other environments' settings.
+func with(e env, more ...env) env {
+	out := env{}
+	for _, m := range append([]env{e}, more...) {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // trueDigests resolves every service on the registry at host, hashing bytes.
 func trueDigests(t *testing.T, host string) map[string]string {
@@ -96,7 +112,7 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 			dir := t.TempDir()
 			copyKeys(t, dir)
 			writeReleaseConfig(t, dir, p.Host, "./store")
-			r := runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key")
+			r := runPin(t, dir, with(pw, fastRetry), "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key")
 			ref := serviceRepo(p.Host, tc.svc) + ":latest"
 			for _, w := range []string{"component " + tc.svc + " (" + ref, tc.want, "nothing was published"} {
 				if !strings.Contains(r.err, w) {
@@ -195,20 +211,22 @@ func TestRegistryFaultsUpdate(t *testing.T) {
 		name  string
 		match func(*http.Request) bool
 		fault testenv.Fault
+		env   env
 		code  int
 		want  string
 	}{
-		{"503 on the channel index", index, testenv.Status(503), 1, "injected 503"},
-		{"reset on the release", release, testenv.ResetMidBody(), 1, "connection reset"},
-		{"lying digest header on the release", release, testenv.DigestHeader(zeroDigest), 1, "Docker-Content-Digest header says"},
-		{"endless release manifest", release, testenv.Endless(&sent), 3, "cut off and refused"},
+		{"503 on the channel index", index, testenv.Status(503), nil, 1, "injected 503"},
+		{"reset on the release", release, testenv.ResetMidBody(), nil, 1, "connection reset"},
+		{"lying digest header on the release", release, testenv.DigestHeader(zeroDigest), nil, 1, "Docker-Content-Digest header says"},
+		{"body slower than PIN_REGISTRY_TIMEOUT", release, testenv.SlowBody(time.Minute), env{"PIN_REGISTRY_TIMEOUT": "300ms"}, 1, "within 300ms (the per-request timeout) (4 attempts)"},
+		{"endless release manifest", release, testenv.Endless(&sent), nil, 3, "cut off and refused"},
 	}
 	for _, tc := range persistent {
 		t.Run(tc.name, func(t *testing.T) {
 			project, p := consumerOverProxy(t)
 			p.Inject(tc.match, -1, tc.fault)
 			before := snapshotDir(t, project)
-			r := runPin(t, project, nil, "update")
+			r := runPin(t, project, with(fastRetry, tc.env), "update")
 			t.Logf("exit %d: %s", r.code, r.err)
 			if r.code != tc.code || !strings.Contains(r.err, tc.want) || !strings.Contains(r.err, p.Host) {
 				t.Fatalf("exit %d, want %d; stderr should contain %q and the host %s:\n%s", r.code, tc.code, tc.want, p.Host, r.err)
@@ -246,7 +264,7 @@ func TestRegistryFaultsRealRegistryRelease(t *testing.T) {
 		}
 	}
 	p.Inject(testenv.Manifests(http.MethodGet, "/bags_api/"), -1, testenv.DigestHeader(zeroDigest))
-	r = runPin(t, dir, pw, "release", "create", "1.0.0-edge.2", "--channel", "edge", "--key", "release.key")
+	r = runPin(t, dir, with(pw, fastRetry), "release", "create", "1.0.0-edge.2", "--channel", "edge", "--key", "release.key")
 	if r.code != 1 || !strings.Contains(r.err, "component bags_api ("+serviceRepo(p.Host, "bags_api")) || !strings.Contains(r.err, "Docker-Content-Digest") {
 		t.Fatalf("persistent lying header on docker-registry: exit %d\n%s", r.code, r.err)
 	}
@@ -291,11 +309,26 @@ func TestRegistryFaultsHTTPStore(t *testing.T) {
 
 	p.Inject(testenv.Paths(http.MethodGet, "/channels/stable.json"), -1, testenv.Status(503))
 	before = snapshotDir(t, project)
-	r := runPin(t, project, nil, "update")
+	r := runPin(t, project, fastRetry, "update")
 	if r.code != 1 || !strings.Contains(r.err, "http://"+p.Host+"/channels/stable.json") || !strings.Contains(r.err, "503") {
 		t.Fatalf("persistent 503 from an HTTP store: exit %d\n%s", r.code, r.err)
 	}
 	if !equalSnapshots(before, snapshotDir(t, project)) {
 		t.Fatal("a failed update changed the project")
+	}
+}
+
+// TestRegistryEnvSettings: PIN_REGISTRY_* values that make no sense are
+// usage errors before anything runs.
+func TestRegistryEnvSettings(t *testing.T) {
+	for k, v := range map[string]string{"PIN_REGISTRY_TIMEOUT": "soon", "PIN_REGISTRY_ATTEMPTS": "0", "PIN_REGISTRY_BACKOFF": "-1s"} {
+		r := runPin(t, "", env{k: v}, "resolve", "127.0.0.1:1/x:latest")
+		if r.code != 2 || !strings.Contains(r.err, k) {
+			t.Errorf("%s=%s: exit %d, %s", k, v, r.code, r.err)
+		}
+	}
+	r := runPin(t, "", env{"PIN_REGISTRY_ATTEMPTS": "1", "PIN_REGISTRY_TIMEOUT": "2s"}, "resolve", "127.0.0.1:1/x:latest")
+	if r.code != 1 || !strings.Contains(r.err, "127.0.0.1:1 is unreachable") {
+		t.Errorf("valid settings: exit %d, %s", r.code, r.err)
 	}
 }

@@ -185,7 +185,7 @@ func TestRegistryCredentialsNeverShown(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			failing.Store(r.failing)
 			defer failing.Store("\x00")
-			res := runPin(t, r.dir, r.env, r.args...)
+			res := runPin(t, r.dir, with(r.env, fastRetry), r.args...)
 			if res.code == 0 {
 				t.Fatalf("exit 0 although the registry failed:\n%s%s", res.out, res.err)
 			}
@@ -204,7 +204,7 @@ func TestRegistryCredentialsNeverShown(t *testing.T) {
 	const wrong = "wrong-Pz7-password"
 	dockerConfig(t, ap.host, user, wrong)
 	for _, out := range []string{"text", "json"} {
-		res := runPin(t, "", nil, "resolve", "--verify", "--output", out, notifier)
+		res := runPin(t, "", fastRetry, "resolve", "--verify", "--output", out, notifier)
 		if res.code != 1 {
 			t.Fatalf("resolve with a wrong password: exit %d\n%s%s", res.code, res.out, res.err)
 		}
