@@ -304,8 +304,10 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// retryableErr tells a fault a new attempt may not meet (a reset, a cut or
-// corrupted body, a timeout) from one it would (a refused cap, a bad URL).
+// retryableErr reports whether a new attempt may get past err: a reset, a
+// cut or corrupted body or a timeout may not happen again; a refused cap or
+// a bad URL would. Only GET and HEAD (idempotent) are retried after the
+// request may have reached the server.
 func retryableErr(err error, idempotent bool) bool {
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,13 +31,39 @@ func (w *attackWorld) store(rel string) string {
 	return filepath.Join(w.dir, "store", filepath.FromSlash(rel))
 }
 
-// newAttackWorld: 1.0.0 on stable (sequence 1), the consumer updated to it,
-// then 1.1.0 published on stable (sequence 2) but not yet pulled.
-func newAttackWorld(t *testing.T) *attackWorld {
+// sharedWorld is the template attack world, built once per test binary:
+// its four signing operations cost seconds each under -race. It lives in the
+// shared keys' directory, which TestMain removes; the registry it was made
+// with is gone after the first test, and no case needs it.
+var sharedWorld struct {
+	once sync.Once
+	w    *attackWorld
+}
+
+func attackTemplate(t *testing.T) *attackWorld {
+	t.Helper()
+	sharedWorld.once.Do(func() {
+		copyKeys(t, t.TempDir()) // makes sharedKeys.dir
+		dir := filepath.Join(sharedKeys.dir, "attack-world")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sharedWorld.w = newAttackWorld(t, dir)
+	})
+	if sharedWorld.w == nil {
+		t.Fatal("the attack world could not be built: see the first test that asked for it")
+	}
+	return sharedWorld.w
+}
+
+// newAttackWorld builds, in dir: 1.0.0 on stable (sequence 1), the consumer
+// updated to it, then 1.1.0 published on stable (sequence 2) but not yet
+// pulled.
+func newAttackWorld(t *testing.T, dir string) *attackWorld {
 	t.Helper()
 	host := memRegistry(t)
 	seed(t, host, services)
-	w := &attackWorld{dir: t.TempDir(), oldStable: map[string][]byte{}}
+	w := &attackWorld{dir: dir, oldStable: map[string][]byte{}}
 	copyKeys(t, w.dir)
 	writeReleaseConfig(t, w.dir, host, "./store")
 	runPin(t, w.dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create 1.0.0-edge.1")
@@ -121,7 +148,7 @@ func resignStable(t *testing.T, w *attackWorld, edit func(*manifest.Channel)) {
 // update (or pin check) must exit 3 and leave every file of the project,
 // pin.lock included, byte for byte and mtime for mtime as it was.
 func TestConsumerAttacks(t *testing.T) {
-	tmpl := newAttackWorld(t)
+	tmpl := attackTemplate(t)
 	cases := []struct {
 		name string
 		// pre runs before the attack (a consumer that already took 1.1.0).

@@ -93,17 +93,20 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 		}
 	})
 
+	// --dry-run resolves exactly as a real create does, without the cost of
+	// decrypting the key; the lying header goes all the way to signing.
 	persistent := []struct {
-		name  string
-		svc   string
-		fault testenv.Fault
-		want  string
+		name   string
+		svc    string
+		fault  testenv.Fault
+		want   string
+		dryRun bool
 	}{
-		{"503", "notifier", testenv.Status(503), "injected 503"},
-		{"429", "notifier", testenv.Status(429, "Retry-After", "0"), "injected 429"},
-		{"connection reset mid-body", "bag_verifier", testenv.ResetMidBody(), "connection reset"},
-		{"truncated body", "bag_verifier", testenv.TruncateBody(), "unexpected EOF"},
-		{"digest header does not match the body", "bags_api", testenv.DigestHeader(zeroDigest), "Docker-Content-Digest header says " + zeroDigest},
+		{"503", "notifier", testenv.Status(503), "injected 503", true},
+		{"429", "notifier", testenv.Status(429, "Retry-After", "0"), "injected 429", true},
+		{"connection reset mid-body", "bag_verifier", testenv.ResetMidBody(), "connection reset", true},
+		{"truncated body", "bag_verifier", testenv.TruncateBody(), "unexpected EOF", true},
+		{"digest header does not match the body", "bags_api", testenv.DigestHeader(zeroDigest), "Docker-Content-Digest header says " + zeroDigest, false},
 	}
 	for _, tc := range persistent {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +115,11 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 			dir := t.TempDir()
 			copyKeys(t, dir)
 			writeReleaseConfig(t, dir, p.Host, "./store")
-			r := runPin(t, dir, with(pw, fastRetry), "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key")
+			args := []string{"release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key"}
+			if tc.dryRun {
+				args = append(args, "--dry-run")
+			}
+			r := runPin(t, dir, with(pw, fastRetry), args...)
 			ref := serviceRepo(p.Host, tc.svc) + ":latest"
 			for _, w := range []string{"component " + tc.svc + " (" + ref, tc.want, "nothing was published"} {
 				if !strings.Contains(r.err, w) {
@@ -157,22 +164,28 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 	})
 }
 
-// consumerOverProxy starts a registry with the services' images, publishes
-// 1.0.0 on stable in an OCI store there and makes a consumer project whose
-// pin.yaml reads that store through a fault proxy. It returns the project
-// directory and the proxy.
-func consumerOverProxy(t *testing.T) (string, *testenv.FaultProxy) {
+// publishedStore starts a registry with the services' images and publishes
+// 1.0.0 on stable in an OCI store there; it returns the registry and the
+// producer directory (with release.pub).
+func publishedStore(t *testing.T) (upstream, dir string) {
 	t.Helper()
-	upstream := memRegistry(t)
+	upstream = memRegistry(t)
 	seed(t, upstream, services)
-	dir := t.TempDir()
+	dir = t.TempDir()
 	copyKeys(t, dir)
 	writeReleaseConfig(t, dir, upstream, "oci://"+upstream+"/storage-service-releases")
 	runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
 	runPin(t, dir, pw, "release", "promote", "1.0.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
+	return upstream, dir
+}
+
+// consumerOverProxy makes a consumer project whose pin.yaml reads the store
+// publishedStore made through a new fault proxy. It returns the project
+// directory and the proxy.
+func consumerOverProxy(t *testing.T, upstream, producer string) (string, *testenv.FaultProxy) {
+	t.Helper()
 	p := testenv.NewFaultProxy(t, upstream)
-	project := filepath.Join(dir, "deployment")
-	os.MkdirAll(project, 0o755)
+	project := t.TempDir()
 	var tf strings.Builder
 	tf.WriteString("locals {\n")
 	for _, s := range services {
@@ -180,7 +193,7 @@ func consumerOverProxy(t *testing.T) (string, *testenv.FaultProxy) {
 	}
 	tf.WriteString("}\n")
 	os.WriteFile(filepath.Join(project, "main.tf"), []byte(tf.String()), 0o644)
-	runPin(t, project, nil, "init", "--source", "oci://"+p.Host+"/storage-service-releases", "--channel", "stable", "--key-file", filepath.Join(dir, "release.pub")).mustSucceed(t, "init")
+	runPin(t, project, nil, "init", "--source", "oci://"+p.Host+"/storage-service-releases", "--channel", "stable", "--key-file", filepath.Join(producer, "release.pub")).mustSucceed(t, "init")
 	return project, p
 }
 
@@ -189,10 +202,11 @@ func consumerOverProxy(t *testing.T) (string, *testenv.FaultProxy) {
 // naming the store and host; an endless manifest is cut off and refused
 // (exit 3). A failure writes nothing.
 func TestRegistryFaultsUpdate(t *testing.T) {
+	upstream, producer := publishedStore(t)
 	index, release := testenv.Manifests(http.MethodGet, "channel-stable"), testenv.Manifests(http.MethodGet, "/1.0.0")
 
 	t.Run("transient faults", func(t *testing.T) {
-		project, p := consumerOverProxy(t)
+		project, p := consumerOverProxy(t, upstream, producer)
 		p.Inject(index, 1, testenv.Status(503))
 		p.Inject(release, 1, testenv.ResetMidBody())
 		p.Inject(index, 1, testenv.TruncateBody())
@@ -223,7 +237,7 @@ func TestRegistryFaultsUpdate(t *testing.T) {
 	}
 	for _, tc := range persistent {
 		t.Run(tc.name, func(t *testing.T) {
-			project, p := consumerOverProxy(t)
+			project, p := consumerOverProxy(t, upstream, producer)
 			p.Inject(tc.match, -1, tc.fault)
 			before := snapshotDir(t, project)
 			r := runPin(t, project, with(fastRetry, tc.env), "update")
