@@ -3,6 +3,8 @@ package testenv
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +50,7 @@ func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 	t.Helper()
 	p := &FaultProxy{}
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: target})
-	rp.ErrorLog = nil
+	rp.ErrorLog = log.New(io.Discard, "", 0) // clients hanging up on endless or slow bodies are the point
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.Requests.Add(1)
 		if f := p.take(r); f != nil {
