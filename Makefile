@@ -29,7 +29,7 @@ test-deps:
 
 ## test: vet, then every test with the race detector; integration tests must run, not skip
 test: test-deps vet
-	set -o pipefail; PIN_INTEGRATION=1 $(GO) test -race -json ./... 2>&1 | $(GO) run ./internal/testenv/testsummary
+	set -o pipefail; PIN_INTEGRATION=1 $(GO) test -race -timeout 30m -json ./... 2>&1 | $(GO) run ./internal/testenv/testsummary
 
 ## unit: plain go test; integration tests skip (saying why) when their tools are missing
 unit:

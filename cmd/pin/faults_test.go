@@ -73,20 +73,20 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 		dir := t.TempDir()
 		copyKeys(t, dir)
 		writeReleaseConfig(t, dir, p.Host, "./store")
-		r := runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key", "--output", "json").mustSucceed(t, "create through faults")
+		// --dry-run prints the release create would sign (the same resolution,
+		// no key to decrypt); TestRegistryFaultsRealRegistryRelease signs one.
+		r := runPin(t, dir, nil, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--dry-run", "--output", "json").mustSucceed(t, "create through faults")
 		if p.Injected.Load() != 13 {
 			t.Fatalf("%d faults injected, want 13", p.Injected.Load())
 		}
-		var created struct {
-			Release manifest.Release `json:"release"`
-		}
-		if err := json.Unmarshal([]byte(r.out), &created); err != nil {
+		var rel manifest.Release
+		if err := json.Unmarshal([]byte(r.out), &rel); err != nil {
 			t.Fatal(err)
 		}
-		if len(created.Release.Components) != len(services) {
-			t.Fatalf("%d components", len(created.Release.Components))
+		if len(rel.Components) != len(services) {
+			t.Fatalf("%d components", len(rel.Components))
 		}
-		for _, c := range created.Release.Components {
+		for _, c := range rel.Components {
 			if c.Digest != want[c.Name] {
 				t.Errorf("%s: signed digest %s, but the registry's bytes hash to %s", c.Name, c.Digest, want[c.Name])
 			}
@@ -150,7 +150,7 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 		b, _ := os.ReadFile(cfg)
 		pinned := serviceRepo(p.Host, "notifier") + "@" + want["notifier"]
 		os.WriteFile(cfg, []byte(strings.Replace(string(b), serviceRepo(p.Host, "notifier")+":latest", pinned, 1)), 0o644)
-		r := runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key")
+		r := runPin(t, dir, nil, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--dry-run")
 		if r.code != 1 || !strings.Contains(r.err, "component notifier ("+pinned) || !strings.Contains(r.err, "does not match requested digest") {
 			t.Fatalf("create with a substituted manifest: exit %d\n%s", r.code, r.err)
 		}
