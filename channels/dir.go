@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -93,7 +94,7 @@ func readCapped(p string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is over the %d-byte cap", p, max)
+		return nil, exitcode.TrustError(fmt.Errorf("%s is over the %d-byte cap: refused", p, max))
 	}
 	return b, nil
 }
@@ -291,14 +292,14 @@ func (s *HTTPStore) fetch(ctx context.Context, rel string, max int64) ([]byte, e
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	case resp.ContentLength > max:
-		return nil, fmt.Errorf("GET %s: %d bytes, over the %d-byte cap", u, resp.ContentLength, max)
+		return nil, exitcode.TrustError(fmt.Errorf("GET %s: %d bytes, over the %d-byte cap: refused", u, resp.ContentLength, max))
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("GET %s: over the %d-byte cap", u, max)
+		return nil, exitcode.TrustError(fmt.Errorf("GET %s: over the %d-byte cap: cut off and refused", u, max))
 	}
 	return b, nil
 }

@@ -127,7 +127,7 @@ func (s *OCIStore) get(ctx context.Context, what string, tag name.Tag) (Document
 		return Document{}, fmt.Errorf("%s in %s: %w", what, s, ErrNotFound)
 	}
 	if err != nil {
-		return Document{}, fmt.Errorf("fetch %s from %s: %w", what, s, err)
+		return Document{}, err // callers say what they fetched from which store; err names the tag and host
 	}
 	sig := ann[SignatureAnnotation]
 	if len(sig) > maxSignatureSize {

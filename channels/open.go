@@ -15,7 +15,8 @@ type OpenOptions struct {
 	Signer *signing.Signer
 	// Registry options for oci:// stores (transport, keychain, retries).
 	Registry []registry.Option
-	// HTTPClient for https:// stores.
+	// HTTPClient for https:// stores; by default one on registry.Transport
+	// (with the Registry options), so static hosts get the same retries.
 	HTTPClient *http.Client
 }
 
@@ -32,7 +33,12 @@ func Open(location string, o OpenOptions) (Store, error) {
 		}
 		return NewOCIStore(location, opts...)
 	case strings.HasPrefix(location, "https://"), strings.HasPrefix(location, "http://"):
-		return NewHTTPStore(location, o.HTTPClient)
+		c := o.HTTPClient
+		if c == nil {
+			// The registry transport's retries, timeouts and read-ahead.
+			c = &http.Client{Transport: registry.Transport(o.Registry...)}
+		}
+		return NewHTTPStore(location, c)
 	default:
 		return NewDirStore(location), nil
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
 )
 
 // Media types and annotations of artifacts and cosign signatures.
@@ -149,26 +151,35 @@ const maxArtifactManifest = 64 << 10
 // not exist.
 func (c *Client) PullArtifact(ctx context.Context, ref name.Reference, maxSize int64) (data []byte, annotations map[string]string, digest v1.Hash, err error) {
 	fail := func(err error) ([]byte, map[string]string, v1.Hash, error) {
-		return nil, nil, v1.Hash{}, fmt.Errorf("pull %s: %w", ref, classify(ctx, ref.Context().RegistryStr(), err))
+		err = fmt.Errorf("pull %s: %w", ref, classify(ctx, ref.Context().RegistryStr(), err))
+		// More data than any artifact holds is an attack on the reader
+		// (endless data), not an outage.
+		if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
+			err = exitcode.TrustError(err)
+		}
+		return nil, nil, v1.Hash{}, err
 	}
+	// The transport cuts an artifact's manifest off at its cap, whatever the
+	// HEAD below said.
+	ctx = withManifestLimit(ctx, maxArtifactManifest)
 	ropts, err := c.remote(ctx, ref.Context(), false)
 	if err != nil {
 		return fail(err)
 	}
-	// remote.Get would read a manifest of up to 100 MiB: ask its size first.
+	// Refuse an announced oversized manifest before GETting it.
 	head, err := remote.Head(ref, ropts...)
 	if err != nil {
 		return fail(err)
 	}
 	if head.Size > maxArtifactManifest {
-		return fail(fmt.Errorf("manifest is %d bytes, over the %d-byte cap for an artifact manifest", head.Size, maxArtifactManifest))
+		return fail(&TooLargeError{What: "manifest", Size: head.Size, Limit: maxArtifactManifest})
 	}
 	desc, err := remote.Get(ref, ropts...)
 	if err != nil {
 		return fail(err)
 	}
 	if int64(len(desc.Manifest)) > maxArtifactManifest {
-		return fail(fmt.Errorf("manifest is %d bytes, over the %d-byte cap for an artifact manifest", len(desc.Manifest), maxArtifactManifest))
+		return fail(&TooLargeError{What: "manifest", Size: int64(len(desc.Manifest)), Limit: maxArtifactManifest})
 	}
 	// The digest is the hash of the bytes received, never a header.
 	if desc.Digest, _, err = v1.SHA256(bytes.NewReader(desc.Manifest)); err != nil {
@@ -195,7 +206,7 @@ func (c *Client) PullArtifact(ctx context.Context, ref name.Reference, maxSize i
 // and checks its size and digest.
 func (c *Client) blob(ctx context.Context, repo name.Repository, d v1.Descriptor, maxSize int64, ropts []remote.Option) ([]byte, error) {
 	if d.Size < 0 || d.Size > maxSize {
-		return nil, fmt.Errorf("blob %s is %d bytes, over the %d-byte cap", d.Digest, d.Size, maxSize)
+		return nil, &TooLargeError{What: "blob " + d.Digest.String(), Size: d.Size, Limit: maxSize}
 	}
 	if d.Digest.Algorithm != "sha256" {
 		return nil, fmt.Errorf("blob %s: unsupported digest algorithm %q", d.Digest, d.Digest.Algorithm)
@@ -212,6 +223,9 @@ func (c *Client) blob(ctx context.Context, repo name.Repository, d v1.Descriptor
 	b, err := io.ReadAll(io.LimitReader(rc, d.Size+1))
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", d.Digest, err)
+	}
+	if int64(len(b)) > d.Size {
+		return nil, &TooLargeError{What: "blob " + d.Digest.String(), Size: -1, Limit: d.Size}
 	}
 	if int64(len(b)) != d.Size {
 		return nil, fmt.Errorf("blob %s: got %d bytes, manifest says %d", d.Digest, len(b), d.Size)

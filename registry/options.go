@@ -97,6 +97,10 @@ func WithRetry(backoff time.Duration, maxAttempts int) Option {
 	}
 }
 
+// WithMaxRetryWait caps any single wait between attempts, a Retry-After
+// header's included (default MaxRetryWait).
+func WithMaxRetryWait(d time.Duration) Option { return func(o *options) { o.maxWait = d } }
+
 // WithUserAgent sets the User-Agent sent to registries (default "pin").
 func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
 

@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -81,6 +83,10 @@ func classify(ctx context.Context, host string, err error) error {
 }
 
 func isUnreachable(err error) bool {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return false // the host answered, too slowly: the error names it already
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return true
@@ -143,11 +149,99 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return t.next.RoundTrip(req)
 }
 
+// redactTransport keeps the credentials a request carried out of the body
+// of an error answer: a registry or token server that echoes the
+// Authorization header back would otherwise put a password or token into
+// go-containerregistry's error message, and from there into pin's stderr
+// and --output json.
+type redactTransport struct {
+	next http.RoundTripper
+}
+
+// maxErrorBody bounds how much of an error answer is kept (go-containerregistry
+// reads it whole into its error).
+const maxErrorBody = 64 << 10
+
+func (t *redactTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 400 {
+		return resp, err
+	}
+	secrets := credentials(req.Header.Get("Authorization"))
+	if len(secrets) == 0 {
+		return resp, nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	for _, s := range secrets {
+		b = bytes.ReplaceAll(b, []byte(s), []byte("[REDACTED]"))
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// credentials returns the secret parts of an Authorization header value:
+// the credential itself and, for Basic, the decoded user:password and the
+// password alone. Longest first, so that no part is left half-replaced.
+func credentials(h string) []string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+	cred = strings.TrimSpace(cred)
+	if !ok || cred == "" {
+		return nil
+	}
+	out := []string{cred}
+	if strings.EqualFold(scheme, "Basic") {
+		if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
+			out = append(out, string(dec))
+			if _, pw, ok := strings.Cut(string(dec), ":"); ok && len(pw) >= 4 {
+				out = append(out, pw)
+			}
+		}
+	}
+	return out
+}
+
 // timeoutTransport bounds one attempt, body included: the deadline is
-// released when the body is closed.
+// released when the body is closed. An attempt that runs out of time fails
+// with a *TimeoutError naming the host, whether the headers or the body were
+// late.
 type timeoutTransport struct {
 	next    http.RoundTripper
 	timeout time.Duration
+}
+
+// TimeoutError is an attempt that got no complete answer from Host within
+// the per-request timeout (WithTimeout).
+type TimeoutError struct {
+	Host  string
+	Limit time.Duration
+	Err   error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("no complete answer from %s within %s (the per-request timeout)", e.Host, e.Limit)
+}
+
+// Unwrap returns the cause (a context deadline or a network timeout).
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Timeout reports true, as a net.Error would.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// attemptTimedOut turns err into a *TimeoutError when the attempt's own
+// deadline (not the caller's context) expired; a dial that timed out stays a
+// dial error, so the host is reported unreachable.
+func (t *timeoutTransport) attemptTimedOut(req *http.Request, attempt context.Context, err error) error {
+	if err == nil || req.Context().Err() != nil || !errors.Is(attempt.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return err
+	}
+	return &TimeoutError{Host: req.URL.Host, Limit: t.timeout, Err: err}
 }
 
 func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -158,15 +252,24 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, t.attemptTimedOut(req, ctx, err)
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, wrap: func(err error) error { return t.attemptTimedOut(req, ctx, err) }}
 	return resp, nil
 }
 
 type cancelBody struct {
 	io.ReadCloser
 	cancel context.CancelFunc
+	wrap   func(error) error
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = b.wrap(err)
+	}
+	return n, err
 }
 
 func (b *cancelBody) Close() error {
@@ -175,9 +278,14 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// retryTransport retries 408, 429 and 5xx answers and reset connections with
-// exponential backoff, honouring Retry-After (capped at maxWait). Requests
-// whose body cannot be replayed are not retried.
+// retryTransport retries 408, 429 and 5xx answers with exponential backoff,
+// honouring Retry-After (seconds or an HTTP date, capped at maxWait). GET and
+// HEAD requests are also retried when the connection is reset, the body is
+// cut short, an attempt times out or a manifest's bytes do not hash to its
+// Docker-Content-Digest header: their bodies are read ahead (see readAhead)
+// so that such faults surface here, where a retry can still help. Other
+// requests are retried on a reset connection only when their body can be
+// replayed.
 type retryTransport struct {
 	next        http.RoundTripper
 	backoff     time.Duration
@@ -195,11 +303,24 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-func retryableErr(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+// retryableErr reports whether a new attempt may get past err: a reset, a
+// cut or corrupted body or a timeout may not happen again; a refused cap or
+// a bad URL would. Only GET and HEAD (idempotent) are retried after the
+// request may have reached the server.
+func retryableErr(err error, idempotent bool) bool {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	if !idempotent {
+		return false
+	}
+	var te *TimeoutError
+	var de *DigestMismatchError
+	return errors.As(err, &te) || errors.As(err, &de) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	wait := t.backoff
 	for attempt := 1; ; attempt++ {
@@ -213,13 +334,19 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.next.RoundTrip(r)
+		if err == nil && idempotent && resp.StatusCode == http.StatusOK {
+			resp, err = readAhead(req, resp)
+		}
 		again := false
 		if err != nil {
-			again = retryableErr(err)
+			again = retryableErr(err, idempotent)
 		} else {
 			again = retryableStatus(resp.StatusCode)
 		}
 		if !again || !replayable || attempt >= t.maxAttempts || req.Context().Err() != nil {
+			if err != nil && again && attempt > 1 {
+				err = fmt.Errorf("%w (%d attempts)", err, attempt)
+			}
 			return resp, err
 		}
 		d := wait
@@ -312,10 +439,22 @@ func newHub(opts []Option) *hub {
 	o := makeOptions(opts)
 	c := &counters{}
 	var rt http.RoundTripper = &countingTransport{next: o.transport, c: c}
+	rt = &redactTransport{next: rt}
 	rt = &timeoutTransport{next: rt, timeout: o.timeout}
 	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait}
 	rt = transport.NewUserAgent(rt, o.userAgent)
 	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}}
+}
+
+// Transport returns the HTTP transport stack a Resolver or Client is built
+// on, without registry authentication: bounded retries with backoff and
+// Retry-After, a timeout per attempt, GET bodies read ahead so that resets,
+// cut bodies and timeouts are retried, credentials kept out of error bodies.
+// Other HTTP clients of pin (an https:// release store) use it, with the
+// same options (WithTimeout, WithRetry, WithMaxRetryWait, WithTransport,
+// WithUserAgent).
+func Transport(opts ...Option) http.RoundTripper {
+	return newHub(opts).base
 }
 
 // transport returns the authenticated transport cached under key, pinging

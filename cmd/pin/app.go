@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/registry"
 )
 
 // app is the one place commands reach the outside world: streams, whether
@@ -29,6 +30,9 @@ type app struct {
 	Now       func() time.Time
 	// ReadPassword reads a secret from the terminal without echo.
 	ReadPassword func(prompt string) ([]byte, error)
+
+	// registry holds the PIN_REGISTRY_* settings, read once per run (registryEnv).
+	registry []registry.Option
 }
 
 func newSystemApp() *app {

@@ -32,6 +32,9 @@ func TestDemoKeep(t *testing.T) {
 			t.Errorf("demo --keep did not leave %s: %v", p, err)
 		}
 	}
+	if info, err := os.Stat(filepath.Join(keep, "keys/release.key")); err == nil && info.Mode().Perm() != 0o600 {
+		t.Errorf("the demo's private key is %v, want 0600", info.Mode().Perm())
+	}
 	project := filepath.Join(keep, "deployment")
 	runPin(t, project, nil, "check").mustSucceed(t, "check in the kept project")
 	runPin(t, project, nil, "check", "--online").mustSucceed(t, "check --online against the kept store")

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/wellcomecollection/pin/internal/exitcode"
 )
 
@@ -31,6 +33,7 @@ func main() {
 // printed once, here, prefixed with "pin: ".
 func run(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return registryEnv(a) }
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -124,7 +126,44 @@ func (s *source) release(ctx context.Context, version string) (*manifest.Release
 }
 
 // registryOptions are the registry settings every command shares: requests
-// name this build, so registry operators can tell pin's traffic apart.
-func registryOptions(*app) []registry.Option {
-	return []registry.Option{registry.WithUserAgent("pin/" + version)}
+// name this build, so registry operators can tell pin's traffic apart; the
+// PIN_REGISTRY_* environment settings (see registryEnv) follow.
+func registryOptions(a *app) []registry.Option {
+	return append([]registry.Option{registry.WithUserAgent("pin/" + version)}, a.registry...)
+}
+
+// registryEnv reads the settings of registry (and https store) requests from
+// the environment: PIN_REGISTRY_TIMEOUT (per attempt, body included; default
+// 30s), PIN_REGISTRY_ATTEMPTS (1-10, the first included; default 4) and
+// PIN_REGISTRY_BACKOFF (first wait between attempts, doubled each time;
+// default 500ms). A bad value is a usage error.
+func registryEnv(a *app) error {
+	a.registry = nil
+	backoff, attempts := registry.DefaultBackoff, registry.DefaultMaxAttempts
+	retry := false
+	if v, ok := a.lookupEnv("PIN_REGISTRY_TIMEOUT"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return exitcode.UsageError(fmt.Errorf("PIN_REGISTRY_TIMEOUT=%q: want a positive duration such as 30s", v))
+		}
+		a.registry = append(a.registry, registry.WithTimeout(d))
+	}
+	if v, ok := a.lookupEnv("PIN_REGISTRY_ATTEMPTS"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10 {
+			return exitcode.UsageError(fmt.Errorf("PIN_REGISTRY_ATTEMPTS=%q: want a whole number from 1 to 10", v))
+		}
+		attempts, retry = n, true
+	}
+	if v, ok := a.lookupEnv("PIN_REGISTRY_BACKOFF"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > registry.MaxRetryWait {
+			return exitcode.UsageError(fmt.Errorf("PIN_REGISTRY_BACKOFF=%q: want a duration from 0s to %s", v, registry.MaxRetryWait))
+		}
+		backoff, retry = d, true
+	}
+	if retry {
+		a.registry = append(a.registry, registry.WithRetry(backoff, attempts))
+	}
+	return nil
 }
