@@ -37,7 +37,7 @@ var (
 // default: a kill -9 loses nothing the page cache holds, so where the files
 // live does not change what a kill can leave, and the disk's fsyncs (a
 // second per 1,000 files on a busy machine) would make 50 trials take
-// minutes. Power loss is not simulated (see docs/reliability-crash.md).
+// minutes. Power loss is not simulated (see RELIABILITY.md, "Crash and concurrency").
 func crashRoot(t *testing.T) string {
 	t.Helper()
 	if *crashDir == "" {
