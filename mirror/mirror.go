@@ -636,7 +636,8 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 	sref := r.src.Digest(digest.String())
 	desc, err := remote.Get(sref, r.srcOpts...) // hashes the body against the digest
 	if err != nil {
-		if strings.Contains(err.Error(), "does not match requested digest") {
+		var dm *registry.DigestMismatchError
+		if errors.As(err, &dm) && dm.Requested != "" {
 			return nil, "", exitcode.TrustError(fmt.Errorf("fetch %s: the source serves other bytes under this digest: %w", sref, err))
 		}
 		return nil, "", fmt.Errorf("fetch %s: %w", sref, registry.Classify(ctx, r.src.RegistryStr(), err))

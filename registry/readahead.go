@@ -42,14 +42,22 @@ func manifestLimit(ctx context.Context) int64 {
 // *url.Error that wraps it) is a manifest whose bytes do not hash to the
 // Docker-Content-Digest header it came with: a corrupted, truncated or
 // substituted body, or a registry that lies.
+//
+// Requested is set instead of Header when the manifest was asked for by
+// digest and the bytes hash to something else, whatever the header says:
+// the registry serves other content under that digest.
 type DigestMismatchError struct {
-	Host   string
-	Path   string
-	Header string // what Docker-Content-Digest said
-	Body   string // what the bytes hash to
+	Host      string
+	Path      string
+	Header    string // what Docker-Content-Digest said
+	Requested string // the digest in the request's path, when the bytes do not match it
+	Body      string // what the bytes hash to
 }
 
 func (e *DigestMismatchError) Error() string {
+	if e.Requested != "" {
+		return fmt.Sprintf("manifest asked for as %s hashes to %s: the registry serves other bytes under that digest", e.Requested, e.Body)
+	}
 	return fmt.Sprintf("manifest hashes to %s, but its Docker-Content-Digest header says %s", e.Body, e.Header)
 }
 
@@ -124,15 +132,21 @@ func readAhead(req *http.Request, resp *http.Response) (*http.Response, error) {
 // manifests are exempt: their header digest is over the unsigned payload (pin
 // refuses them elsewhere).
 func checkDigestHeader(req *http.Request, resp *http.Response, b []byte) error {
-	h := resp.Header.Get("Docker-Content-Digest")
-	if h == "" {
-		return nil
-	}
 	if mt := types.MediaType(resp.Header.Get("Content-Type")); mt.IsSchema1() {
 		return nil
 	}
 	sum := sha256.Sum256(b)
 	got := "sha256:" + hex.EncodeToString(sum[:])
+	// Asked for by a sha256 digest: the bytes must be those, header or not.
+	if i := strings.LastIndex(req.URL.Path, "/manifests/sha256:"); i >= 0 {
+		if asked := req.URL.Path[i+len("/manifests/"):]; asked != got {
+			return &DigestMismatchError{Host: req.URL.Host, Path: req.URL.Path, Requested: asked, Body: got}
+		}
+	}
+	h := resp.Header.Get("Docker-Content-Digest")
+	if h == "" {
+		return nil
+	}
 	want, err := v1.NewHash(h)
 	if err == nil && want.Algorithm != "sha256" {
 		return nil // a digest algorithm pin does not hash with; the caller's own checks apply
