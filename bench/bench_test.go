@@ -189,8 +189,15 @@ func TestHarnessSmoke(t *testing.T) {
 		if !ok {
 			t.Fatal("no pin resolve result")
 		}
-		if n := p.last(); n.requests != 5 || n.tokens != 1 || n.denied != 1 {
-			t.Errorf("%s: pin resolve of 3 refs: proxy counted %+v, want 5 requests, 1 token, 1 challenge", rep.Backend, n)
+		// The measured runs remember the challenge the warm-up run got:
+		// no ping. The cold runs ping.
+		if n := p.last(); n.requests != 4 || n.tokens != 1 || n.denied != 0 {
+			t.Errorf("%s: pin resolve of 3 refs: proxy counted %+v, want 4 requests, 1 token, no challenge", rep.Backend, n)
+		}
+		if x, ok := rep.find(coldTool, 3); !ok {
+			t.Error("no cold pin resolve result")
+		} else if n := x.last(); n.requests != 5 || n.tokens != 1 || n.denied != 1 {
+			t.Errorf("%s: cold pin resolve of 3 refs: proxy counted %+v, want 5 requests, 1 token, 1 challenge", rep.Backend, n)
 		}
 		if _, err := os.Stat(timeBinary); err == nil && (p.RSS < 1<<20 || p.RSS > 200<<20) {
 			t.Errorf("pin resolve of 3 refs: peak RSS %d bytes", p.RSS)
@@ -214,5 +221,84 @@ func TestHarnessSmoke(t *testing.T) {
 	}
 	if strings.Contains(s, "\nold\n") || strings.Count(s, beginMarker) != 1 {
 		t.Errorf("section not replaced:\n%s", s)
+	}
+}
+
+// TestResolverChallengeCache checks, with the proxy's counters, that a
+// remembered challenge saves the ping (token, then one HEAD per reference),
+// that the cache holds no token or credential, and that a stale, expired or
+// corrupt cache costs only the ping it would have cost anyway: every run
+// resolves every reference.
+func TestResolverChallengeCache(t *testing.T) {
+	const n = 7
+	e := newTestEnv(t, n, 0)
+	path := filepath.Join(t.TempDir(), "pin", "challenges.json")
+	cold := counts{requests: n + 2, tokens: 1, denied: 1} // ping (401), token, HEADs
+	warm := counts{requests: n + 1, tokens: 1}            // token, HEADs
+	realm := "http://" + e.Addr + tokenPath
+	entry := func(realm string, seen time.Time) func(t *testing.T) {
+		return func(t *testing.T) {
+			b, _ := json.Marshal(map[string]any{"registries": map[string]any{e.Addr: map[string]any{
+				"realm": realm, "service": "bench", "insecure": true, "seen": seen}}})
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T)
+		want    counts
+	}{
+		{"no cache file", func(*testing.T) {}, cold},
+		{"remembered", func(*testing.T) {}, warm},
+		{"remembered again", func(*testing.T) {}, warm},
+		// The old realm answers 401 (one more request, denied), then the ping.
+		{"realm moved", entry("http://"+e.Addr+"/old-token", time.Now()), counts{requests: n + 3, tokens: 1, denied: 2}},
+		{"after the move", func(*testing.T) {}, warm},
+		{"realm on another host", entry("http://127.0.0.1:1/token", time.Now()), cold},
+		{"expired", entry(realm, time.Now().Add(-25*time.Hour)), cold},
+		{"seen in the future", entry(realm, time.Now().Add(time.Hour)), cold},
+		{"corrupt", func(t *testing.T) { os.WriteFile(path, []byte(`{"registries": {`), 0o644) }, cold},
+		{"after the corrupt file", func(*testing.T) {}, warm},
+		{"unreadable (a directory)", func(t *testing.T) { os.Remove(path); os.Mkdir(path, 0o755) }, cold},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.prepare(t)
+			e.Proxy.reset()
+			for _, r := range registry.NewResolver(registry.WithChallengeCache(path)).Resolve(context.Background(), e.Refs, nil) {
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+				if err := e.checkDigest(r.Ref, r.Digest); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := e.Proxy.counts()
+			if got.peak = 0; got != tc.want {
+				t.Errorf("proxy counted %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+
+	// What is on disk: the realm, the service and when they were seen.
+	os.Remove(path)
+	registry.NewResolver(registry.WithChallengeCache(path)).Resolve(context.Background(), e.Refs[:1], nil)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Registries map[string]map[string]any `json:"registries"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	got := f.Registries[e.Addr]
+	if len(f.Registries) != 1 || got["realm"] != realm || got["service"] != "bench" || got["insecure"] != true || len(got) != 4 {
+		t.Errorf("cache file holds %s, want only %s's realm %s, service, insecure and seen", b, e.Addr, realm)
+	}
+	if strings.Contains(string(b), benchPass) || strings.Contains(strings.ToLower(string(b)), "bearer") {
+		t.Errorf("cache file holds a credential or a token: %s", b)
 	}
 }

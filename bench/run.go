@@ -64,6 +64,8 @@ type invocation struct {
 	stdin string
 	// check inspects stdout; a run whose output is wrong fails the harness.
 	check func(stdout string) error
+	// env is added to the environment the command runs with.
+	env []string
 }
 
 // measure runs inv runs times (after one unmeasured warm-up run, which also
@@ -87,7 +89,7 @@ func measure(ctx context.Context, e *env, runs int, inv invocation) ([]sample, e
 
 func runOnce(ctx context.Context, environ []string, inv invocation) (sample, error) {
 	cmd := exec.CommandContext(ctx, inv.argv[0], inv.argv[1:]...)
-	cmd.Env = environ
+	cmd.Env = append(slices.Clip(environ), inv.env...)
 	cmd.Stdin = strings.NewReader(inv.stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

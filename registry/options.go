@@ -38,6 +38,8 @@ type options struct {
 	maxWait     time.Duration
 	userAgent   string
 	verified    bool
+	// challengePath is the file of WithChallengeCache ("" for none).
+	challengePath string
 }
 
 func makeOptions(opts []Option) options {

@@ -427,6 +427,8 @@ type hub struct {
 	base  http.RoundTripper
 	mu    sync.Mutex
 	cache map[string]*hostEntry
+	// challenges remembers each registry's auth challenge (WithChallengeCache).
+	challenges *challengeCache
 }
 
 type hostEntry struct {
@@ -443,7 +445,7 @@ func newHub(opts []Option) *hub {
 	rt = &timeoutTransport{next: rt, timeout: o.timeout}
 	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait}
 	rt = transport.NewUserAgent(rt, o.userAgent)
-	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}}
+	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}, challenges: newChallengeCache(o.challengePath)}
 }
 
 // Transport returns the HTTP transport stack a Resolver or Client is built
@@ -474,7 +476,7 @@ func (h *hub) transport(ctx context.Context, key string, reg name.Registry, scop
 			e.err = fmt.Errorf("credentials for %s: %w", reg.RegistryStr(), err)
 			return
 		}
-		rt, err := transport.NewWithContext(ctx, reg, auth, h.base, scopes)
+		rt, err := h.authenticate(ctx, reg, auth, scopes)
 		if err != nil {
 			err = classify(ctx, reg.RegistryStr(), err)
 			if !errors.Is(err, ErrUnreachable) {
@@ -493,6 +495,57 @@ func (h *hub) transport(ctx context.Context, key string, reg name.Registry, scop
 		h.mu.Unlock()
 	}
 	return e.rt, e.err
+}
+
+// authenticate returns a transport for reg with a token for scopes. With a
+// remembered challenge it asks the token endpoint straight away (token,
+// then requests: two round trips); otherwise, or when that fails, it pings
+// /v2/ first, as transport.NewWithContext does, and remembers the answer.
+func (h *hub) authenticate(ctx context.Context, reg name.Registry, auth authn.Authenticator, scopes []string) (http.RoundTripper, error) {
+	if ch, ok := h.challenges.get(reg); ok {
+		inner := &forgetOn401{next: h.base, reg: reg, cache: h.challenges}
+		if rt, err := h.fromChallenge(ctx, reg, auth, inner, scopes, ch); err == nil || ctx.Err() != nil {
+			return rt, err
+		}
+		// The challenge is stale (the token endpoint moved or refused us):
+		// ping as if nothing were remembered.
+	}
+	ch, err := transport.Ping(ctx, reg, h.base)
+	if err != nil {
+		return nil, err
+	}
+	h.challenges.put(reg, ch)
+	if ch.Insecure != (reg.Scheme() == "http") {
+		// The registry answered on the other scheme than its name implies:
+		// only NewWithContext's scheme rewriting (unexported) handles that.
+		return transport.NewWithContext(ctx, reg, auth, h.base, scopes)
+	}
+	return h.fromChallenge(ctx, reg, auth, h.base, scopes, ch)
+}
+
+// fromChallenge is what transport.NewWithContext does after its ping: a
+// bearer challenge gets a token for scopes (later 401s refresh it); any
+// other sends auth's credentials, if any, with every request.
+func (h *hub) fromChallenge(ctx context.Context, reg name.Registry, auth authn.Authenticator, t http.RoundTripper, scopes []string, ch *transport.Challenge) (http.RoundTripper, error) {
+	tok := &transport.Token{}
+	if strings.EqualFold(ch.Scheme, "bearer") {
+		cfg, err := authn.Authorization(ctx, auth)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.RegistryToken != "" {
+			// As NewWithContext: a registry token is used as it is.
+			tok.Token = cfg.RegistryToken
+			return transport.FromToken(reg, auth, t, ch, tok)
+		}
+		if tok, err = transport.Exchange(ctx, reg, auth, t, scopes, ch); err != nil {
+			return nil, err
+		}
+		if tok.Token == "" {
+			tok.Token = tok.AccessToken // some token servers only set access_token
+		}
+	}
+	return transport.FromToken(reg, auth, t, ch, tok)
 }
 
 func remoteOptions(ctx context.Context, rt http.RoundTripper) []remote.Option {

@@ -116,7 +116,16 @@ var sharedKeys struct {
 }
 
 func TestMain(m *testing.M) {
+	// pin remembers registries' auth challenges under $XDG_CACHE_HOME/pin:
+	// tests (and the pin binaries they start) keep them in a temporary one.
+	cache, err := os.MkdirTemp("", "pin-test-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	os.RemoveAll(cache)
 	if sharedKeys.dir != "" {
 		os.RemoveAll(sharedKeys.dir)
 	}
