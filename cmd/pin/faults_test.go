@@ -151,14 +151,14 @@ func TestRegistryFaultsReleaseCreate(t *testing.T) {
 		pinned := serviceRepo(p.Host, "notifier") + "@" + want["notifier"]
 		os.WriteFile(cfg, []byte(strings.Replace(string(b), serviceRepo(p.Host, "notifier")+":latest", pinned, 1)), 0o644)
 		r := runPin(t, dir, nil, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--dry-run")
-		if r.code != 1 || !strings.Contains(r.err, "component notifier ("+pinned) || !strings.Contains(r.err, "does not match requested digest") {
+		if r.code != 1 || !strings.Contains(r.err, "component notifier ("+pinned) || !strings.Contains(r.err, "serves other bytes under that digest") {
 			t.Fatalf("create with a substituted manifest: exit %d\n%s", r.code, r.err)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "store")); !os.IsNotExist(err) {
 			t.Errorf("a failed create wrote the store: %v", err)
 		}
 		r = runPin(t, "", nil, "resolve", "--verify", pinned)
-		if r.code != 1 || !strings.Contains(r.err, "resolve "+pinned) || !strings.Contains(r.err, "does not match requested digest") {
+		if r.code != 1 || !strings.Contains(r.err, "resolve "+pinned) || !strings.Contains(r.err, "serves other bytes under that digest") {
 			t.Fatalf("resolve --verify with a substituted manifest: exit %d\n%s%s", r.code, r.out, r.err)
 		}
 	})
