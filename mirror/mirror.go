@@ -38,8 +38,6 @@ import (
 // DefaultJobs bounds how many blobs are copied at once.
 const DefaultJobs = 8
 
-// maxManifestSize caps every manifest read, like a registry would.
-const maxManifestSize = 4 << 20
 
 // Options tune Mirror.
 type Options struct {
@@ -642,8 +640,8 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 		}
 		return nil, "", fmt.Errorf("fetch %s: %w", sref, registry.Classify(ctx, r.src.RegistryStr(), err))
 	}
-	if len(desc.Manifest) > maxManifestSize {
-		return nil, "", fmt.Errorf("%s is %d bytes, over the cap of %d", sref, len(desc.Manifest), maxManifestSize)
+	if len(desc.Manifest) > registry.MaxManifestSize {
+		return nil, "", fmt.Errorf("%s is %d bytes, over the cap of %d", sref, len(desc.Manifest), registry.MaxManifestSize)
 	}
 	raw, mt := desc.Manifest, desc.MediaType
 	if mt.IsIndex() {
