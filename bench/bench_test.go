@@ -73,7 +73,9 @@ func TestResolverTokenPerGroup(t *testing.T) {
 	}
 	e.Proxy.reset()
 
-	for _, r := range registry.NewResolver().Resolve(context.Background(), e.Refs, nil) {
+	resolver := registry.NewResolver()
+	results := resolver.Resolve(context.Background(), e.Refs, nil)
+	for _, r := range results {
 		if r.Err != nil {
 			t.Fatal(r.Err)
 		}
@@ -84,6 +86,17 @@ func TestResolverTokenPerGroup(t *testing.T) {
 	got := e.Proxy.counts()
 	if got.tokens < 2 || got.tokens > 4 || got.requests != n+2*got.tokens {
 		t.Errorf("proxy counted %+v: want 2 to 4 tokens (6 KB of scopes each), one ping per token and %d HEADs", got, n)
+	}
+
+	// Confirming the tags (release create does, before signing) reuses the
+	// groups' tokens: no token request naming every repository (a 414).
+	e.Proxy.reset()
+	moved, err := resolver.Confirm(context.Background(), results)
+	if err != nil || len(moved) != 0 {
+		t.Fatalf("Confirm after Resolve: moved %v, %v", moved, err)
+	}
+	if c := e.Proxy.counts(); c.tokens != 0 || c.requests != n {
+		t.Errorf("Confirm: proxy counted %+v, want %d HEADs and no token", c, n)
 	}
 }
 

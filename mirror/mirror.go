@@ -38,7 +38,6 @@ import (
 // DefaultJobs bounds how many blobs are copied at once.
 const DefaultJobs = 8
 
-
 // Options tune Mirror.
 type Options struct {
 	// Jobs bounds concurrent blob copies and components in flight (default DefaultJobs).

@@ -72,8 +72,7 @@ func (r *Resolver) ResolveOne(ctx context.Context, ref string) (Result, error) {
 func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(done, total int)) []Result {
 	results := make([]Result, len(refs))
 	parsed := make([]name.Reference, len(refs))
-	scopes := map[string][]string{}
-	regs := map[string]name.Registry{}
+	var repos []name.Repository
 	for i, s := range refs {
 		results[i].Ref = s
 		ref, err := name.ParseReference(s)
@@ -82,45 +81,11 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 			continue
 		}
 		parsed[i] = ref
-		repo := ref.Context()
-		results[i].Repository = repo.Name()
+		results[i].Repository = ref.Context().Name()
 		results[i].Tag = tagOf(s, ref)
-		host := repo.RegistryStr()
-		regs[host] = repo.Registry
-		scopes[host] = append(scopes[host], repo.Scope(transport.PullScope))
+		repos = append(repos, ref.Context())
 	}
-	// One token per host, or per group of repositories when a host has so
-	// many that one token request would be too long.
-	groups := map[string]*authGroup{} // by scope
-	var all []*authGroup
-	for host, s := range scopes {
-		sort.Strings(s)
-		gs := scopeGroups(compact(s), maxScopeBytes)
-		for i, g := range gs {
-			ag := &authGroup{key: host, reg: regs[host], scopes: g}
-			if len(gs) > 1 {
-				ag.key = fmt.Sprintf("%s#%d", host, i)
-			}
-			all = append(all, ag)
-			for _, sc := range g {
-				groups[sc] = ag
-			}
-		}
-	}
-	if len(all) > 1 {
-		// Authenticate every group at once, so that no HEAD waits for its
-		// group's ping and token behind the HEADs of another group. A
-		// failure is not cached: the references of that group try again.
-		var setup errgroup.Group
-		setup.SetLimit(r.h.o.jobs)
-		for _, g := range all {
-			setup.Go(func() error {
-				_, _ = r.h.transport(ctx, g.key, g.reg, g.scopes)
-				return nil
-			})
-		}
-		_ = setup.Wait()
-	}
+	groups := r.authenticate(ctx, repos)
 
 	var mu sync.Mutex
 	done := 0
@@ -160,11 +125,62 @@ func (r *Resolver) Resolve(ctx context.Context, refs []string, progress func(don
 // with more repositories than fit gets one token per group of them.
 const maxScopeBytes = 6 << 10
 
+// authenticate plans the tokens for repos: one per host, or one per group of
+// repositories when a host has so many that one token request would be too
+// long. It returns each repository's group by its pull scope. The groups' keys
+// are the same for the same repositories, so Revisions and Confirm reuse the
+// transports Resolve authenticated. With more than one group, every group is
+// authenticated at once, so that no request waits for its group's ping and
+// token behind the requests of another group; a failure is not cached: the
+// repositories of that group try again when they ask for their transport.
+func (r *Resolver) authenticate(ctx context.Context, repos []name.Repository) map[string]*authGroup {
+	scopes := map[string][]string{}
+	regs := map[string]name.Registry{}
+	for _, repo := range repos {
+		host := repo.RegistryStr()
+		regs[host] = repo.Registry
+		scopes[host] = append(scopes[host], repo.Scope(transport.PullScope))
+	}
+	groups := map[string]*authGroup{} // by scope
+	var all []*authGroup
+	for host, s := range scopes {
+		sort.Strings(s)
+		gs := scopeGroups(compact(s), maxScopeBytes)
+		for i, g := range gs {
+			ag := &authGroup{key: host, reg: regs[host], scopes: g}
+			if len(gs) > 1 {
+				ag.key = fmt.Sprintf("%s#%d", host, i)
+			}
+			all = append(all, ag)
+			for _, sc := range g {
+				groups[sc] = ag
+			}
+		}
+	}
+	if len(all) > 1 {
+		var setup errgroup.Group
+		setup.SetLimit(r.h.o.jobs)
+		for _, g := range all {
+			setup.Go(func() error {
+				_, _ = g.transport(ctx, r.h)
+				return nil
+			})
+		}
+		_ = setup.Wait()
+	}
+	return groups
+}
+
 // authGroup is a set of repositories on one host authenticated with one token.
 type authGroup struct {
 	key    string // the hub's cache key: the host, or host#N
 	reg    name.Registry
 	scopes []string
+}
+
+// transport is the group's authenticated transport, made once per hub.
+func (g *authGroup) transport(ctx context.Context, h *hub) (http.RoundTripper, error) {
+	return h.transport(ctx, g.key, g.reg, g.scopes)
 }
 
 // scopeGroups splits scopes into runs whose query parameters
@@ -190,7 +206,7 @@ func (r *Resolver) resolve(ctx context.Context, ref name.Reference, g *authGroup
 		return err
 	}
 	host := g.reg.RegistryStr()
-	rt, err := r.h.transport(ctx, g.key, g.reg, g.scopes)
+	rt, err := g.transport(ctx, r.h)
 	if err != nil {
 		return err
 	}

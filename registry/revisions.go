@@ -71,7 +71,7 @@ func (r *Resolver) Revisions(ctx context.Context, results []Result) []Revisions 
 		config   string // config digest, when known
 	}
 	var tasks []task
-	scopes := map[string][]string{}
+	var repos []name.Repository
 	for i, res := range results {
 		if res.Err != nil {
 			continue
@@ -81,8 +81,7 @@ func (r *Resolver) Revisions(ctx context.Context, results []Result) []Revisions 
 			out[i].Err = fmt.Errorf("read revision of %s: %w", res.Ref, err)
 			continue
 		}
-		host := repo.RegistryStr()
-		scopes[host] = append(scopes[host], repo.Scope(transport.PullScope))
+		repos = append(repos, repo)
 		if len(res.Platforms) == 0 {
 			out[i].Images = []ImageRevision{{Digest: res.Digest}}
 			tasks = append(tasks, task{res: i, repo: repo, manifest: res.Digest, config: res.Config})
@@ -94,17 +93,14 @@ func (r *Resolver) Revisions(ctx context.Context, results []Result) []Revisions 
 			tasks = append(tasks, task{res: i, img: j, repo: repo, manifest: p.Digest})
 		}
 	}
-	for host, s := range scopes {
-		sort.Strings(s)
-		scopes[host] = compact(s)
-	}
+	groups := r.authenticate(ctx, repos)
 
 	errs := make([]error, len(tasks))
 	var g errgroup.Group
 	g.SetLimit(r.h.o.jobs)
 	for k, t := range tasks {
 		g.Go(func() error {
-			rev, err := r.revision(ctx, t.repo, scopes[t.repo.RegistryStr()], t.manifest, t.config)
+			rev, err := r.revision(ctx, t.repo, groups[t.repo.Scope(transport.PullScope)], t.manifest, t.config)
 			if err != nil {
 				errs[k] = fmt.Errorf("read %s of %s@%s: %w", RevisionLabel, t.repo, t.manifest, err)
 				return nil
@@ -124,12 +120,12 @@ func (r *Resolver) Revisions(ctx context.Context, results []Result) []Revisions 
 
 // revision returns the RevisionLabel of the image manifest digest in repo,
 // fetching the manifest first when its config digest is not known.
-func (r *Resolver) revision(ctx context.Context, repo name.Repository, scopes []string, digest, config string) (string, error) {
+func (r *Resolver) revision(ctx context.Context, repo name.Repository, g *authGroup, digest, config string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	host := repo.RegistryStr()
-	rt, err := r.h.transport(ctx, host, repo.Registry, scopes)
+	rt, err := g.transport(ctx, r.h)
 	if err != nil {
 		return "", err
 	}
@@ -211,7 +207,7 @@ func (r *Resolver) Confirm(ctx context.Context, results []Result) ([]Moved, erro
 		ref name.Reference
 	}
 	var tasks []task
-	scopes := map[string][]string{}
+	var repos []name.Repository
 	for i, res := range results {
 		if res.Err != nil {
 			continue
@@ -223,20 +219,16 @@ func (r *Resolver) Confirm(ctx context.Context, results []Result) ([]Moved, erro
 		if _, isDigest := ref.(name.Digest); isDigest {
 			continue
 		}
-		host := ref.Context().RegistryStr()
-		scopes[host] = append(scopes[host], ref.Context().Scope(transport.PullScope))
+		repos = append(repos, ref.Context())
 		tasks = append(tasks, task{res: i, ref: ref})
 	}
-	for host, s := range scopes {
-		sort.Strings(s)
-		scopes[host] = compact(s)
-	}
+	groups := r.authenticate(ctx, repos)
 	now := make([]string, len(tasks))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.h.o.jobs)
 	for k, t := range tasks {
 		g.Go(func() error {
-			d, err := r.head(gctx, t.ref, scopes[t.ref.Context().RegistryStr()])
+			d, err := r.head(gctx, t.ref, groups[t.ref.Context().Scope(transport.PullScope)])
 			if err != nil {
 				return fmt.Errorf("confirm %s: %w", results[t.res].Ref, err)
 			}
@@ -258,10 +250,9 @@ func (r *Resolver) Confirm(ctx context.Context, results []Result) ([]Moved, erro
 
 // head returns the digest ref names now: from a HEAD's digest header, or,
 // where HEAD is not supported or gives none, from hashing a GET's body.
-func (r *Resolver) head(ctx context.Context, ref name.Reference, scopes []string) (string, error) {
-	reg := ref.Context().Registry
-	host := reg.RegistryStr()
-	rt, err := r.h.transport(ctx, host, reg, scopes)
+func (r *Resolver) head(ctx context.Context, ref name.Reference, g *authGroup) (string, error) {
+	host := ref.Context().RegistryStr()
+	rt, err := g.transport(ctx, r.h)
 	if err != nil {
 		return "", err
 	}
