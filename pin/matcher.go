@@ -22,6 +22,11 @@ type Matcher struct {
 	needles [][]byte
 	// byLast maps a repository's last path element to its component.
 	byLast map[string]string
+	// source is the release's source repository as module sources spell it
+	// (rewrite.CanonicalSourceRepo), "" when it has none.
+	source string
+	// deployNeedles filter files for deployment values (see deployNeedles).
+	deployNeedles [][]byte
 }
 
 // NewMatcher builds a matcher for the components of rel. registryMap maps an
@@ -50,6 +55,8 @@ func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
 		}
 	}
 	sort.Slice(m.needles, func(i, j int) bool { return string(m.needles[i]) < string(m.needles[j]) })
+	m.source = sourceRepo(rel)
+	m.deployNeedles = deployNeedles(rel, m)
 	return m
 }
 
