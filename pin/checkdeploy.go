@@ -46,7 +46,9 @@ func checkDeploy(res *CheckResult, s scanned, rel *manifest.Release, seen map[st
 		}
 		seen[s.file.Rel+"\x00"+pr.LockComponent()+"\x00"+pr.Kind]++
 		res.References++
-		if pr.Tag != "" {
+		if pr.Kind == rewrite.KindSharedTag {
+			// A split tag is written tag@digest: the digest is what runs, so
+			// only a shared tag depends on where the tag points.
 			tagged = append(tagged, pr)
 		}
 		if pr.Value == pr.New {
