@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,20 +66,11 @@ func (f *fixture) ssRelease(version, revision, host string, digests, tags map[st
 	for _, s := range ssSidecars {
 		add(s, "l7a1d1z4", ssSidecarTag)
 	}
-	sortComponents(rel)
+	sort.Slice(rel.Components, func(i, j int) bool { return rel.Components[i].Name < rel.Components[j].Name })
 	if _, err := f.pub.Create(context.Background(), rel, "stable", 168*time.Hour); err != nil {
 		f.t.Fatal(err)
 	}
 	return rel
-}
-
-func sortComponents(rel *manifest.Release) {
-	cs := rel.Components
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].Name < cs[j-1].Name; j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
 }
 
 // copyExample copies examples/storage-service into the project, with

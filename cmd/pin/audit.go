@@ -142,6 +142,13 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return exitcode.UsageError(err)
 	}
+	source := ""
+	if rs != nil {
+		source = newestSource(rs).Repository
+	}
+	if found, allNotes, err = auditDeploy(ctx, a, opts, paths, m, source, cat, found, allNotes); err != nil {
+		return exitcode.UsageError(err)
+	}
 	for i := range found {
 		found[i].Source = relPath(opts.relativeTo, found[i].Source)
 	}
@@ -189,6 +196,10 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	}
 	if len(failed) > 0 {
 		return silent(exitcode.FindingsError(fmt.Errorf("audit found %s", strings.Join(failed, ", "))))
+	}
+	if len(failOn) > 0 && productFindings(rep) == 0 && len(unjudged) == 0 {
+		// A gate that looked at nothing of the product must not pass.
+		return exitcode.UsageError(fmt.Errorf("nothing of %s found in %s: the audit checked nothing (give the deployment's configs, state or describe output)", orName(cat.Product), strings.Join(paths, ", ")))
 	}
 	return nil
 }
@@ -258,7 +269,7 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 // component map covers every component any visible release has.
 func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
-	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
+	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")", Source: newestSource(rs)}
 	seen := map[string]bool{}
 	for _, e := range rs.Entries {
 		rel := rs.Releases[e.Version]
