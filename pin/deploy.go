@@ -31,16 +31,22 @@ func (m *Matcher) Under(prefix string) []string {
 	return out
 }
 
-// deployNeedles are the substrings a file holding a deployment value of the
-// product must contain: its registry prefixes and its source repository's
-// name. Like MayContain, they let most files skip parsing.
+// deployNeedles are substrings one of which a file holding a deployment
+// value of the product must contain: a registry prefix ending a string or
+// followed by "/" and an interpolation, or the source repository's name.
+// Like MayContain, they let most files skip parsing; whole references
+// (prefix/name:tag) do not match them, so files of whole references are
+// parsed once, not twice. A source repository spelled in another case than
+// the release's is not found.
 func deployNeedles(rel *manifest.Release, m *Matcher) [][]byte {
 	seen := map[string]bool{}
 	var out [][]byte
 	for repo := range m.byRepo {
 		if i := strings.LastIndexByte(repo, '/'); i > 0 && !seen[repo[:i]] {
 			seen[repo[:i]] = true
-			out = append(out, []byte(repo[:i]))
+			for _, end := range []string{`"`, `/"`, `/$`} {
+				out = append(out, []byte(repo[:i]+end))
+			}
 		}
 	}
 	if repo, ok := rewrite.CanonicalSourceRepo(rel.Source.Repository); ok {
@@ -52,7 +58,7 @@ func deployNeedles(rel *manifest.Release, m *Matcher) [][]byte {
 // mayHoldDeploy reports whether data could hold a deployment value.
 func mayHoldDeploy(data []byte, needles [][]byte) bool {
 	for _, n := range needles {
-		if bytes.Contains(data, n) || bytes.Contains(bytes.ToLower(data), n) {
+		if bytes.Contains(data, n) {
 			return true
 		}
 	}
