@@ -7,7 +7,9 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,14 +75,21 @@ func (f *fixture) ssRelease(version, revision, host string, digests, tags map[st
 	return rel
 }
 
-// copyExample copies examples/storage-service into the project, with
-// public.ecr.aws replaced by host, and returns the files as copied.
-func (f *fixture) copyExample(host string) map[string]string {
+// copyExample copies the consumer and the vendored upstream tree of
+// examples/storage-service (or the given subdirectories) into the project,
+// with public.ecr.aws replaced by host, and returns the files as copied.
+func (f *fixture) copyExample(host string, subdirs ...string) map[string]string {
 	f.t.Helper()
-	files := readTree(f.t.(*testing.T), ssExample)
-	for name, content := range files {
-		files[name] = strings.ReplaceAll(content, "public.ecr.aws", host)
-		f.write(name, files[name])
+	if len(subdirs) == 0 {
+		subdirs = []string{"consumer", "vendored"}
+	}
+	files := map[string]string{}
+	for _, sub := range subdirs {
+		for name, content := range readTree(f.t.(*testing.T), filepath.Join(ssExample, sub)) {
+			name = sub + "/" + name
+			files[name] = strings.ReplaceAll(content, "public.ecr.aws", host)
+			f.write(name, files[name])
+		}
 	}
 	return files
 }
@@ -384,5 +393,44 @@ func TestSharedTagMovedOnline(t *testing.T) {
 	res, err = Check(context.Background(), f.cfg, CheckOptions{Now: f.clk.Now})
 	if err != nil || len(res.Findings) != 0 {
 		t.Fatalf("offline check: %v %v", err, res.Findings)
+	}
+}
+
+// TestProposedImageOverrides pins a consumer of the module with the change
+// proposed upstream (examples/storage-service/proposed): every service's
+// image a digest, the sidecars tag@digest, the module ref the release's commit.
+func TestProposedImageOverrides(t *testing.T) {
+	f := newFixture(t)
+	rel := f.ssRelease("1.5.0", ssRevision, "public.ecr.aws", nil, nil)
+	before := f.copyExample("public.ecr.aws", "proposed")
+	f.init("stable")
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range plan.Warnings {
+		t.Errorf("warning: %s", w)
+	}
+	if got := deployKinds(plan); len(plan.Refs) != 18 || got["module-ref"] != 1 || got["split-tag"] != 4 || got["shared-tag"] != 18 {
+		t.Fatalf("%d image references and %v, want 18, 1 module ref, 4 split tags (consumer and defaults), 18 by the default shared tag", len(plan.Refs), got)
+	}
+	consumer := f.read("proposed/consumer/main.tf")
+	want := strings.Replace(before["proposed/consumer/main.tf"], "?ref=b601f2a", "?ref="+ssRevision, 1)
+	for _, c := range rel.Components {
+		want = strings.Replace(want, c.Repository+":ref.6a52d4926819ddc090da5cd51144db0d08d693d2", c.Repository+"@"+c.Digest, 1)
+		if strings.Contains(c.Repository, "l7a1d1z4") {
+			want = strings.Replace(want, "container_name     = \""+c.Name+"\"\n    container_tag      = \""+ssSidecarTag+"\"",
+				"container_name     = \""+c.Name+"\"\n    container_tag      = \""+ssSidecarTag+"@"+c.Digest+"\"", 1)
+		}
+	}
+	if consumer != want {
+		t.Errorf("consumer after update:\n%s\nwant:\n%s", consumer, want)
+	}
+	if n := len(regexp.MustCompile(`@sha256:[0-9a-f]{64}"`).FindAllString(consumer, -1)); n != 20 {
+		t.Errorf("consumer has %d digests, want 20", n)
+	}
+	res, err := Check(context.Background(), f.cfg, CheckOptions{Now: f.clk.Now})
+	if err != nil || len(res.Findings) != 0 {
+		t.Fatalf("check: %v %v", err, res.Findings)
 	}
 }

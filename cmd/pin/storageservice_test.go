@@ -58,7 +58,12 @@ func storageServiceFlow(t *testing.T, host string) {
 
 	// The consumer's project: the example, pointing at this registry.
 	project := filepath.Join(dir, "deployment")
-	before := copyTree(t, "../../examples/storage-service", project, "public.ecr.aws", host)
+	before := map[string]string{}
+	for _, sub := range []string{"consumer", "vendored"} {
+		for name, content := range copyTree(t, "../../examples/storage-service/"+sub, filepath.Join(project, sub), "public.ecr.aws", host) {
+			before[sub+"/"+name] = content
+		}
+	}
 	runPin(t, project, nil, "init", "--source", store, "--channel", "stable", "--key-file", filepath.Join(dir, "release.pub")).mustSucceed(t, "init")
 
 	up := runPin(t, project, nil, "update").mustSucceed(t, "update")
