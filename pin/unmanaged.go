@@ -2,6 +2,7 @@ package pin
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
@@ -26,6 +27,12 @@ func Unmanaged(ws []FileWarning) []FileWarning {
 			out = append(out, w)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
 	return out
 }
 

@@ -245,6 +245,9 @@ func (d *deployScanner) stray(t *hclsyntax.TemplateExpr) {
 	start, end := t.SrcRange.Start.Byte, t.SrcRange.End.Byte
 	line, _ := d.lines.lineCol(start)
 	raw := string(d.data[start:end])
+	if end-start >= 2 && d.data[start] == '"' && d.data[end-1] == '"' {
+		raw = raw[1 : len(raw)-1] // the value, as the other scanners report it
+	}
 	if templated {
 		d.warns = append(d.warns, Warning{Line: line, Component: under[0], Value: raw,
 			Message: "image reference templated under the product's registry prefix", Hint: hintPrefixTemplate})
