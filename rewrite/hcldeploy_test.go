@@ -1,10 +1,13 @@
 package rewrite
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/wellcomecollection/pin/internal/fuzzseed"
 )
 
 // repoSet is a ProductMatcher over a fixed set of repositories.
@@ -108,4 +111,43 @@ func TestScanDeployBadHCL(t *testing.T) {
 	if pe, ok := err.(*ParseError); !ok || pe.File != "main.tf" || pe.Line == 0 {
 		t.Fatalf("err = %v, want a ParseError with file and line", err)
 	}
+}
+
+// FuzzScanDeploy: on any Terraform the deployment scan accepts, every value's
+// span holds it (a module ref without one spans nothing, at the end of the
+// address), splicing new values changes only those spans, and scanning the
+// result finds the new values; a file it refuses is a ParseError with a line.
+func FuzzScanDeploy(f *testing.F) {
+	fuzzseed.Add(f, rewriteSeeds(f, "hcl", ".tf", ".tfvars")...)
+	const src = "github.com/wellcomecollection/storage-service"
+	f.Fuzz(func(t *testing.T, data []byte) {
+		refs, _, err := ScanDeploy("main.tf", data, deployRepos, src)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.File != "main.tf" {
+				t.Fatalf("refusal %v is not a ParseError naming the file", err)
+			}
+			return
+		}
+		var edits []Edit
+		for i, r := range refs {
+			if r.Start < 0 || r.End > len(data) || string(data[r.Start:r.End]) != r.Value || r.Prefix != "" && r.Start != r.End {
+				t.Fatalf("ref %+v: span does not hold the value", r)
+			}
+			edits = append(edits, Edit{Start: r.Start, End: r.End, New: r.Prefix + fmt.Sprintf("v%d", i)})
+		}
+		out, err := Apply(data, edits)
+		if err != nil {
+			t.Fatalf("spans overlap: %v", err)
+		}
+		again, _, err := ScanDeploy("main.tf", out, deployRepos, src)
+		if err != nil || len(again) != len(refs) {
+			t.Fatalf("after splicing: %d refs (was %d), err %v\n%s", len(again), len(refs), err, out)
+		}
+		for i, r := range again {
+			if r.Value != fmt.Sprintf("v%d", i) {
+				t.Fatalf("after splicing, ref %d is %q", i, r.Value)
+			}
+		}
+	})
 }

@@ -53,7 +53,11 @@ func ParseModuleSource(addr string) (ModuleSource, bool) {
 	case strings.Contains(rest, "@") && strings.Contains(rest, ":") && !strings.Contains(rest, "://"):
 		// scp-like: git@github.com:ORG/REPO.git
 		at := strings.IndexByte(rest, '@')
-		colon := strings.IndexByte(rest[at:], ':') + at
+		colon := strings.IndexByte(rest[at:], ':')
+		if colon < 2 {
+			return ModuleSource{}, false // no host between @ and :
+		}
+		colon += at
 		hostPath = rest[at+1:colon] + "/" + rest[colon+1:]
 	case strings.HasPrefix(rest, "github.com/"), strings.HasPrefix(rest, "bitbucket.org/"):
 		hostPath = rest // Terraform's shorthand

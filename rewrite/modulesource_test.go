@@ -61,3 +61,36 @@ func TestCanonicalSourceRepo(t *testing.T) {
 		t.Errorf("CanonicalSourceRepo(storage-service) = %q, want not ok", got)
 	}
 }
+
+// FuzzParseModuleSource: whatever the address, setting the ref changes
+// only the ref's bytes, and the result parses to the same repository and
+// path with the new ref.
+func FuzzParseModuleSource(f *testing.F) {
+	for _, s := range []string{
+		"github.com/wellcomecollection/storage-service.git//demo/terraform/demo_stack?ref=b601f2a",
+		"git::https://github.com/o/r.git//p?depth=1&ref=v1",
+		"git::ssh://git@github.com:22/o/r.git",
+		"git@github.com:o/r.git//x?ref=",
+		"git::https://example.org/a/b?ref=x&ref=y",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		ms, ok := ParseModuleSource(addr)
+		if !ok {
+			return
+		}
+		if ms.RefStart < 0 || ms.RefEnd < ms.RefStart || ms.RefEnd > len(addr) || addr[ms.RefStart:ms.RefEnd] != ms.Ref {
+			t.Fatalf("%q: ref span [%d,%d) does not hold %q", addr, ms.RefStart, ms.RefEnd, ms.Ref)
+		}
+		const rev = "0123456789abcdef0123456789abcdef01234567"
+		out := ms.WithRef(addr, rev)
+		if out[:ms.RefStart] != addr[:ms.RefStart] || out[len(out)-(len(addr)-ms.RefEnd):] != addr[ms.RefEnd:] {
+			t.Fatalf("%q -> %q: bytes outside the ref changed", addr, out)
+		}
+		again, ok := ParseModuleSource(out)
+		if !ok || again.Repo != ms.Repo || again.Path != ms.Path || again.Ref != rev {
+			t.Fatalf("%q -> %q parses as %+v (ok %v), want repo %q path %q ref %q", addr, out, again, ok, ms.Repo, ms.Path, rev)
+		}
+	})
+}
