@@ -51,7 +51,10 @@ Terraform, YAML, JSON and Dockerfiles as pin update reads them, terraform show -
 output and raw state files, aws ecs describe-task-definition/describe-services JSON,
 and kubectl get -o json lists. Each reference gets a status against the verified
 releases of the channel: current, outdated (N behind), yanked, unknown-digest,
-unpinned, unsigned-source, or foreign (with --all). Channel indexes and manifests
+unpinned, moved-tag, unsigned-source, or foreign (with --all). A tag that a release
+recorded (ref.<commit>) is resolved and judged by the digest it names now; a
+Terraform module source in the product's repository is judged by its ?ref= against
+the releases' signed source revisions. Channel indexes and manifests
 are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		Example: `  pin audit                                  # the project of ./pin.yaml
   pin audit infra/ --tfstate terraform.tfstate --format markdown
@@ -75,7 +78,7 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		}
 		return pflag.NormalizedName(name)
 	})
-	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,moved-tag (exit 2 when the inputs hold nothing of the product)")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
 	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/pin)")
