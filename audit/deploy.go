@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 )
 
@@ -90,8 +91,10 @@ func ExtractDeploy(paths []string, m rewrite.ProductMatcher, sourceRepo string) 
 }
 
 // TagsToVerify returns the tag references (no digest) among found whose tag
-// some release in the catalog recorded for that component: resolving them
-// (the caller does, online) tells whether they still run the release.
+// names a commit (manifest.TagNamesCommit) and some release in the catalog
+// recorded for that component: resolving them (the caller does, online)
+// tells whether they still run the release. A tag like `latest` is never
+// verified: it moves with every build, so it stays unpinned.
 func TagsToVerify(found []Found, cat *Catalog) []string {
 	recorded := map[string]bool{} // component \x00 tag
 	for _, r := range cat.Releases {
@@ -99,7 +102,7 @@ func TagsToVerify(found []Found, cat *Catalog) []string {
 			continue
 		}
 		for _, c := range r.Release.Components {
-			if c.Tag != "" {
+			if c.Tag != "" && manifest.TagNamesCommit(c.Tag, r.Release.Source.Revision) {
 				recorded[c.Name+"\x00"+c.Tag] = true
 			}
 		}
@@ -130,7 +133,7 @@ func judgeTag(fd *Finding, rels []release, cat *Catalog, byDigest map[string][]i
 	fd.Status = StatusUnpinned
 	var tagged []string
 	for _, r := range rels {
-		if c, ok := r.Release.Component(fd.Component); ok && c.Tag == fd.Tag {
+		if c, ok := r.Release.Component(fd.Component); ok && c.Tag == fd.Tag && manifest.TagNamesCommit(c.Tag, r.Release.Source.Revision) {
 			tagged = append(tagged, r.Version)
 		}
 	}

@@ -73,6 +73,20 @@ func TestTagsToVerify(t *testing.T) {
 	if got := TagsToVerify(found, cat); !reflect.DeepEqual(got, []string{ecrY + "notifier" + tag}) {
 		t.Errorf("TagsToVerify = %v", got)
 	}
+	// A release that recorded `latest` does not make latest verifiable: it
+	// moves with every build, so it stays unpinned whatever it resolves to.
+	for _, r := range cat.Releases {
+		for i := range r.Release.Components {
+			r.Release.Components[i].Tag = "latest"
+		}
+	}
+	if got := TagsToVerify([]Found{ref(ecrY+"bags_api", ":latest")}, cat); len(got) != 0 {
+		t.Errorf("TagsToVerify(latest) = %v, want none", got)
+	}
+	cat.TagDigest = map[string]string{ecrY + "bags_api:latest": d("bags_api 1.5.0")}
+	if rep := Evaluate([]Found{ref(ecrY+"bags_api", ":latest")}, cat, false); rep.Findings[0].Status != StatusUnpinned || rep.Findings[0].Reason != "" {
+		t.Errorf("latest recorded by a release: %+v, want unpinned without a reason", rep.Findings[0])
+	}
 }
 
 func TestExtractDeploy(t *testing.T) {

@@ -133,6 +133,12 @@ func planDeployRef(file string, r rewrite.DeployRef, rel *manifest.Release) Plan
 		for t := range tags {
 			p.Tag = t
 		}
+		if r.Kind == rewrite.KindSharedTag && !manifest.TagNamesCommit(p.Tag, rel.Source.Revision) {
+			p.Problem = fmt.Sprintf("release %s recorded tag %q for the %d components sharing %s: a tag that does not name a commit moves with every build, so writing it would pin nothing", rel.Version, p.Tag, len(r.Components), r.Object)
+			p.Hint = "ask the publisher for releases made with --revision from ref.{revision} tags, or use whole references per service (see docs/storage-service.md)"
+			p.Tag = ""
+			return p
+		}
 		p.New = p.Tag
 		if r.Kind == rewrite.KindSplitTag {
 			// The module composes registry/name:TAG, so TAG@sha256:... makes

@@ -250,6 +250,30 @@ func TestSharedTagNotOneTag(t *testing.T) {
 	}
 }
 
+// TestSharedTagLatest: a release resolved from `latest` cannot set a shared
+// tag: writing latest would pin nothing.
+func TestSharedTagLatest(t *testing.T) {
+	f := newFixture(t)
+	latest := map[string]string{}
+	for _, s := range ssApps {
+		latest[s] = "latest"
+	}
+	f.ssRelease("1.5.0", ssRevision, "public.ecr.aws", nil, latest)
+	f.copyExample("public.ecr.aws")
+	f.init("stable")
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = UnmanagedError(plan.Warnings)
+	if exitcode.Of(err) != exitcode.Findings || !strings.Contains(err.Error(), `stack.tf:26: release 1.5.0 recorded tag "latest"`) {
+		t.Fatalf("err = %v, want exit 4 naming stack.tf:26 and latest", err)
+	}
+	if !strings.Contains(f.read("vendored/demo/terraform/demo_stack/stack.tf"), `"ref.6a52d4926819ddc090da5cd51144db0d08d693d2"`) {
+		t.Errorf("the shared tag was changed")
+	}
+}
+
 // TestNeverASilentOK: a tree in which pin manages nothing is a
 // configuration error for update and check, with each product value pin
 // cannot pin named by file:line.
