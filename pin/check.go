@@ -49,7 +49,7 @@ func (f Finding) String() string {
 type CheckOptions struct {
 	Online bool
 	Now    func() time.Time
-	Store  channels.Store
+	Store  channels.ReadStore
 	Open   channels.OpenOptions
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
@@ -28,7 +29,7 @@ type UpdateOptions struct {
 	AllowDowngrade bool   // allow the selected version to be lower than pin.lock's
 	Now            func() time.Time
 	// Store overrides the store named by pin.yaml (tests, the demo).
-	Store channels.Store
+	Store channels.ReadStore
 	// Open configures how pin.yaml's store is opened.
 	Open channels.OpenOptions
 }
@@ -93,7 +94,7 @@ func (w FileWarning) String() string {
 // product's signed indexes, not to a store: they are checked whatever source
 // pin.yaml names (a mirror, a respelled path), so changing the source cannot
 // reset the history.
-func newReader(store channels.Store, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+func newReader(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
 	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: "pin.lock"}
 	if lock != nil && (product == "" || lock.Product == product) {
 		o.Known = map[string]channels.KnownIndex{}
@@ -143,7 +144,7 @@ func (o UpdateOptions) now() time.Time {
 }
 
 // openStore returns the store a test or the demo handed in, or opens source.
-func openStore(given channels.Store, source string, open channels.OpenOptions) (channels.Store, error) {
+func openStore(given channels.ReadStore, source string, open channels.OpenOptions) (channels.ReadStore, error) {
 	if given != nil {
 		return given, nil
 	}
@@ -551,7 +552,7 @@ func (p *Plan) Apply() error {
 	journal := filepath.Join(p.Config.Dir(), PendingLockName)
 	if len(tmps) == 0 {
 		if !bytes.Equal(p.lockOld, p.lockNew) {
-			if err := channels.WriteFileAtomic(lockPath, p.lockNew, 0o644); err != nil {
+			if err := atomicfile.WriteFile(lockPath, p.lockNew, 0o644); err != nil {
 				return fmt.Errorf("write %s: %w", lockPath, err)
 			}
 		}
@@ -561,7 +562,7 @@ func (p *Plan) Apply() error {
 		return nil
 	}
 	// The journal is durable before the first file is replaced.
-	if err := channels.WriteFileAtomic(journal, p.lockNew, 0o644); err != nil {
+	if err := atomicfile.WriteFile(journal, p.lockNew, 0o644); err != nil {
 		cleanup(0)
 		return fmt.Errorf("write %s: %w; no file was changed", journal, err)
 	}
@@ -593,7 +594,7 @@ func stage(dst string, data []byte, mode os.FileMode) (string, error) {
 		}
 		mode = info.Mode().Perm()
 	}
-	return channels.StageFile(dst, data, mode)
+	return atomicfile.Stage(dst, data, mode)
 }
 
 // Summary lists, per component, the old and new values of the references that change.
