@@ -181,10 +181,9 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		rs.Releases[e.Version] = vr.Release
 	}
 	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
-		doc := channels.Document{Bytes: []byte(o.Lock.Manifest), Signature: []byte(o.Lock.Signature)}
-		vr, err := channels.VerifyRelease(ctx, o.Verifier, doc, o.Lock.ManifestDigest, manifest.Expect{Product: rs.Product, Version: o.Lock.Version})
+		vr, err := verifyLockedRelease(ctx, o.Verifier, o.Lock, "pin.lock", rs.Product)
 		if err != nil {
-			return nil, fmt.Errorf("pin.lock: %w", err)
+			return nil, err
 		}
 		rs.Releases[o.Lock.Version] = vr.Release
 		if len(rs.Entries) == 0 {

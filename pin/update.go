@@ -206,6 +206,11 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 				if c.Yanked {
 					return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("release %s is yanked on %s (%s): pin never selects a yanked release", c.Version, c.Channel, c.Reason))
 				}
+				// pin check refuses a lock outside the constraint (a
+				// lock-only downgrade), so --to may not write one.
+				if err := checkToWithinConstraint(cfg, c.Version); err != nil {
+					return channels.Candidate{}, err
+				}
 				return c, nil
 			}
 		}

@@ -253,13 +253,13 @@ func TestConsumerAttacks(t *testing.T) {
 				i := strings.Index(s, `\"digest\":\"sha256:`) + len(`\"digest\":\"sha256:`)
 				return s[:i] + "0000" + s[i+4:]
 			})
-		}, want: "does not match"},
+		}, want: "pin.lock was edited or corrupted"},
 		{name: "pin.lock edited by hand: its manifestDigest", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
 			editLock(t, w, func(s string) string {
 				i := strings.Index(s, `"manifestDigest": "sha256:`) + len(`"manifestDigest": "sha256:`)
 				return s[:i] + "0000" + s[i+4:]
 			})
-		}, want: "does not match"},
+		}, want: "pin.lock was edited or corrupted"},
 		{name: "pin.lock edited by hand: the index digest it recorded", attack: func(t *testing.T, w *attackWorld) {
 			editLock(t, w, func(s string) string {
 				i := strings.Index(s, `"digest": "sha256:`) + len(`"digest": "sha256:`)
