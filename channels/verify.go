@@ -165,12 +165,18 @@ func VerifyRelease(ctx context.Context, v *signing.Verifier, doc Document, wantD
 // a consumer recorded last time: a lower sequence is a rollback, the same
 // sequence with other bytes is a fork. Both are trust errors.
 func CheckRollback(vc *VerifiedChannel, lockedSequence int64, lockedDigest string) error {
+	return CheckRollbackAgainst(vc, lockedSequence, lockedDigest, "pin.lock")
+}
+
+// CheckRollbackAgainst is CheckRollback against a floor recorded elsewhere
+// (where names it in errors: "pin.lock", "the audit cache").
+func CheckRollbackAgainst(vc *VerifiedChannel, lockedSequence int64, lockedDigest, where string) error {
 	seq := vc.Index.Sequence
 	switch {
 	case seq < lockedSequence:
-		return exitcode.TrustError(fmt.Errorf("channel %s: sequence %d is below %d recorded in pin.lock (rollback attack or stale mirror)", vc.Index.Channel, seq, lockedSequence))
+		return exitcode.TrustError(fmt.Errorf("channel %s: sequence %d is below %d recorded in %s (rollback attack or stale mirror)", vc.Index.Channel, seq, lockedSequence, where))
 	case seq == lockedSequence && lockedDigest != "" && vc.Digest != lockedDigest:
-		return exitcode.TrustError(fmt.Errorf("channel %s: sequence %d has different bytes (%s) from those recorded in pin.lock (%s)", vc.Index.Channel, seq, vc.Digest, lockedDigest))
+		return exitcode.TrustError(fmt.Errorf("channel %s: sequence %d has different bytes (%s) from those recorded in %s (%s)", vc.Index.Channel, seq, vc.Digest, where, lockedDigest))
 	}
 	return nil
 }

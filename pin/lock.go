@@ -36,6 +36,9 @@ type Lock struct {
 type LockedIndex struct {
 	Sequence int64  `json:"sequence"`
 	Digest   string `json:"digest"`
+	// from names where a floor that is not pin.lock's came from (the
+	// audit cache), for errors; never written.
+	from string
 }
 
 // LockedReference is one reference pin wrote or found already pinned.

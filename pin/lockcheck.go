@@ -3,6 +3,7 @@ package pin
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
@@ -88,4 +89,46 @@ func checkToWithinConstraint(cfg *Config, version string) error {
 		return exitcode.UsageError(fmt.Errorf("--to %s is outside pin.yaml's constraint %q: change the constraint in %s first", version, cfg.Constraint, cfg.Path))
 	}
 	return nil
+}
+
+// withCacheFloor returns the rollback floor for an audit: pin.lock's
+// sequences, raised to those of the newest index the cache holds for the
+// source (verified again here, expiry aside). Without it, an audit with no
+// pin.lock (--source) took whatever validly signed index the store served,
+// so an old index from before a yank passed, and replaced the newer one in
+// the cache. The cache is only as good as its last verified write; an
+// index that does not verify is ignored, never trusted.
+func withCacheFloor(ctx context.Context, cs *cachingStore, o ReleaseSetOptions) *Lock {
+	floor := &Lock{Product: o.Product, Channels: map[string]LockedIndex{}}
+	if o.Lock != nil {
+		floor = &Lock{Product: o.Lock.Product, Channels: map[string]LockedIndex{}}
+		for n, li := range o.Lock.Channels {
+			floor.Channels[n] = li
+		}
+	}
+	if cs.dir == "" || o.Verifier == nil {
+		return floor
+	}
+	names := []string{o.Channel}
+	if o.Channel == channels.Edge {
+		names = append(names, channels.Stable)
+	}
+	for _, name := range names {
+		doc, err := readDoc(cs.indexPath(name))
+		if err != nil {
+			continue
+		}
+		vc, err := channels.VerifyChannel(ctx, o.Verifier, doc, manifest.Expect{Product: floor.Product, Channel: name}, time.Time{})
+		if err != nil {
+			continue
+		}
+		if li, ok := floor.Channels[name]; ok && li.Sequence >= vc.Index.Sequence {
+			continue
+		}
+		floor.Channels[name] = LockedIndex{Sequence: vc.Index.Sequence, Digest: vc.Digest, from: "the audit cache (" + cs.indexPath(name) + ")"}
+		if floor.Product == "" {
+			floor.Product = vc.Index.Product
+		}
+	}
+	return floor
 }

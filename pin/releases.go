@@ -152,7 +152,11 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		cs.inner = inner
 	}
 	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, Product: o.Product, Now: o.Now, AllowExpired: true}
-	indexes, err := fetchVerified(ctx, o.Channel, o.Lock, rd, o.Offline)
+	floor := o.Lock
+	if !o.Offline {
+		floor = withCacheFloor(ctx, cs, o)
+	}
+	indexes, err := fetchVerified(ctx, o.Channel, floor, rd, o.Offline)
 	if err != nil {
 		return nil, err
 	}

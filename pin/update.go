@@ -111,7 +111,11 @@ func fetchVerified(ctx context.Context, channel string, lock *Lock, rd *channels
 			return nil, err
 		}
 		if known {
-			if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
+			where := "pin.lock"
+			if li.from != "" {
+				where = li.from
+			}
+			if err := channels.CheckRollbackAgainst(vc, li.Sequence, li.Digest, where); err != nil {
 				return nil, err
 			}
 		}
