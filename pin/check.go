@@ -89,6 +89,9 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err := cfg.CheckRegistryMap(rel); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckRepositories(rel, lock); err != nil {
+		return nil, err
+	}
 	m := NewMatcher(rel, cfg.RegistryMap)
 	files, err := scanFiles(cfg, m, false, nil)
 	if err != nil {

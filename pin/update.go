@@ -180,6 +180,9 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err := cfg.CheckRegistryMap(vr.Release); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckRepositories(vr.Release, lock); err != nil {
+		return nil, err
+	}
 	pending := loadPending(cfg)
 	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
 	if err := p.scan(); err != nil {

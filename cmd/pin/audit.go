@@ -111,6 +111,9 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 			if err := cfg.CheckRegistryMap(union); err != nil {
 				return err
 			}
+			if err := cfg.CheckRepositories(union, rsOpts.Lock); err != nil {
+				return err
+			}
 		}
 	case exitcode.Of(loadErr) == exitcode.Trust:
 		// Nothing is trusted; the unverified documents only say which
