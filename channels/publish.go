@@ -148,7 +148,7 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	// read as a rollback next time, while a store ahead of the record (the
 	// save failed) is accepted as long as it keeps the recorded history.
 	if p.Record != nil {
-		if err := p.Record.Save(final, manifest.Digest(b)); err != nil {
+		if err := p.Record.Save(p.Store.String(), final, manifest.Digest(b)); err != nil {
 			return nil, "", fmt.Errorf("channel %s sequence %d is published, but %w: rerun with the same record to record it", idx.Channel, final.Sequence, err)
 		}
 	}

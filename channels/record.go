@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
@@ -40,13 +41,19 @@ type Record struct {
 	// existed is whether the file was there when loaded: a missing record
 	// next to a store that already holds a channel is refused unless adopted.
 	existed bool
+	// created is set when Save wrote a file that did not exist.
+	created bool
+	bytes   []byte // the file as last read or written
 	doc     recordDoc
 }
 
 type recordDoc struct {
-	SchemaVersion int                        `json:"schemaVersion"`
-	Product       string                     `json:"product"`
-	Channels      map[string]RecordedChannel `json:"channels"`
+	SchemaVersion int    `json:"schemaVersion"`
+	Product       string `json:"product"`
+	// Stores holds, per store (as release.yaml names it, a directory
+	// relative to the record), what was last published on each channel:
+	// a product that moves store starts afresh there, not as a rollback.
+	Stores map[string]map[string]RecordedChannel `json:"stores"`
 }
 
 // RecordedChannel is what the record keeps of one channel's last published index.
@@ -67,47 +74,92 @@ type RecordedRelease struct {
 // an empty record (Existed reports false); a malformed one, or one for
 // another product, is a configuration error (exit 2).
 func LoadRecord(path, product string) (*Record, error) {
-	r := &Record{Path: path, doc: recordDoc{SchemaVersion: RecordSchemaVersion, Product: product, Channels: map[string]RecordedChannel{}}}
-	b, err := os.ReadFile(path)
+	r := &Record{Path: path, doc: recordDoc{SchemaVersion: RecordSchemaVersion, Product: product, Stores: map[string]map[string]RecordedChannel{}}}
+	if err := r.reload(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// reload reads the record file again when it changed since it was last read
+// or written (another publisher from this checkout, serialised by the
+// store's lock, may have recorded a publish meanwhile). Channels adopted in
+// memory and not yet saved are kept.
+func (r *Record) reload() error {
+	b, err := os.ReadFile(r.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return r, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read publish record: %w", err)
+		return fmt.Errorf("read publish record: %w", err)
+	}
+	if r.existed && bytes.Equal(b, r.bytes) {
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var d recordDoc
 	if err := dec.Decode(&d); err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: %w", path, err))
+		return exitcode.UsageError(fmt.Errorf("%s: %w", r.Path, err))
 	}
 	if d.SchemaVersion != RecordSchemaVersion {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: schemaVersion %d, this build reads %d", path, d.SchemaVersion, RecordSchemaVersion))
+		return exitcode.UsageError(fmt.Errorf("%s: schemaVersion %d, this build reads %d", r.Path, d.SchemaVersion, RecordSchemaVersion))
 	}
-	if d.Product != product {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: records product %q, release.yaml publishes %q", path, d.Product, product))
+	if d.Product != r.doc.Product {
+		return exitcode.UsageError(fmt.Errorf("%s: records product %q, release.yaml publishes %q", r.Path, d.Product, r.doc.Product))
 	}
-	for name, ch := range d.Channels {
-		if err := ValidName(name); err != nil {
-			return nil, exitcode.UsageError(fmt.Errorf("%s: %w", path, err))
+	if d.Stores == nil {
+		d.Stores = map[string]map[string]RecordedChannel{}
+	}
+	for store, chans := range d.Stores {
+		for name, ch := range chans {
+			if err := ValidName(name); err != nil {
+				return exitcode.UsageError(fmt.Errorf("%s: store %s: %w", r.Path, store, err))
+			}
+			if ch.Sequence < 1 || !manifest.ValidDigest(ch.Digest) {
+				return exitcode.UsageError(fmt.Errorf("%s: store %s: channel %s: needs a sequence of at least 1 and a sha256 digest", r.Path, store, name))
+			}
 		}
-		if ch.Sequence < 1 || !manifest.ValidDigest(ch.Digest) {
-			return nil, exitcode.UsageError(fmt.Errorf("%s: channel %s: needs a sequence of at least 1 and a sha256 digest", path, name))
+	}
+	for store, chans := range r.doc.Stores { // adopted, not yet saved
+		for name, ch := range chans {
+			if _, ok := d.Stores[store][name]; !ok {
+				if d.Stores[store] == nil {
+					d.Stores[store] = map[string]RecordedChannel{}
+				}
+				d.Stores[store][name] = ch
+			}
 		}
 	}
-	if d.Channels == nil {
-		d.Channels = map[string]RecordedChannel{}
+	r.doc, r.existed, r.bytes = d, true, b
+	return nil
+}
+
+// storeKey names a store in the record: a directory relative to the record
+// (absolute paths differ between CI checkouts), anything else as given.
+func (r *Record) storeKey(store string) string {
+	if filepath.IsAbs(store) {
+		if rel, err := filepath.Rel(filepath.Dir(r.Path), store); err == nil {
+			return filepath.ToSlash(rel)
+		}
 	}
-	r.doc, r.existed = d, true
-	return r, nil
+	return store
+}
+
+func (r *Record) channels(store string) map[string]RecordedChannel {
+	k := r.storeKey(store)
+	if r.doc.Stores[k] == nil {
+		r.doc.Stores[k] = map[string]RecordedChannel{}
+	}
+	return r.doc.Stores[k]
 }
 
 // Existed reports whether the record file was there when it was loaded.
 func (r *Record) Existed() bool { return r.existed }
 
-// Channel returns what the record holds for channel.
-func (r *Record) Channel(channel string) (RecordedChannel, bool) {
-	ch, ok := r.doc.Channels[channel]
+// Channel returns what the record holds for channel in store.
+func (r *Record) Channel(store, channel string) (RecordedChannel, bool) {
+	ch, ok := r.doc.Stores[r.storeKey(store)][channel]
 	return ch, ok
 }
 
@@ -123,7 +175,10 @@ func (r *Record) refuseRollback(channel, store, format string, args ...any) erro
 // consumer's lock ever sees a lower one. A record file that did not exist
 // says nothing: a first publish is a new channel.
 func (r *Record) CheckMissing(channel, store string, restart bool) (startAfter int64, err error) {
-	rc, ok := r.doc.Channels[channel]
+	if err := r.reload(); err != nil {
+		return 0, err
+	}
+	rc, ok := r.channels(store)[channel]
 	if !ok {
 		return 0, nil
 	}
@@ -140,8 +195,11 @@ func (r *Record) CheckMissing(channel, store string, restart bool) (startAfter i
 // An index above the record that keeps its history is accepted: a publish
 // whose record was not committed.
 func (r *Record) CheckCurrent(vc *VerifiedChannel, store string, adopt bool) error {
+	if err := r.reload(); err != nil {
+		return err
+	}
 	idx := vc.Index
-	rc, ok := r.doc.Channels[idx.Channel]
+	rc, ok := r.channels(store)[idx.Channel]
 	if !ok {
 		// The store holds a channel this record never published: from
 		// before the record existed, or put there by someone else. Taking
@@ -154,7 +212,7 @@ func (r *Record) CheckCurrent(vc *VerifiedChannel, store string, adopt bool) err
 			return exitcode.UsageError(fmt.Errorf("channel %s in %s is at sequence %d, but %s to check it against: check the channel (pin channel show %s), then run once with --adopt-store to record it, and commit %s with release.yaml",
 				idx.Channel, store, idx.Sequence, what, idx.Channel, r.Path))
 		}
-		r.doc.Channels[idx.Channel] = recordedFrom(idx, vc.Digest)
+		r.channels(store)[idx.Channel] = recordedFrom(idx, vc.Digest)
 		return nil
 	}
 	switch {
@@ -180,8 +238,11 @@ func (r *Record) CheckCurrent(vc *VerifiedChannel, store string, adopt bool) err
 
 // Save records idx (just published, with the digest of its signed bytes)
 // and writes the record file atomically.
-func (r *Record) Save(idx *manifest.Channel, digest string) error {
-	r.doc.Channels[idx.Channel] = recordedFrom(idx, digest)
+func (r *Record) Save(store string, idx *manifest.Channel, digest string) error {
+	if err := r.reload(); err != nil {
+		return err
+	}
+	r.channels(store)[idx.Channel] = recordedFrom(idx, digest)
 	b, err := r.encode()
 	if err != nil {
 		return err
@@ -194,9 +255,14 @@ func (r *Record) Save(idx *manifest.Channel, digest string) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("write publish record %s: %w", r.Path, err)
 	}
-	r.existed = true
+	r.created = r.created || !r.existed
+	r.existed, r.bytes = true, b
 	return nil
 }
+
+// Created reports whether this run wrote the record file for the first
+// time: the pipeline must commit it.
+func (r *Record) Created() bool { return r.created }
 
 // encode returns the record's stable bytes (map keys sorted by encoding/json,
 // releases in the index's order), two-space indented for readable diffs.

@@ -73,6 +73,13 @@ func excerpt(b []byte, i int) string {
 	return fmt.Sprintf("%q", b[i:end])
 }
 
+// DuplicateKey reports the first object key of the JSON in b that appears
+// twice in one object (compared case-insensitively after unescaping, as Go's
+// decoder matches fields) and the object's path. For files pin reads that
+// are not signed but are reviewed (pin.lock): a reviewer reading the first
+// of two keys must see what pin reads.
+func DuplicateKey(b []byte) (key, path string, found bool) { return duplicateKey(b) }
+
 // duplicateKey finds the first object key that appears twice in one object,
 // compared case-insensitively after unescaping, and the object's path.
 func duplicateKey(b []byte) (key, path string, found bool) {

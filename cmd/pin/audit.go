@@ -227,6 +227,13 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 		if err != nil {
 			return o, nil, err
 		}
+		if lock != nil {
+			// The lock is the audit's floor and, offline, its release: a
+			// lock pin.yaml could not have produced is refused, as by check.
+			if err := pin.CheckLockFitsConfig(cfg, lock); err != nil {
+				return o, nil, err
+			}
+		}
 		o.Source, o.Product, o.Channel, o.Constraint, o.Verifier, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, v, lock
 		if opts.Source != "" {
 			o.Source = opts.Source

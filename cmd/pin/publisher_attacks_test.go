@@ -189,12 +189,15 @@ func TestPublishRecordRecovery(t *testing.T) {
 		if !equalSnapshots(before, snapshotDir(t, w.dir)) {
 			t.Fatal("a refused refresh changed a file")
 		}
-		runPin(t, w.dir, pw, "channel", "refresh", "--channel", "stable", "--adopt-store", "--key", "release.key").mustSucceed(t, "refresh --adopt-store")
+		adopted := runPin(t, w.dir, pw, "channel", "refresh", "--channel", "stable", "--adopt-store", "--key", "release.key").mustSucceed(t, "refresh --adopt-store")
+		if !strings.Contains(adopted.err, "wrote the publish record") || !strings.Contains(adopted.err, "commit it") {
+			t.Errorf("no note to commit the new record:\n%s", adopted.err)
+		}
 		rec, err := channels.LoadRecord(recordPath(w), "storage-service")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rc, ok := rec.Channel("stable"); !ok || rc.Sequence != 3 || len(rc.Releases) != 2 {
+		if rc, ok := rec.Channel(w.store(""), "stable"); !ok || rc.Sequence != 3 || len(rc.Releases) != 2 {
 			t.Fatalf("adopted record: %+v (ok=%v), want stable at 3 with 2 releases", rc, ok)
 		}
 	})

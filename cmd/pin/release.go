@@ -62,6 +62,13 @@ func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.AdoptStore, "adopt-store", false, "trust the store's current channel indexes that the publish record does not know yet, and record them")
 }
 
+// noteNewRecord tells the user to commit a publish record this run created.
+func noteNewRecord(a *app, pub *channels.Publisher) {
+	if pub != nil && pub.Record != nil && pub.Record.Created() {
+		fmt.Fprintf(a.Err, "pin: wrote the publish record %s: commit it with release.yaml (the next publish checks the store against it)\n", pub.Record.Path)
+	}
+}
+
 // loadRecord opens the publish record for cfg's product.
 func (f *producerFlags) loadRecord(cfg *releaseconfig.Config) (*channels.Record, error) {
 	path := f.Record
@@ -181,6 +188,7 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
 			return err
 		}
+		defer noteNewRecord(a, pub)
 		if err := cfg.SetRevision(opts.Revision); err != nil {
 			return err
 		}
@@ -416,6 +424,7 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl, err := cfg.TTL(opts.To)
 	if err != nil {
 		return err
@@ -460,6 +469,7 @@ func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl, err := cfg.TTL(opts.Channel)
 	if err != nil {
 		return err
