@@ -195,15 +195,7 @@ func TestConsumerAttacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeSigned(t, w, w.signer(t), "releases/1.1.0.json", b)
-			resignStable(t, w, func(c *manifest.Channel) {
-				c.Sequence++
-				for i := range c.Releases {
-					if c.Releases[i].Version == "1.1.0" {
-						c.Releases[i].Digest = manifest.Digest(b)
-					}
-				}
-			})
+			replaceRelease(t, w, "1.1.0", b)
 		}, want: `"other-service"`},
 		{name: "tampered manifest byte", attack: func(t *testing.T, w *attackWorld) {
 			p := w.store("releases/1.1.0.json")
@@ -266,15 +258,7 @@ func TestConsumerAttacks(t *testing.T) {
 			// Validly signed, but pin (Go: last key, case-insensitive) and
 			// jq or Python (first key) would read different components.
 			b := bytes.Replace(mustRead(t, w.store("releases/1.1.0.json")), []byte(`{"components":`), []byte(`{"Components":[],"components":`), 1)
-			writeSigned(t, w, w.signer(t), "releases/1.1.0.json", b)
-			resignStable(t, w, func(c *manifest.Channel) {
-				c.Sequence++
-				for i := range c.Releases {
-					if c.Releases[i].Version == "1.1.0" {
-						c.Releases[i].Digest = manifest.Digest(b)
-					}
-				}
-			})
+			replaceRelease(t, w, "1.1.0", b)
 		}, want: "not in canonical form"},
 		{name: "signed index with a duplicated key", attack: func(t *testing.T, w *attackWorld) {
 			b := bytes.Replace(mustRead(t, w.store("channels/stable.json")), []byte(`"sequence":2`), []byte(`"sequence":3,"Sequence":3`), 1)
@@ -371,4 +355,19 @@ func swapInEdgeLock(t *testing.T, w *attackWorld, edit func(string) string) {
 	runPin(t, edge, nil, "check").mustSucceed(t, "the edge consumer's own check")
 	os.WriteFile(filepath.Join(w.project(), "main.tf"), mustRead(t, filepath.Join(edge, "main.tf")), 0o644)
 	os.WriteFile(filepath.Join(w.project(), "pin.lock"), []byte(edit(string(mustRead(t, filepath.Join(edge, "pin.lock"))))), 0o644)
+}
+
+// replaceRelease signs b as release version and re-signs the stable index,
+// one sequence up, listing it: what a producer's key would have to do.
+func replaceRelease(t *testing.T, w *attackWorld, version string, b []byte) {
+	t.Helper()
+	writeSigned(t, w, w.signer(t), "releases/"+version+".json", b)
+	resignStable(t, w, func(c *manifest.Channel) {
+		c.Sequence++
+		for i := range c.Releases {
+			if c.Releases[i].Version == version {
+				c.Releases[i].Digest = manifest.Digest(b)
+			}
+		}
+	})
 }
