@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 )
@@ -247,12 +248,7 @@ func (r *Record) Save(store string, idx *manifest.Channel, digest string) error 
 	if err != nil {
 		return err
 	}
-	tmp, err := StageFile(r.Path, b, 0o644)
-	if err != nil {
-		return fmt.Errorf("write publish record %s: %w", r.Path, err)
-	}
-	if err := os.Rename(tmp, r.Path); err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.WriteFile(r.Path, b, 0o644); err != nil {
 		return fmt.Errorf("write publish record %s: %w", r.Path, err)
 	}
 	r.created = r.created || !r.existed

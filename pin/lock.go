@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 )
@@ -36,9 +37,6 @@ type Lock struct {
 type LockedIndex struct {
 	Sequence int64  `json:"sequence"`
 	Digest   string `json:"digest"`
-	// from names where a floor that is not pin.lock's came from (the
-	// audit cache), for errors; never written.
-	from string
 }
 
 // LockedReference is one reference pin wrote or found already pinned.
@@ -108,4 +106,9 @@ func (l *Lock) Encode() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Document is the signed release the lock records, as a store would hold it.
+func (l *Lock) Document() channels.Document {
+	return channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
 }

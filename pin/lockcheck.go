@@ -3,7 +3,7 @@ package pin
 import (
 	"context"
 	"fmt"
-	"time"
+	"path/filepath"
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
@@ -11,17 +11,25 @@ import (
 	"github.com/wellcomecollection/pin/signing"
 )
 
-// verifyLockedRelease checks, offline, the release pin.lock carries: the
-// manifest hashes to the lock's own manifestDigest (otherwise pin.lock itself
-// was edited, and the error says so rather than blaming a channel index), is
-// signed by a key pin.yaml trusts, and decodes canonically to product and
-// the lock's version. Every failure is a trust error naming pin.lock.
-func verifyLockedRelease(ctx context.Context, v *signing.Verifier, lock *Lock, lockPath, product string) (*channels.VerifiedRelease, error) {
+// checkLockedManifestDigest checks that the manifest pin.lock carries hashes
+// to the lock's own manifestDigest: otherwise pin.lock itself was edited, and
+// the error says so rather than blaming a channel index.
+func checkLockedManifestDigest(lock *Lock, lockPath string) error {
 	if got := manifest.Digest([]byte(lock.Manifest)); got != lock.ManifestDigest {
-		return nil, exitcode.TrustError(fmt.Errorf("%s: the manifest it carries hashes to %s, not to the manifestDigest %s it records: pin.lock was edited or corrupted (restore it, or run pin update to write it again)", lockPath, got, lock.ManifestDigest))
+		return exitcode.TrustError(fmt.Errorf("%s: the manifest it carries hashes to %s, not to the manifestDigest %s it records: pin.lock was edited or corrupted (restore it, or run pin update to write it again)", lockPath, got, lock.ManifestDigest))
 	}
-	doc := channels.Document{Bytes: []byte(lock.Manifest), Signature: []byte(lock.Signature)}
-	vr, err := channels.VerifyRelease(ctx, v, doc, "", manifest.Expect{Product: product, Version: lock.Version})
+	return nil
+}
+
+// verifyLockedRelease checks, offline, the release pin.lock carries: its own
+// digest first (checkLockedManifestDigest), then signature, canonical bytes,
+// product and version (verifyLocked). Every failure is a trust error naming
+// pin.lock.
+func verifyLockedRelease(ctx context.Context, v *signing.Verifier, lock *Lock, lockPath, product string) (*channels.VerifiedRelease, error) {
+	if err := checkLockedManifestDigest(lock, lockPath); err != nil {
+		return nil, err
+	}
+	vr, err := verifyLocked(ctx, v, product, lock)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the release it carries: %w", lockPath, err)
 	}
@@ -91,44 +99,58 @@ func checkToWithinConstraint(cfg *Config, version string) error {
 	return nil
 }
 
-// withCacheFloor returns the rollback floor for an audit: pin.lock's
-// sequences, raised to those of the newest index the cache holds for the
-// source (verified again here, expiry aside). Without it, an audit with no
-// pin.lock (--source) took whatever validly signed index the store served,
-// so an old index from before a yank passed, and replaced the newer one in
-// the cache. The cache is only as good as its last verified write; an
-// index that does not verify is ignored, never trusted.
-func withCacheFloor(ctx context.Context, cs *cachingStore, o ReleaseSetOptions) *Lock {
+// withCacheFloor returns the rollback floor for an audit, and what to call
+// it in messages: pin.lock's sequences, raised to those of the newest index
+// the cache holds for the source (verified again here, expiry aside).
+// Without it, an audit with no pin.lock (--source) took whatever validly
+// signed index the store served, so an old index from before a yank passed,
+// and replaced the newer one in the cache. The cache is only as good as its
+// last verified write; an entry that does not verify is ignored, never
+// trusted.
+func withCacheFloor(ctx context.Context, cs *cachingStore, o ReleaseSetOptions) (*Lock, string) {
 	floor := &Lock{Product: o.Product, Channels: map[string]LockedIndex{}}
 	if o.Lock != nil {
-		floor = &Lock{Product: o.Lock.Product, Channels: map[string]LockedIndex{}}
+		floor.Product = o.Lock.Product
 		for n, li := range o.Lock.Channels {
 			floor.Channels[n] = li
 		}
 	}
+	source := "pin.lock"
 	if cs.dir == "" || o.Verifier == nil {
-		return floor
+		return floor, source
+	}
+	t, err := channels.NewTrusted(channels.Keys(o.Verifier), channels.TrustOptions{Product: floor.Product, Mode: channels.ReportExpired, Now: o.Now})
+	if err != nil {
+		return floor, source
 	}
 	names := []string{o.Channel}
 	if o.Channel == channels.Edge {
 		names = append(names, channels.Stable)
 	}
+	raised := 0
 	for _, name := range names {
 		doc, err := readDoc(cs.indexPath(name))
 		if err != nil {
 			continue
 		}
-		vc, err := channels.VerifyChannel(ctx, o.Verifier, doc, manifest.Expect{Product: floor.Product, Channel: name}, time.Time{})
+		vc, err := t.UpdateChannel(ctx, name, doc)
 		if err != nil {
 			continue
 		}
 		if li, ok := floor.Channels[name]; ok && li.Sequence >= vc.Index.Sequence {
 			continue
 		}
-		floor.Channels[name] = LockedIndex{Sequence: vc.Index.Sequence, Digest: vc.Digest, from: "the audit cache (" + cs.indexPath(name) + ")"}
+		floor.Channels[name] = LockedIndex{Sequence: vc.Index.Sequence, Digest: vc.Digest}
+		raised++
 		if floor.Product == "" {
 			floor.Product = vc.Index.Product
 		}
 	}
-	return floor
+	switch {
+	case raised > 0 && o.Lock == nil:
+		source = "the audit cache (" + filepath.Dir(cs.indexPath(o.Channel)) + ")"
+	case raised > 0:
+		source = "pin.lock or the audit cache"
+	}
+	return floor, source
 }
