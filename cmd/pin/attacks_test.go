@@ -268,7 +268,10 @@ func TestConsumerAttacks(t *testing.T) {
 			swapInEdgeLock(t, w, func(l string) string { return strings.Replace(l, `"channel": "edge"`, `"channel": "stable"`, 1) })
 		}, want: `from channel "edge", which a stable consumer does not see`},
 		{name: "lock-only downgrade: a prerelease relabelled stable", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
-			swapInEdgeLock(t, w, func(l string) string { return strings.ReplaceAll(l, `"edge"`, `"stable"`) })
+			swapInEdgeLock(t, w, func(l string) string {
+				l = strings.Replace(l, `"channel": "edge"`, `"channel": "stable"`, 1)
+				return strings.Replace(l, `"releaseChannel": "edge"`, `"releaseChannel": "stable"`, 1)
+			})
 		}, want: "may not be listed on stable"},
 		{name: "lock-only downgrade: the lock follows another channel", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
 			swapInEdgeLock(t, w, func(l string) string { return l })
