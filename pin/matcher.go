@@ -124,6 +124,12 @@ func (m *Matcher) Match(s string) (string, bool) {
 // Mentions reports whether s names a managed repository without being a
 // whole reference: an interpolation, a sentence, a split value.
 func (m *Matcher) Mentions(s string) (string, bool) {
+	// An AWS ARN is never an image reference, though it often ends in a
+	// service's name (role/notifier, service/cluster/bags_api): a mention
+	// now fails update and check, so it must not be one.
+	if strings.HasPrefix(s, "arn:") && !strings.ContainsAny(s, " \t\r\n\"'${}") {
+		return "", false
+	}
 	if !strings.ContainsAny(s, " \t\r\n\"'${}") {
 		if _, err := name.ParseReference(s, name.WeakValidation); err == nil {
 			return "", false // a whole reference, to a repository that is not ours
