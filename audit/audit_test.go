@@ -310,7 +310,8 @@ func TestEvaluateStatus(t *testing.T) {
 		{"only in a yanked release", ref(ecrY+"ingests_api", "@"+d("ingests_api 1.4.1")), StatusYanked, []string{"1.4.1"}, 0, "ingests_api drops callbacks"},
 		{"digest of another component", ref(ecrY+"notifier", "@"+d("bags_api 1.5.0")), StatusUnknownDigest, nil, 0, "no release on the channel lists this digest"},
 		{"latest", ref(ecrY+"bags_api", ":latest"), StatusUnpinned, nil, 0, ""},
-		{"ref tag", ref(ecrL+"nginx_apigw", ":ref.3f2b8a1c9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f70"), StatusUnpinned, nil, 0, ""},
+		{"ref tag", ref(ecrL+"nginx_apigw", ":ref.3f2b8a1c9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f70"), StatusUnpinned, nil, 0,
+			"tag ref.3f2b8a1c9d0e4f5a6b7c8d9e0f1a2b3c4d5e6f70 was recorded by release(s) 1.3.0, 1.4.0, 1.4.1, 1.5.0; not resolved (offline), so not verified"},
 		{"no tag at all", ref(ecrY+"bags_api", ""), StatusUnpinned, nil, 0, ""},
 		{"foreign", ref("docker.io/library/postgres", ":16"), StatusForeign, nil, 0, ""},
 		{"docker hub short name is canonicalised before lookup", ref("postgres", ":16"), StatusForeign, nil, 0, ""},
@@ -458,7 +459,7 @@ func TestReports(t *testing.T) {
 	}
 	rep = scenario(t, true, "terraform.tfstate", "docker-compose.yml", "Dockerfile", "describe-task-definition.json", "main.tf")
 	want := map[Status]int{StatusCurrent: 4, StatusOutdated: 4, StatusYanked: 1, StatusUnknownDigest: 1,
-		StatusUnpinned: 5, StatusUnsignedSource: 0, StatusForeign: 3, StatusExpired: 0}
+		StatusUnpinned: 5, StatusMovedTag: 0, StatusUnsignedSource: 0, StatusForeign: 3, StatusExpired: 0}
 	if !reflect.DeepEqual(rep.Summary.Counts, want) || !rep.Summary.Mixed {
 		t.Errorf("mixed scenario counts %v mixed=%v, want %v", rep.Summary.Counts, rep.Summary.Mixed, want)
 	}

@@ -26,7 +26,7 @@
 //	    "version": "",                   // the shared (highest) release when consistent
 //	    "versions": ["1.4.0", "1.5.0"],  // highest release of each pinned managed reference
 //	    "counts": {"current": 3, "outdated": 1, "yanked": 0, "unknown-digest": 0,
-//	               "unpinned": 1, "unsigned-source": 0, "foreign": 0},
+//	               "unpinned": 1, "moved-tag": 0, "unsigned-source": 0, "foreign": 0},
 //	    "text": "mixed: ..."             // the human summary line
 //	  },
 //	  "findings": [{
@@ -37,7 +37,7 @@
 //	    "component": "bags_api",         // "" for foreign references
 //	    "repository": "public.ecr.aws/y1p3h6z3/bags_api",
 //	    "tag": "", "digest": "sha256:...",
-//	    "status": "outdated",            // current|outdated|yanked|unknown-digest|unpinned|unsigned-source|foreign
+//	    "status": "outdated",            // current|outdated|yanked|unknown-digest|unpinned|moved-tag|unsigned-source|foreign
 //	    "releases": ["1.4.0"],           // releases listing the digest, ascending
 //	    "newest": "1.5.0",               // newest allowed version
 //	    "behind": 1,                     // non-yanked releases newer than the highest in releases

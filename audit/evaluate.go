@@ -28,6 +28,9 @@ type Catalog struct {
 	// VerifyErr, when set, says the release source failed verification:
 	// managed references are then StatusUnsignedSource and judged no further.
 	VerifyErr error
+	// TagDigest maps a tag reference as written (TagsToVerify lists which)
+	// to the digest it resolved to now; nil offline.
+	TagDigest map[string]string
 	// Expired lists the channels whose verified index has expired. A
 	// reference the newest release lists is then StatusExpired, not
 	// current: a frozen index can hide a yank or a newer release.
@@ -61,7 +64,7 @@ const (
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusCurrent, StatusExpired, StatusOutdated, StatusYanked, StatusUnknownDigest, StatusUnpinned, StatusUnsignedSource, StatusForeign}
+var Statuses = []Status{StatusCurrent, StatusExpired, StatusOutdated, StatusYanked, StatusUnknownDigest, StatusUnpinned, StatusMovedTag, StatusUnsignedSource, StatusForeign}
 
 // Finding is the verdict on one reference.
 type Finding struct {
@@ -157,6 +160,15 @@ func Evaluate(found []Found, cat *Catalog, includeForeign bool) *Report {
 	rep := &Report{Product: cat.Product, Channel: cat.Channel, Newest: cat.Newest, Expired: append([]string(nil), cat.Expired...)}
 	for _, f := range found {
 		fd := Finding{Found: f, Newest: cat.Newest}
+		if f.Field == FieldModuleRef {
+			if cat.VerifyErr != nil {
+				fd.Status, fd.Reason = StatusUnsignedSource, cat.VerifyErr.Error()
+			} else {
+				judgeModuleRef(&fd, rels, newestV)
+			}
+			rep.Findings = append(rep.Findings, fd)
+			continue
+		}
 		if f.Field != "" && f.Field != "ref" {
 			fd.Component = f.Component
 			if f.Field == "tag" {
@@ -184,13 +196,13 @@ func Evaluate(found []Found, cat *Catalog, includeForeign bool) *Report {
 		case cat.VerifyErr != nil:
 			fd.Status, fd.Reason = StatusUnsignedSource, cat.VerifyErr.Error()
 		case fd.Digest == "":
-			fd.Status = StatusUnpinned
+			judgeTag(&fd, rels, cat, index[fd.Component], newestV)
 		default:
 			judge(&fd, rels, index[fd.Component][fd.Digest], newestV)
-			if fd.Status == StatusCurrent && len(cat.Expired) > 0 {
-				fd.Status = StatusExpired
-				fd.Reason = fmt.Sprintf("current only per the expired %s index: the publisher has not refreshed it, and a freeze would hide a yank or a newer release", strings.Join(cat.Expired, " and "))
-			}
+		}
+		if fd.Status == StatusCurrent && len(cat.Expired) > 0 {
+			fd.Status = StatusExpired
+			fd.Reason = fmt.Sprintf("current only per the expired %s index: the publisher has not refreshed it, and a freeze would hide a yank or a newer release", strings.Join(cat.Expired, " and "))
 		}
 		rep.Findings = append(rep.Findings, fd)
 	}
@@ -343,7 +355,7 @@ func summarize(rep *Report, rels []release, cat *Catalog) Summary {
 			fmt.Fprintf(&b, " and %d unknown digest%s", n, plural(n))
 		}
 	}
-	for _, st := range []Status{StatusYanked, StatusUnpinned} {
+	for _, st := range []Status{StatusYanked, StatusUnpinned, StatusMovedTag} {
 		if n := s.Counts[st]; n > 0 && cat.VerifyErr == nil {
 			fmt.Fprintf(&b, "; %d %s", n, st)
 		}
@@ -370,7 +382,7 @@ func plural(n int) string {
 }
 
 // FailOnItems are the findings --fail-on may name.
-var FailOnItems = []string{"unpinned", "unknown-digest", "outdated", "yanked", "mixed", "expired"}
+var FailOnItems = []string{"unpinned", "unknown-digest", "outdated", "yanked", "mixed", "expired", string(StatusMovedTag)}
 
 // ParseFailOn validates a comma-separated --fail-on list and returns its
 // items in FailOnItems order, without duplicates. An empty list is nil.

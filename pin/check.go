@@ -100,7 +100,9 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	}
 	res := &CheckResult{Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
 	seen := map[string]int{} // file, component and field of every reference found
+	var tagged []PlannedDeployRef
 	for _, s := range files {
+		tagged = append(tagged, checkDeploy(res, s, rel, seen)...)
 		if s.res == nil {
 			continue
 		}
@@ -133,10 +135,11 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 			res.Notes = append(res.Notes, fw.String())
 		}
 		for _, w := range s.res.Warnings {
-			fw := FileWarning{File: s.file.Rel, Warning: w}
-			res.Warnings = append(res.Warnings, fw)
-			res.Notes = append(res.Notes, fw.String())
+			addCheckWarning(res, FileWarning{File: s.file.Rel, Warning: w})
 		}
+	}
+	if res.References == 0 && len(lock.References) == 0 {
+		return nil, nothingManaged(cfg, cfg.Product, res.Warnings)
 	}
 	// A reference the lock recorded that is no longer seen means the check
 	// no longer covers it: a narrowed files: list, a deleted file, or a value
@@ -156,6 +159,11 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 			return nil, err
 		}
 		res.Findings = append(res.Findings, online...)
+		moved, err := verifyTags(ctx, tagged, rel, m, o.Open.Registry)
+		if err != nil {
+			return nil, err
+		}
+		res.Findings = append(res.Findings, moved...)
 	}
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := res.Findings[i], res.Findings[j]

@@ -22,6 +22,11 @@ type Matcher struct {
 	needles [][]byte
 	// byLast maps a repository's last path element to its component.
 	byLast map[string]string
+	// source is the release's source repository as module sources spell it
+	// (rewrite.CanonicalSourceRepo), "" when it has none.
+	source string
+	// deployNeedles filter files for deployment values (see deployNeedles).
+	deployNeedles [][]byte
 }
 
 // NewMatcher builds a matcher for the components of rel. registryMap maps an
@@ -50,6 +55,8 @@ func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
 		}
 	}
 	sort.Slice(m.needles, func(i, j int) bool { return string(m.needles[i]) < string(m.needles[j]) })
+	m.source = sourceRepo(rel)
+	m.deployNeedles = deployNeedles(rel, m)
 	return m
 }
 
@@ -117,6 +124,12 @@ func (m *Matcher) Match(s string) (string, bool) {
 // Mentions reports whether s names a managed repository without being a
 // whole reference: an interpolation, a sentence, a split value.
 func (m *Matcher) Mentions(s string) (string, bool) {
+	// An AWS ARN is never an image reference, though it often ends in a
+	// service's name (role/notifier, service/cluster/bags_api): a mention
+	// now fails update and check, so it must not be one.
+	if strings.HasPrefix(s, "arn:") && !strings.ContainsAny(s, " \t\r\n\"'${}") {
+		return "", false
+	}
 	if !strings.ContainsAny(s, " \t\r\n\"'${}") {
 		if _, err := name.ParseReference(s, name.WeakValidation); err == nil {
 			return "", false // a whole reference, to a repository that is not ours

@@ -44,6 +44,9 @@ type Plan struct {
 	Changes  []FileChange
 	Refs     []PlannedRef
 	Warnings []FileWarning
+	// DeployRefs are the module source refs and shared/split tags the
+	// release sets (those it cannot set are in Warnings).
+	DeployRefs []PlannedDeployRef
 	// Interrupted is set when an earlier update was killed after replacing
 	// some files and before writing pin.lock (it left PendingLockName):
 	// this one completes it.
@@ -72,6 +75,9 @@ type PlannedRef struct {
 type FileWarning struct {
 	File string
 	rewrite.Warning
+	// Advisory is advice about a value pin does pin (a tag marker without a
+	// digest marker), not a product value left unpinned (see IsUnmanaged).
+	Advisory bool
 }
 
 func (w FileWarning) String() string {
@@ -200,6 +206,9 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err := p.scan(); err != nil {
 		return nil, err
 	}
+	if p.Managed() == 0 {
+		return nil, nothingManaged(cfg, cfg.Product, p.Warnings)
+	}
 	p.Lock = p.buildLock(indexes)
 	if p.lockNew, err = p.Lock.Encode(); err != nil {
 		return nil, err
@@ -286,6 +295,10 @@ type scanned struct {
 	res      *rewrite.Result
 	err      error
 	mentions bool
+	// deploy and deployWarns are the file's module refs and shared/split
+	// tags, and the product values among them pin cannot manage.
+	deploy      []rewrite.DeployRef
+	deployWarns []rewrite.Warning
 }
 
 // tagOnlyWarnings flags split values marked with a tag but no digest: pin
@@ -301,7 +314,7 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	var out []FileWarning
 	for _, r := range res.Refs {
 		if r.Field == rewrite.FieldTag && !digest[r.Component] && r.Image == "" {
-			out = append(out, FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Value,
+			out = append(out, FileWarning{File: file, Advisory: true, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Value,
 				Message: "a tag marker without a digest marker: the release version is written as the tag, which pins nothing unless images are tagged so",
 				Hint:    fmt.Sprintf("add a field for the digest marked # pin:%s:digest (Helm: image.digest), or use one whole reference", r.Component)}})
 		}
@@ -368,6 +381,9 @@ func scanFiles(cfg *Config, m *Matcher, writing bool, stale *[]string) ([]scanne
 					s.res, s.err = rewrite.Scan(files[i].Rel, s.data, m)
 					s.res, s.err = templateWarning(files[i].Rel, s.data, m, s.res, s.err)
 				}
+				if s.err == nil {
+					s.deploy, s.deployWarns, s.err = scanDeployFile(files[i].Rel, s.data, m)
+				}
 				out[i] = s
 			}
 		}()
@@ -405,10 +421,13 @@ func (p *Plan) scan() error {
 		return err
 	}
 	for _, s := range files {
-		if s.res == nil {
+		edits := p.planDeploy(s, rel)
+		if s.res == nil && len(edits) == 0 {
 			continue
 		}
-		var edits []rewrite.Edit
+		if s.res == nil {
+			s.res = &rewrite.Result{}
+		}
 		for _, r := range s.res.Refs {
 			c, ok := rel.Component(r.Component)
 			if !ok {
@@ -482,6 +501,13 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 			}
 		}
 		l.References = append(l.References, LockedReference{File: r.File, Line: r.Line, Component: r.Component, Field: string(r.Field), Old: old, New: r.New})
+	}
+	for _, r := range p.DeployRefs {
+		old := r.Value
+		if o, ok := prevOld[fmt.Sprintf("%s\x00%d\x00%s\x00%s\x00%s", r.File, r.Line, r.LockComponent(), r.Kind, r.New)]; ok && r.Value == r.New {
+			old = o
+		}
+		l.References = append(l.References, LockedReference{File: r.File, Line: r.Line, Component: r.LockComponent(), Field: r.Kind, Old: old, New: r.New})
 	}
 	return l
 }

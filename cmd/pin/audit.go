@@ -51,7 +51,10 @@ Terraform, YAML, JSON and Dockerfiles as pin update reads them, terraform show -
 output and raw state files, aws ecs describe-task-definition/describe-services JSON,
 and kubectl get -o json lists. Each reference gets a status against the verified
 releases of the channel: current, outdated (N behind), yanked, unknown-digest,
-unpinned, unsigned-source, or foreign (with --all). Channel indexes and manifests
+unpinned, moved-tag, unsigned-source, or foreign (with --all). A tag that a release
+recorded (ref.<commit>) is resolved and judged by the digest it names now; a
+Terraform module source in the product's repository is judged by its ?ref= against
+the releases' signed source revisions. Channel indexes and manifests
 are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		Example: `  pin audit                                  # the project of ./pin.yaml
   pin audit infra/ --tfstate terraform.tfstate --format markdown
@@ -75,7 +78,7 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		}
 		return pflag.NormalizedName(name)
 	})
-	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,expired (a channel index not refreshed)")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,expired (a channel index not refreshed),moved-tag (exit 2 when the inputs hold nothing of the product)")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
 	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/pin)")
@@ -145,6 +148,13 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return exitcode.UsageError(err)
 	}
+	source := ""
+	if rs != nil {
+		source = newestSource(rs).Repository
+	}
+	if found, allNotes, err = auditDeploy(ctx, a, opts, paths, m, source, cat, found, allNotes); err != nil {
+		return exitcode.UsageError(err)
+	}
 	for i := range found {
 		found[i].Source = relPath(opts.relativeTo, found[i].Source)
 	}
@@ -192,6 +202,10 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	}
 	if len(failed) > 0 {
 		return silent(exitcode.FindingsError(fmt.Errorf("audit found %s", strings.Join(failed, ", "))))
+	}
+	if len(failOn) > 0 && productFindings(rep) == 0 && len(unjudged) == 0 {
+		// A gate that looked at nothing of the product must not pass.
+		return exitcode.UsageError(fmt.Errorf("nothing of %s found in %s: the audit checked nothing (give the deployment's configs, state or describe output)", orName(cat.Product), strings.Join(paths, ", ")))
 	}
 	return nil
 }
@@ -269,7 +283,7 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
 	cat.Expired = append([]string(nil), rs.Expired...)
-	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
+	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")", Source: newestSource(rs)}
 	seen := map[string]bool{}
 	for _, e := range rs.Entries {
 		rel := rs.Releases[e.Version]

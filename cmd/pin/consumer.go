@@ -198,7 +198,9 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	} else {
 		fmt.Fprint(a.Out, plan.Diff())
 		for _, w := range plan.Warnings {
-			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+			if !pin.IsUnmanaged(w) { // those are the error below
+				fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+			}
 		}
 		verb := "Pinned"
 		if opts.DryRun {
@@ -206,15 +208,17 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		}
 		switch {
 		case !plan.FilesChanged() && prev != "" && prev != rel.Version:
-			fmt.Fprintf(a.Out, "%s %s %s (%s) in pin.lock, was %s; no file changes: the %d reference(s) list the same digests.\n", map[bool]string{true: "Would record", false: "Recorded"}[opts.DryRun], rel.Product, rel.Version, plan.Selected.Channel, prev, len(plan.Refs))
+			fmt.Fprintf(a.Out, "%s %s %s (%s) in pin.lock, was %s; no file changes: the %d reference(s) list the same digests.\n", map[bool]string{true: "Would record", false: "Recorded"}[opts.DryRun], rel.Product, rel.Version, plan.Selected.Channel, prev, plan.Managed())
 		case !plan.FilesChanged():
-			fmt.Fprintf(a.Out, "Up to date: %d reference(s) already pinned to %s %s (%s).\n", len(plan.Refs), rel.Product, rel.Version, plan.Selected.Channel)
+			fmt.Fprintf(a.Out, "Up to date: %d reference(s) already pinned to %s %s (%s).\n", plan.Managed(), rel.Product, rel.Version, plan.Selected.Channel)
 		default:
-			fmt.Fprintf(a.Out, "%s %d reference(s) in %d file(s) to %s %s (%s, %s).\n", verb, len(plan.Summary()), len(plan.Changes), rel.Product, rel.Version, plan.Selected.Channel, plan.Release.Digest)
+			fmt.Fprintf(a.Out, "%s %d reference(s) in %d file(s) to %s %s (%s, %s).\n", verb, plan.ChangedCount(), len(plan.Changes), rel.Product, rel.Version, plan.Selected.Channel, plan.Release.Digest)
 		}
-		if len(plan.Refs) == 0 {
-			fmt.Fprintf(a.Err, "pin: warning: no managed image references found under %s (files: %v)\n", filepath.Dir(cfg.Path), cfg.Files)
-		}
+	}
+	// What was pinned is written; product values left unpinned still fail
+	// the run, so a bot or CI never reports a half-pinned tree as done.
+	if err := pin.UnmanagedError(plan.Warnings); err != nil {
+		return err
 	}
 	if opts.ExitCode && plan.FilesChanged() {
 		return silent(exitcode.FindingsError(fmt.Errorf("update available: %s", rel.Version)))
