@@ -24,6 +24,9 @@ const (
 	FindingExpired   = "channel-expired"  // --online: the channel index has expired
 	FindingNotListed = "not-listed"       // --online: the channel no longer lists the locked release
 	FindingMissing   = "missing"          // a reference pin.lock recorded is no longer among the managed files
+	// FindingUnrewritable is a managed value spelled so that pin cannot
+	// rewrite it in place (escapes, a line continuation), not at the pin.
+	FindingUnrewritable = "unrewritable"
 )
 
 // Finding is one thing `pin check` reports.
@@ -127,6 +130,9 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 			fw := FileWarning{File: s.file.Rel, Warning: w}
 			res.Warnings = append(res.Warnings, fw)
 			res.Notes = append(res.Notes, fw.String())
+			if f, ok := unrewritableFinding(fw, rel, m, cfg.Style); ok {
+				res.Findings = append(res.Findings, f)
+			}
 		}
 	}
 	// A reference the lock recorded that is no longer seen means the check
@@ -156,6 +162,25 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 		return a.Line < b.Line
 	})
 	return res, nil
+}
+
+// unrewritableFinding is the finding for a managed value pin cannot rewrite
+// in place (written with escapes, cut by a line continuation) that is not
+// already what the release pins: it runs as written, so the check fails.
+func unrewritableFinding(w FileWarning, rel *manifest.Release, m *Matcher, style string) (Finding, bool) {
+	if w.Decoded == "" {
+		return Finding{}, false
+	}
+	c, ok := rel.Component(w.Component)
+	if !ok {
+		return Finding{}, false
+	}
+	want := NewValue(w.Field, m.Target(c.Name), c, rel.Version, style)
+	if w.Decoded == want {
+		return Finding{}, false
+	}
+	return Finding{Kind: FindingUnrewritable, File: w.File, Line: w.Line, Component: c.Name, Found: w.Decoded, Want: want,
+		Message: fmt.Sprintf("%s is %s (%s), release %s pins %s; pin cannot rewrite it in place: %s", c.Name, w.Decoded, w.Message, rel.Version, want, w.Hint)}, true
 }
 
 func hasDigestField(res *rewrite.Result, component string) bool {
