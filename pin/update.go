@@ -17,6 +17,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -185,7 +186,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if p.lockNew, err = p.Lock.Encode(); err != nil {
 		return nil, err
 	}
-	p.lockOld, _ = os.ReadFile(cfg.LockPath())
+	p.lockOld, _ = regular.ReadFile(cfg.LockPath(), regular.MaxConfig)
 	return p, nil
 }
 
@@ -309,10 +310,21 @@ func scanFiles(cfg *Config, m *Matcher, writing bool, stale *[]string) ([]scanne
 	if err != nil {
 		return nil, fmt.Errorf("list files under %s: %w", cfg.Dir(), err)
 	}
+	// A symlink out of the project is refused whatever it holds, a file or
+	// a directory alike: pin neither writes through it nor skips, unseen,
+	// the references behind it.
+	var links []error
+	root, _ := filepath.EvalSymlinks(cfg.Dir())
 	for _, e := range escaped {
-		if b, err := os.ReadFile(filepath.Join(cfg.Dir(), e)); err == nil && m.MayContain(b) {
-			return nil, exitcode.UsageError(fmt.Errorf("%s is a symlink that leaves the project directory: pin refuses to rewrite through it", e))
+		target, _ := filepath.EvalSymlinks(filepath.Join(cfg.Dir(), e))
+		if inside(root, target) {
+			links = append(links, fmt.Errorf("%s is a symlink to the directory %s, which the files: globs do not reach: pin does not follow it, and will not skip what it holds unseen (add the target to files:, or narrow files: so they do not enter %s)", e, target, e))
+			continue
 		}
+		links = append(links, fmt.Errorf("%s is a symlink that leaves the project directory (to %s): pin refuses to read or rewrite through it (copy it in, link the other way round, or narrow files:)", e, target))
+	}
+	if len(links) > 0 {
+		return nil, exitcode.UsageError(errors.Join(links...))
 	}
 	out := make([]scanned, len(files))
 	var wg sync.WaitGroup
@@ -324,7 +336,7 @@ func scanFiles(cfg *Config, m *Matcher, writing bool, stale *[]string) ([]scanne
 			defer wg.Done()
 			for i := range work {
 				s := scanned{file: files[i]}
-				s.data, s.err = os.ReadFile(files[i].Path)
+				s.data, s.err = regular.ReadFile(files[i].Path, regular.MaxConfig)
 				if s.err == nil && m.MayContain(s.data) {
 					s.mentions = true
 					s.res, s.err = rewrite.Scan(files[i].Rel, s.data, m)
