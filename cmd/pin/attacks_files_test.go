@@ -2,12 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf16"
+
+	"github.com/wellcomecollection/pin/pin"
 )
 
 // worldRepo is the managed repository of svc as the attack world's main.tf
@@ -111,6 +120,215 @@ func TestCheckEvadedBySpelling(t *testing.T) {
 					t.Fatalf("pin check after update: exit %d, want 4:\n%s%s", r.code, r.out, r.err)
 				}
 			}
+		})
+	}
+}
+
+// snapshotRegular is snapshotDir that never opens anything but a regular
+// file (not through a symlink either): the project may hold FIFOs and links
+// to /dev/zero.
+func snapshotRegular(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	s := map[string]string{}
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		switch {
+		case err != nil || info.IsDir():
+		case info.Mode().IsRegular():
+			b, _ := os.ReadFile(p)
+			s[p] = string(b) + info.ModTime().String()
+		default:
+			target, _ := os.Readlink(p)
+			s[p] = info.Mode().String() + target + info.ModTime().String()
+		}
+		return nil
+	})
+	return s
+}
+
+// runPinWithin is runPin that fails the test instead of hanging when pin
+// does not return within d.
+func runPinWithin(t *testing.T, d time.Duration, dir string, args ...string) pinRun {
+	t.Helper()
+	done := make(chan pinRun, 1)
+	go func() { done <- runPin(t, dir, nil, args...) }()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(d):
+		t.Fatalf("pin %s did not return within %s", strings.Join(args, " "), d)
+		return pinRun{}
+	}
+}
+
+// TestNoHangOnSpecialFiles: a FIFO or a device planted in the directory
+// store or the project, directly or through a symlink, is refused at once
+// with a clear error and nothing written; it never blocks pin (holding the
+// project lock) or feeds it /dev/zero until memory runs out.
+func TestNoHangOnSpecialFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("FIFOs and /dev/zero are Unix")
+	}
+	tmpl := attackTemplate(t)
+	mkfifo := func(t *testing.T, p string) {
+		t.Helper()
+		os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(t *testing.T, target, p string) {
+		t.Helper()
+		os.Remove(p)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name   string
+		attack func(t *testing.T, w *attackWorld)
+		args   []string
+		code   int
+		want   string
+	}{
+		{"store: channel index is a FIFO", func(t *testing.T, w *attackWorld) {
+			mkfifo(t, w.store("channels/stable.json"))
+		}, []string{"update"}, 3, "a FIFO"},
+		{"store: signature is a FIFO", func(t *testing.T, w *attackWorld) {
+			mkfifo(t, w.store("channels/stable.json.sig"))
+		}, []string{"update"}, 3, "a FIFO"},
+		{"store: release is a symlink to /dev/zero", func(t *testing.T, w *attackWorld) {
+			link(t, "/dev/zero", w.store("releases/1.1.0.json"))
+		}, []string{"update"}, 3, "a character device"},
+		{"store: channel index is a symlink to a FIFO", func(t *testing.T, w *attackWorld) {
+			mkfifo(t, filepath.Join(w.dir, "fifo"))
+			link(t, filepath.Join(w.dir, "fifo"), w.store("channels/stable.json"))
+		}, []string{"check", "--online"}, 3, "a FIFO"},
+		{"project: a managed file is a symlink to /dev/zero", func(t *testing.T, w *attackWorld) {
+			link(t, "/dev/zero", filepath.Join(w.project(), "zero.yaml"))
+		}, []string{"update"}, 2, "zero.yaml is a symlink that leaves the project directory (to /dev/zero)"},
+		{"project: a managed file is a symlink to a FIFO outside", func(t *testing.T, w *attackWorld) {
+			mkfifo(t, filepath.Join(w.dir, "fifo"))
+			link(t, filepath.Join(w.dir, "fifo"), filepath.Join(w.project(), "fifo.yaml"))
+		}, []string{"check"}, 2, "fifo.yaml is a symlink that leaves the project directory"},
+		{"project: pin.lock is a FIFO", func(t *testing.T, w *attackWorld) {
+			mkfifo(t, filepath.Join(w.project(), "pin.lock"))
+		}, []string{"update"}, 1, "pin.lock: not a regular file (a FIFO)"},
+		{"project: pin.yaml is a symlink to /dev/zero", func(t *testing.T, w *attackWorld) {
+			link(t, "/dev/zero", filepath.Join(w.project(), "pin.yaml"))
+		}, []string{"check"}, 2, "pin.yaml: not a regular file (a character device)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tmpl.clone(t)
+			tc.attack(t, w)
+			before := snapshotRegular(t, w.project())
+			start := time.Now()
+			r := runPinWithin(t, 20*time.Second, w.project(), tc.args...)
+			if r.code != tc.code || !strings.Contains(r.err, tc.want) {
+				t.Fatalf("pin %s: exit %d, want %d with %q:\n%s%s", strings.Join(tc.args, " "), r.code, tc.code, tc.want, r.out, r.err)
+			}
+			if !equalSnapshots(before, snapshotRegular(t, w.project())) {
+				t.Fatal("the refusal changed a file of the project")
+			}
+			t.Logf("refused in %s", time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// TestSymlinkedDirectoryOut: a symlinked directory leading out of the
+// project is refused like a symlinked file (exit 2, naming the link and its
+// target), never skipped with the unpinned references behind it.
+func TestSymlinkedDirectoryOut(t *testing.T) {
+	tmpl := attackTemplate(t)
+	for _, args := range [][]string{{"check"}, {"update"}} {
+		t.Run(args[0], func(t *testing.T) {
+			w := tmpl.clone(t)
+			outside := filepath.Join(w.dir, "elsewhere")
+			os.MkdirAll(outside, 0o755)
+			app := filepath.Join(outside, "app.yaml")
+			os.WriteFile(app, []byte("image: "+worldRepo(t, w, "bags_api")+":latest\n"), 0o644)
+			if err := os.Symlink(outside, filepath.Join(w.project(), "deploy")); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshotRegular(t, w.dir)
+			r := runPin(t, w.project(), nil, args...)
+			if r.code != 2 || !strings.Contains(r.err, "deploy is a symlink that leaves the project directory (to "+outside+")") {
+				t.Fatalf("pin %s: exit %d, want 2 naming the link and its target:\n%s%s", args[0], r.code, r.out, r.err)
+			}
+			if !equalSnapshots(before, snapshotRegular(t, w.dir)) {
+				t.Fatal("a file changed")
+			}
+		})
+	}
+}
+
+// TestSignalEndsRun sends SIGINT and SIGTERM to the built pin binary while
+// `pin update` holds the project lock and waits on a store that never
+// answers: it must exit promptly (130 for SIGINT, 143 for SIGTERM), leave
+// the project as it was, and release the lock.
+func TestSignalEndsRun(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("signals and flock are Unix")
+	}
+	bin := buildPin(t)
+	tmpl := attackTemplate(t)
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			w := tmpl.clone(t)
+			asked := make(chan struct{}, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				select {
+				case asked <- struct{}{}:
+				default:
+				}
+				<-r.Context().Done() // never answers
+			}))
+			t.Cleanup(srv.Close)
+			cfg := filepath.Join(w.project(), "pin.yaml")
+			os.WriteFile(cfg, bytes.Replace(mustRead(t, cfg), []byte("../store"), []byte(srv.URL), 1), 0o644)
+			before := snapshotRegular(t, w.project())
+
+			cmd := exec.Command(bin, "update")
+			cmd.Dir = w.project()
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-asked:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("pin update never asked the store:\n%s", errb.String())
+			}
+			sent := time.Now()
+			cmd.Process.Signal(tc.sig)
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("pin update ignored %s for 10 s", tc.sig)
+			}
+			took := time.Since(sent)
+			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+				t.Fatalf("exit %d after %s, want %d:\n%s", code, tc.sig, tc.code, errb.String())
+			}
+			if !equalSnapshots(before, snapshotRegular(t, w.project())) {
+				t.Fatal("the interrupted update changed a file")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			release, err := pin.LockProject(ctx, cfg, pin.LockOptions{})
+			if err != nil {
+				t.Fatalf("the project lock was not released: %v", err)
+			}
+			release()
+			t.Logf("%s: exit %d %s after the signal", tc.sig, tc.code, took.Round(time.Millisecond))
 		})
 	}
 }
