@@ -2,6 +2,8 @@ package channels
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -164,12 +166,42 @@ func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
 // syncs it, returning its name: renaming it over dst then replaces dst
 // atomically. On failure nothing is left behind. The name is
 // .<base>.pin-<digits> (IsStagedFile); one left by a killed process is
-// never taken for a config, and `pin update` removes it.
+// never taken for a config. `pin update` stages with StageFileAs under
+// names it records first, and removes only leftovers it recorded.
 func StageFile(dst string, data []byte, mode fs.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+stagedMark+"*")
 	if err != nil {
 		return "", err
 	}
+	if err := writeStaged(f, data, mode); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// StageFileAs is StageFile under a name the caller chose (StagedName) and
+// recorded before: it is created, never reused, so a file of that name
+// that pin did not make is never overwritten.
+func StageFileAs(tmp string, data []byte, mode fs.FileMode) error {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	return writeStaged(f, data, mode)
+}
+
+// StagedName returns a fresh name beside dst that IsStagedFile accepts,
+// with a random part no other file is likely to have.
+func StagedName(dst string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(dst), fmt.Sprintf(".%s%s%d", filepath.Base(dst), stagedMark, binary.BigEndian.Uint64(b[:]))), nil
+}
+
+// writeStaged writes, chmods, syncs and closes f; on failure it removes it.
+func writeStaged(f *os.File, data []byte, mode fs.FileMode) error {
 	ok := false
 	defer func() {
 		if !ok {
@@ -178,19 +210,19 @@ func StageFile(dst string, data []byte, mode fs.FileMode) (string, error) {
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
-		return "", err
+		return err
 	}
 	if err := f.Chmod(mode); err != nil {
-		return "", err
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return "", err
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return "", err
+		return err
 	}
 	ok = true
-	return f.Name(), nil
+	return nil
 }
 
 const stagedMark = ".pin-"

@@ -75,6 +75,9 @@ type FileWarning struct {
 
 func (w FileWarning) String() string {
 	s := fmt.Sprintf("%s:%d: %s (%s)", w.File, w.Line, w.Message, w.Value)
+	if w.Line == 0 && w.Value == "" {
+		s = fmt.Sprintf("%s: %s", w.File, w.Message) // about the file as a whole
+	}
 	if w.Hint != "" {
 		s += ": " + w.Hint
 	}
@@ -181,6 +184,15 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
 	if err := p.scan(); err != nil {
 		return nil, err
+	}
+	var foreign []string
+	p.stale, foreign = recordedStaged(cfg, p.stale)
+	root, _ := filepath.EvalSymlinks(cfg.Dir()) // the walk's root
+	for _, f := range foreign {
+		rel, _ := filepath.Rel(root, f)
+		p.Warnings = append(p.Warnings, FileWarning{File: filepath.ToSlash(rel), Warning: rewrite.Warning{
+			Message: "named like a file pin stages, but pin has no record of writing it: left alone",
+			Hint:    "remove it yourself if it is a leftover"}})
 	}
 	p.Lock = p.buildLock(indexes)
 	if p.lockNew, err = p.Lock.Encode(); err != nil {
@@ -490,6 +502,24 @@ func (p *Plan) Diff() string {
 // Callers hold LockProject.
 func (p *Plan) Apply() error {
 	removeStale(p.stale)
+	record := filepath.Join(p.Config.Dir(), stagedRecordName)
+	// Every staged name is recorded before the first is created, so that
+	// the next run removes only what this one made.
+	names := make([]string, len(p.Changes))
+	for i, c := range p.Changes {
+		n, err := channels.StagedName(c.File.Path)
+		if err != nil {
+			return err
+		}
+		names[i] = n
+	}
+	if len(names) > 0 {
+		if err := recordStaged(p.Config, names); err != nil {
+			return fmt.Errorf("%w; no file was changed", err)
+		}
+	} else if len(p.stale) > 0 {
+		os.Remove(record) // its leftovers are gone
+	}
 	// Stage in parallel: creating and syncing a file is mostly waiting on the
 	// file system, and a tree of thousands of files would otherwise wait in turn.
 	tmps := make([]string, len(p.Changes))
@@ -502,7 +532,9 @@ func (p *Plan) Apply() error {
 			defer wg.Done()
 			for i := range work {
 				c := p.Changes[i]
-				tmps[i], errs[i] = stage(c.File.Path, c.New, c.File.Mode)
+				if errs[i] = stage(names[i], c.File.Path, c.New, c.File.Mode); errs[i] == nil {
+					tmps[i] = names[i]
+				}
 			}
 		}()
 	}
@@ -517,6 +549,7 @@ func (p *Plan) Apply() error {
 				os.Remove(t)
 			}
 		}
+		os.Remove(record)
 	}
 	for i, err := range errs {
 		if err != nil {
@@ -553,6 +586,7 @@ func (p *Plan) Apply() error {
 	if err := syncDirs(dirs); err != nil {
 		return fmt.Errorf("%w (pin.lock is unchanged: run pin update again to complete)", err)
 	}
+	os.Remove(record) // every staged file is renamed
 	if err := os.Rename(journal, lockPath); err != nil {
 		return fmt.Errorf("write %s: %w (every file is replaced: run pin update again to record it)", lockPath, err)
 	}
@@ -562,15 +596,16 @@ func (p *Plan) Apply() error {
 // stageWorkers bounds how many files are staged at once.
 const stageWorkers = 16
 
-func stage(dst string, data []byte, mode os.FileMode) (string, error) {
+// stage writes data for dst to the staged file tmp, with dst's mode.
+func stage(tmp, dst string, data []byte, mode os.FileMode) error {
 	if mode == 0 {
 		info, err := os.Stat(dst)
 		if err != nil {
-			return "", err
+			return err
 		}
 		mode = info.Mode().Perm()
 	}
-	return channels.StageFile(dst, data, mode)
+	return channels.StageFileAs(tmp, data, mode)
 }
 
 // Summary lists, per component, the old and new values of the references that change.

@@ -332,3 +332,23 @@ func TestSignalEndsRun(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateKeepsLookalikeFiles: pin update removes only staged files it
+// recorded writing; a user's file whose name merely looks staged stays,
+// byte for byte, and is warned about.
+func TestUpdateKeepsLookalikeFiles(t *testing.T) {
+	w := attackTemplate(t).clone(t)
+	users := []string{".notes.pin-123", ".main.tf.pin-77"}
+	for _, u := range users {
+		os.WriteFile(filepath.Join(w.project(), u), []byte("mine: "+u), 0o644)
+	}
+	r := runPin(t, w.project(), nil, "update").mustSucceed(t, "update to 1.1.0")
+	for _, u := range users {
+		if b, err := os.ReadFile(filepath.Join(w.project(), u)); err != nil || string(b) != "mine: "+u {
+			t.Errorf("%s: %q, %v: pin removed or changed a file it did not write", u, b, err)
+		}
+		if !strings.Contains(r.err, u+": named like a file pin stages, but pin has no record of writing it") {
+			t.Errorf("no warning about %s:\n%s", u, r.err)
+		}
+	}
+}
