@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
 )
 
@@ -351,4 +353,66 @@ func TestUpdateKeepsLookalikeFiles(t *testing.T) {
 			t.Errorf("no warning about %s:\n%s", u, r.err)
 		}
 	}
+}
+
+// hostile is text with terminal controls: clear the screen, set the window
+// title, a C1 CSI, a carriage return that overwrites the line, a bidi override.
+const hostile = "bad\x1b[2J\x1b]0;pwned\x07\u009b31m\rOK\u202e"
+
+// TestNoTerminalEscapes: text from outside (a validly signed yank reason,
+// a file's name and contents quoted in a warning) reaches stdout and stderr
+// with its control characters escaped, in text and in JSON (which stays
+// valid and keeps the value); the producer refuses to sign such text.
+func TestNoTerminalEscapes(t *testing.T) {
+	tmpl := attackTemplate(t)
+	raw := func(s string) bool { return strings.ContainsAny(s, "\x1b\x07\r\u009b\u202e") }
+	t.Run("yank reason, text and JSON", func(t *testing.T) {
+		w := tmpl.clone(t)
+		resignStable(t, w, func(c *manifest.Channel) {
+			c.Sequence++
+			for i := range c.Releases {
+				if c.Releases[i].Version == "1.0.0" {
+					c.Releases[i].Yanked, c.Releases[i].Reason = true, hostile
+				}
+			}
+		})
+		r := runPin(t, w.project(), nil, "check", "--online")
+		if r.code != 4 || raw(r.out+r.err) || !strings.Contains(r.out+r.err, `bad\u001b[2J\u001b]0;pwned\u0007\u009b31m\u000dOK\u202e`) {
+			t.Fatalf("pin check --online: exit %d, want 4 with the reason escaped:\n%q\n%q", r.code, r.out, r.err)
+		}
+		r = runPin(t, w.project(), nil, "check", "--online", "--output", "json")
+		var res struct {
+			Findings []struct{ Message string } `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &res); err != nil || raw(r.out) {
+			t.Fatalf("JSON output: %v\n%q", err, r.out)
+		}
+		found := false
+		for _, f := range res.Findings {
+			found = found || strings.Contains(f.Message, hostile)
+		}
+		if !found {
+			t.Fatalf("the JSON findings lost the reason's value: %q", r.out)
+		}
+	})
+	t.Run("file name and contents in a warning", func(t *testing.T) {
+		w := tmpl.clone(t)
+		name := "evil\x1b[2J.yaml"
+		os.WriteFile(filepath.Join(w.project(), name), []byte("image: \"${X}/"+worldRepo(t, w, "bags_api")+":"+hostile+"\"\n"), 0o644)
+		r := runPin(t, w.project(), nil, "update")
+		if raw(r.out+r.err) || !strings.Contains(r.err, `evil\u001b[2J.yaml`) {
+			t.Fatalf("pin update: exit %d, want the warning escaped:\n%q\n%q", r.code, r.out, r.err)
+		}
+	})
+	t.Run("producer refuses to sign a hostile yank reason", func(t *testing.T) {
+		w := tmpl.clone(t)
+		before := snapshotRegular(t, filepath.Join(w.dir, "store"))
+		r := runPin(t, w.dir, pw, "release", "yank", "1.1.0", "--channel", "stable", "--reason", hostile, "--key", "release.key")
+		if r.code != 2 || !strings.Contains(r.err, "control character") || raw(r.out+r.err) {
+			t.Fatalf("pin release yank: exit %d, want 2:\n%q", r.code, r.err)
+		}
+		if !equalSnapshots(before, snapshotRegular(t, filepath.Join(w.dir, "store"))) {
+			t.Fatal("the refused yank changed the store")
+		}
+	})
 }

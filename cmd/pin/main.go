@@ -65,6 +65,7 @@ func main() {
 // run executes one pin invocation and returns its exit code. Errors are
 // printed once, here, prefixed with "pin: ".
 func run(ctx context.Context, a *app, args []string) int {
+	a = a.termSafe()
 	root := newRootCmd(a)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return registryEnv(a) }
 	root.SetArgs(args)
