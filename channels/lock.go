@@ -65,6 +65,14 @@ func (s *DirStore) LockPublishing(ctx context.Context, wait time.Duration, waiti
 // one. Operations nest (a promotion creates, a yank yanks another channel):
 // the outermost takes the lock.
 func (p *Publisher) exclusive(ctx context.Context, fn func() error) error {
+	if p.op == nil {
+		t, err := p.trusted()
+		if err != nil {
+			return err
+		}
+		p.op = t
+		defer func() { p.op = nil }()
+	}
 	lk, ok := p.Store.(PublishLocker)
 	if !ok || p.holding {
 		return fn()

@@ -57,7 +57,10 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	// The product is whatever the verified index says: it goes into pin.yaml.
-	rd := &channels.Reader{Store: store, Verifier: v, Now: o.Now}
+	rd, err := newReader(store, v, "", nil, channels.Enforce, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	vc, err := rd.Channel(ctx, o.Channel)
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
@@ -100,4 +101,9 @@ func (l *Lock) Encode() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Document is the signed release the lock records, as a store would hold it.
+func (l *Lock) Document() channels.Document {
+	return channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
 }

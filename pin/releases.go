@@ -151,12 +151,15 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		}
 		cs.inner = inner
 	}
-	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, Product: o.Product, Now: o.Now, AllowExpired: true}
-	indexes, err := fetchVerified(ctx, o.Channel, o.Lock, rd, o.Offline)
+	rd, err := newReader(cs, o.Verifier, o.Product, o.Lock, channels.ReportExpired, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	rs.Product = rd.Product
+	indexes, err := fetchVerified(ctx, o.Channel, rd, o.Offline)
+	if err != nil {
+		return nil, err
+	}
+	rs.Product = rd.Trust.Product()
 	idx := map[string]*manifest.Channel{}
 	for n, vc := range indexes {
 		cs.remember(n, vc.Doc)
@@ -181,8 +184,7 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		rs.Releases[e.Version] = vr.Release
 	}
 	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
-		doc := channels.Document{Bytes: []byte(o.Lock.Manifest), Signature: []byte(o.Lock.Signature)}
-		vr, err := channels.VerifyRelease(ctx, o.Verifier, doc, o.Lock.ManifestDigest, manifest.Expect{Product: rs.Product, Version: o.Lock.Version})
+		vr, err := rd.Trust.UpdatePinnedRelease(ctx, o.Lock.Version, o.Lock.ManifestDigest, o.Lock.Document())
 		if err != nil {
 			return nil, fmt.Errorf("pin.lock: %w", err)
 		}
@@ -214,4 +216,39 @@ func (rs *ReleaseSet) Newer(version string) int {
 		}
 	}
 	return n
+}
+
+// UnverifiedRelease reads, without trusting it (channels.Unverified mode), a
+// release that names the product's components: the lock's, or the newest on
+// the channel. Audit uses it after a trust failure, only to tell which
+// references belong to the product; nothing read here is trusted.
+func UnverifiedRelease(ctx context.Context, o ReleaseSetOptions) *manifest.Release {
+	if o.Lock != nil {
+		t, err := channels.NewTrusted(nil, channels.TrustOptions{Mode: channels.Unverified, KnownSource: "pin.lock"})
+		if err == nil {
+			if vr, err := t.UpdatePinnedRelease(ctx, o.Lock.Version, o.Lock.ManifestDigest, o.Lock.Document()); err == nil {
+				return vr.Release
+			}
+		}
+	}
+	if o.Offline {
+		return nil
+	}
+	st, err := openStore(o.Store, o.Source, o.Open)
+	if err != nil {
+		return nil
+	}
+	rd, err := newReader(st, nil, "", nil, channels.Unverified, o.Now)
+	if err != nil {
+		return nil
+	}
+	vc, err := rd.Channel(ctx, o.Channel)
+	if err != nil || len(vc.Index.Releases) == 0 {
+		return nil
+	}
+	vr, err := rd.Release(ctx, vc.Index.Releases[len(vc.Index.Releases)-1])
+	if err != nil {
+		return nil
+	}
+	return vr.Release
 }

@@ -555,9 +555,13 @@ func runReleaseShow(ctx context.Context, a *app, opts *releaseShowOptions) error
 	if err != nil {
 		return err
 	}
-	rel, doc, err := src.release(ctx, opts.Version)
+	vr, err := src.release(ctx, opts.Version)
 	if err != nil {
 		return err
+	}
+	rel, doc := vr.Release, vr.Doc
+	if vr.Unlisted {
+		fmt.Fprintf(a.Err, "pin: note: no channel in %s lists %s\n", src.store, opts.Version)
 	}
 	if opts.Output == "json" {
 		return writeDocument(a, doc.Bytes)
@@ -618,15 +622,15 @@ func runReleaseDiff(ctx context.Context, a *app, opts *releaseDiffOptions) error
 	if err != nil {
 		return err
 	}
-	from, _, err := src.release(ctx, opts.From)
+	from, err := src.release(ctx, opts.From)
 	if err != nil {
 		return err
 	}
-	to, _, err := src.release(ctx, opts.To)
+	to, err := src.release(ctx, opts.To)
 	if err != nil {
 		return err
 	}
-	changes := manifest.Diff(from, to)
+	changes := manifest.Diff(from.Release, to.Release)
 	if !opts.All {
 		kept := changes[:0]
 		for _, c := range changes {
