@@ -27,16 +27,16 @@ const (
 	// lockFallbackName is locked instead of the directory where the file
 	// system cannot flock a directory.
 	lockFallbackName = ".pin.lck"
-	// stagedRecordName lists (one absolute path a line) the staged files an
+	// StagedRecordName lists (one absolute path a line) the staged files an
 	// update is about to create: it is synced before the first is created
 	// and removed once none is left. Only files it lists are ever removed
 	// as leftovers: a user's file that merely looks staged is left alone.
-	stagedRecordName = ".pin.staged"
+	StagedRecordName = ".pin.staged"
 )
 
 // ownBookkeeping reports the files pin leaves in a project while it works.
 func ownBookkeeping(name string) bool {
-	return name == PendingLockName || name == lockFallbackName || name == stagedRecordName || channels.IsStagedFile(name)
+	return name == PendingLockName || name == lockFallbackName || name == StagedRecordName || channels.IsStagedFile(name)
 }
 
 // recordedStaged splits the files under the project that look staged into
@@ -44,7 +44,7 @@ func ownBookkeeping(name string) bool {
 // alone, and warned about).
 func recordedStaged(cfg *Config, candidates []string) (recorded, foreign []string) {
 	listed := map[string]bool{}
-	if b, err := regular.ReadFile(filepath.Join(cfg.Dir(), stagedRecordName), regular.MaxConfig); err == nil {
+	if b, err := regular.ReadFile(filepath.Join(cfg.Dir(), StagedRecordName), regular.MaxConfig); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if l != "" {
 				listed[l] = true
@@ -63,7 +63,7 @@ func recordedStaged(cfg *Config, candidates []string) (recorded, foreign []strin
 
 // recordStaged makes the list of staged files durable before any is created.
 func recordStaged(cfg *Config, names []string) error {
-	p := filepath.Join(cfg.Dir(), stagedRecordName)
+	p := filepath.Join(cfg.Dir(), StagedRecordName)
 	if err := channels.WriteFileAtomic(p, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}

@@ -173,8 +173,8 @@ func TestUpdateLeavesLookalikes(t *testing.T) {
 	if _, err := os.Lstat(leftover); !os.IsNotExist(err) {
 		t.Errorf("the recorded leftover %s is still there: %v", leftover, err)
 	}
-	if _, err := os.Lstat(filepath.Join(f.dir, stagedRecordName)); !os.IsNotExist(err) {
-		t.Errorf("%s is still there after the update: %v", stagedRecordName, err)
+	if _, err := os.Lstat(filepath.Join(f.dir, StagedRecordName)); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the update: %v", StagedRecordName, err)
 	}
 }
 

@@ -511,7 +511,7 @@ func (p *Plan) Diff() string {
 // Callers hold LockProject.
 func (p *Plan) Apply() error {
 	removeStale(p.stale)
-	record := filepath.Join(p.Config.Dir(), stagedRecordName)
+	record := filepath.Join(p.Config.Dir(), StagedRecordName)
 	// Every staged name is recorded before the first is created, so that
 	// the next run removes only what this one made.
 	names := make([]string, len(p.Changes))

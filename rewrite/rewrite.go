@@ -136,7 +136,11 @@ func Scan(path string, data []byte, m Matcher) (*Result, error) {
 	}
 	if enc, wide := wideEncoding(data); wide {
 		// Scanning the raw bytes would find nothing, and say so: refused.
-		return nil, &ParseError{File: path, Msg: fmt.Sprintf("encoded in %s: pin reads and rewrites UTF-8 only, and will not pass over a file that may name a managed image; convert it (iconv -f %s -t UTF-8)", enc, enc)}
+		if enc == "" {
+			line, _ := lineCol(data, bytes.IndexByte(data, 0))
+			return nil, &ParseError{File: path, Line: line, Msg: "holds NUL bytes (UTF-16 or UTF-32 without a byte order mark, or binary): pin reads and rewrites UTF-8 only, and will not pass over a file that may name a managed image"}
+		}
+		return nil, &ParseError{File: path, Line: 1, Msg: fmt.Sprintf("encoded in %s: pin reads and rewrites UTF-8 only, and will not pass over a file that may name a managed image; convert it (iconv -f %s -t UTF-8)", enc, enc)}
 	}
 	switch f {
 	case FormatHCL:
@@ -150,8 +154,9 @@ func Scan(path string, data []byte, m Matcher) (*Result, error) {
 	}
 }
 
-// wideEncoding names the encoding of a file in UTF-16 or UTF-32: by its
-// byte order mark, or, without one, by the NUL bytes no UTF-8 text holds.
+// wideEncoding names the encoding of a file in UTF-16 or UTF-32 by its
+// byte order mark; without one, NUL bytes (which no UTF-8 text holds) make
+// it wide with no name.
 func wideEncoding(data []byte) (string, bool) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xff, 0xfe, 0, 0}):
@@ -163,7 +168,7 @@ func wideEncoding(data []byte) (string, bool) {
 	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
 		return "UTF-16BE", true
 	case bytes.IndexByte(data, 0) >= 0:
-		return "UTF-16", true // or UTF-32: NUL bytes, no byte order mark
+		return "", true // NUL bytes, no byte order mark: UTF-16, UTF-32 or binary
 	}
 	return "", false
 }

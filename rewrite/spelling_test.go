@@ -57,7 +57,7 @@ func TestScanRefusesWideEncodings(t *testing.T) {
 		{"UTF-16BE BOM", []byte{0xfe, 0xff, 0, 'a'}, "UTF-16BE"},
 		{"UTF-32LE BOM", []byte{0xff, 0xfe, 0, 0, 'a', 0, 0, 0}, "UTF-32LE"},
 		{"UTF-32BE BOM", []byte{0, 0, 0xfe, 0xff, 0, 0, 0, 'a'}, "UTF-32BE"},
-		{"no BOM", []byte{'a', 0, ':', 0}, "UTF-16"},
+		{"no BOM", []byte{'a', 0, ':', 0}, "NUL bytes (UTF-16"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, path := range []string{"a.yaml", "a.json", "a.tf", "Dockerfile"} {
