@@ -68,7 +68,7 @@ func newPublisher(t *testing.T) (*Publisher, *Reader, *clock) {
 }
 
 // newReader reads store trusting v's keys for product, every check enforced.
-func newReader(t testing.TB, store Store, v *signing.Verifier, now func() time.Time) *Reader {
+func newReader(t testing.TB, store ReadStore, v *signing.Verifier, now func() time.Time) *Reader {
 	t.Helper()
 	rd, err := NewReader(store, Keys(v), TrustOptions{Product: product, Now: now})
 	if err != nil {
@@ -357,8 +357,11 @@ func TestHTTPStoreServesDirLayout(t *testing.T) {
 	if _, err := hs.GetChannel(ctx, Stable); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing channel over HTTP: %v", err)
 	}
-	if err := hs.PutChannel(ctx, Edge, Document{}); err == nil {
-		t.Fatal("HTTP store accepted a write")
+	if _, err := Writable(hs); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("HTTP store accepted a write: %v", err)
+	}
+	if _, err := OpenWritable(srv.URL, OpenOptions{HTTPClient: srv.Client()}); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("an https:// location opened for writing: %v", err)
 	}
 	if _, err := NewHTTPStore("http://example.invalid/releases", nil); err == nil {
 		t.Fatal("plain http to a non-loopback host must be refused")

@@ -14,12 +14,12 @@ import (
 // its Trusted value, which decides whether they are trusted, before anything
 // acts on them.
 type Reader struct {
-	Store Store
+	Store ReadStore
 	Trust *Trusted
 }
 
 // NewReader reads store with a new Trusted value over anchor.
-func NewReader(store Store, anchor SignatureVerifier, o TrustOptions) (*Reader, error) {
+func NewReader(store ReadStore, anchor SignatureVerifier, o TrustOptions) (*Reader, error) {
 	t, err := NewTrusted(anchor, o)
 	if err != nil {
 		return nil, err

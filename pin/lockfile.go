@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/flock"
 	"github.com/wellcomecollection/pin/internal/regular"
 )
@@ -36,7 +36,7 @@ const (
 
 // ownBookkeeping reports the files pin leaves in a project while it works.
 func ownBookkeeping(name string) bool {
-	return name == PendingLockName || name == lockFallbackName || name == StagedRecordName || channels.IsStagedFile(name)
+	return name == PendingLockName || name == lockFallbackName || name == StagedRecordName || atomicfile.IsStaged(name)
 }
 
 // recordedStaged splits the files under the project that look staged into
@@ -64,7 +64,7 @@ func recordedStaged(cfg *Config, candidates []string) (recorded, foreign []strin
 // recordStaged makes the list of staged files durable before any is created.
 func recordStaged(cfg *Config, names []string) error {
 	p := filepath.Join(cfg.Dir(), StagedRecordName)
-	if err := channels.WriteFileAtomic(p, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(p, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
 	return nil
@@ -137,7 +137,7 @@ func syncDirs(dirs map[string]bool) error {
 // read as a config.
 func removeStale(paths []string) {
 	for _, p := range paths {
-		if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() && channels.IsStagedFile(filepath.Base(p)) {
+		if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() && atomicfile.IsStaged(filepath.Base(p)) {
 			_ = os.Remove(p)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 )
 
 // TestUpdateCompletesInterruptedUpdate builds, by hand, each state a kill -9
@@ -63,7 +64,7 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 			// As Apply stages: names recorded first, then created.
 			var names []string
 			for _, c := range plan.Changes {
-				n, err := channels.StagedName(c.File.Path)
+				n, err := atomicfile.StagedName(c.File.Path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -73,7 +74,7 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, c := range plan.Changes {
-				if err := channels.StageFileAs(names[i], c.New, 0o644); err != nil {
+				if err := atomicfile.StageAs(names[i], c.New, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -144,14 +145,14 @@ func TestUpdateLeavesLookalikes(t *testing.T) {
 	for _, u := range users {
 		f.write(u, "the user's own "+u)
 	}
-	leftover, err := channels.StagedName(filepath.Join(f.dir, "compose.yaml"))
+	leftover, err := atomicfile.StagedName(filepath.Join(f.dir, "compose.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := recordStaged(f.cfg, []string{leftover}); err != nil {
 		t.Fatal(err)
 	}
-	if err := channels.StageFileAs(leftover, []byte("half an update"), 0o644); err != nil {
+	if err := atomicfile.StageAs(leftover, []byte("half an update"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	plan, err := f.update(UpdateOptions{})
@@ -215,7 +216,7 @@ func restore(t *testing.T, dir string, snap map[string][]byte) {
 func staged(t *testing.T, dir string) []string {
 	var out []string
 	for name := range treeBytes(t, dir) {
-		if channels.IsStagedFile(filepath.Base(name)) {
+		if atomicfile.IsStaged(filepath.Base(name)) {
 			out = append(out, name)
 		}
 	}
@@ -269,7 +270,7 @@ func TestIsStagedFile(t *testing.T) {
 		".pin-123":               false,
 		"docker-compose.pin.yml": false,
 	} {
-		if got := channels.IsStagedFile(name); got != want {
+		if got := atomicfile.IsStaged(name); got != want {
 			t.Errorf("IsStagedFile(%q) = %v, want %v", name, got, want)
 		}
 	}

@@ -22,7 +22,7 @@ type SelectOptions struct {
 	Source   string
 	Verifier *signing.Verifier
 	Now      func() time.Time
-	Store    channels.Store
+	Store    channels.ReadStore
 	Open     channels.OpenOptions
 }
 
@@ -34,7 +34,7 @@ type Selection struct {
 	Channel  string // the channel read (edge reads stable too)
 	Indexes  map[string]*channels.VerifiedChannel
 	// Store is the store the release was read from.
-	Store  channels.Store
+	Store  channels.ReadStore
 	reader *channels.Reader
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -33,7 +33,7 @@ type ReleaseSetOptions struct {
 	Offline bool
 	Lock    *Lock
 	Now     func() time.Time
-	Store   channels.Store
+	Store   channels.ReadStore
 	Open    channels.OpenOptions
 }
 
@@ -66,7 +66,7 @@ func DefaultCacheDir() string {
 type cachingStore struct {
 	dir     string
 	source  string
-	inner   channels.Store // nil when offline
+	inner   channels.ReadStore // nil when offline
 	rs      *ReleaseSet
 	digests map[string]string // version → digest the verified index lists
 }
@@ -120,21 +120,13 @@ func (c *cachingStore) GetRelease(ctx context.Context, version string) (channels
 	return doc, err
 }
 
-func (c *cachingStore) PutChannel(context.Context, string, channels.Document) error {
-	return errors.New("read-only")
-}
-
-func (c *cachingStore) PutRelease(context.Context, string, channels.Document) error {
-	return errors.New("read-only")
-}
-
 func readDoc(p string) (channels.Document, error) {
 	return channels.ReadDocument(p) // capped like any store read: the cache is not trusted more than the network
 }
 
 func writeDoc(p string, doc channels.Document) {
-	if channels.WriteFileAtomic(p+".sig", doc.Signature, 0o644) == nil {
-		_ = channels.WriteFileAtomic(p, doc.Bytes, 0o644)
+	if atomicfile.WriteFile(p+".sig", doc.Signature, 0o644) == nil {
+		_ = atomicfile.WriteFile(p, doc.Bytes, 0o644)
 	}
 }
 

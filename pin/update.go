@@ -16,6 +16,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
@@ -29,7 +30,7 @@ type UpdateOptions struct {
 	AllowDowngrade bool   // allow the selected version to be lower than pin.lock's
 	Now            func() time.Time
 	// Store overrides the store named by pin.yaml (tests, the demo).
-	Store channels.Store
+	Store channels.ReadStore
 	// Open configures how pin.yaml's store is opened.
 	Open channels.OpenOptions
 }
@@ -91,7 +92,7 @@ func (w FileWarning) String() string {
 // product's signed indexes, not to a store: they are checked whatever source
 // pin.yaml names (a mirror, a respelled path), so changing the source cannot
 // reset the history.
-func newReader(store channels.Store, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+func newReader(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
 	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: "pin.lock"}
 	if lock != nil && (product == "" || lock.Product == product) {
 		o.Known = map[string]channels.KnownIndex{}
@@ -141,7 +142,7 @@ func (o UpdateOptions) now() time.Time {
 }
 
 // openStore returns the store a test or the demo handed in, or opens source.
-func openStore(given channels.Store, source string, open channels.OpenOptions) (channels.Store, error) {
+func openStore(given channels.ReadStore, source string, open channels.OpenOptions) (channels.ReadStore, error) {
 	if given != nil {
 		return given, nil
 	}
@@ -298,7 +299,7 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	}
 	var out []FileWarning
 	for _, r := range res.Refs {
-		if r.Field == rewrite.FieldTag && !digest[r.Component] {
+		if r.Field == rewrite.FieldTag && !digest[r.Component] && r.Image == "" {
 			out = append(out, FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Value,
 				Message: "a tag marker without a digest marker: the release version is written as the tag, which pins nothing unless images are tagged so",
 				Hint:    fmt.Sprintf("add a field for the digest marked # pin:%s:digest (Helm: image.digest), or use one whole reference", r.Component)}})
@@ -307,18 +308,32 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	return out
 }
 
+// splitWithoutDigest reports an image split across fields that pin found by
+// their keys (Helm's image.repository and image.tag) in a chart with no
+// digest field: a tag pins nothing, so pin has nowhere to write the digest.
+func splitWithoutDigest(r rewrite.Ref) bool {
+	return r.Image != "" && r.Field != rewrite.FieldDigest
+}
+
+// splitWarning says what to do about a split image without a digest field.
+func splitWarning(file string, r rewrite.Ref) FileWarning {
+	return FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Image,
+		Message: "image split across fields has no digest field: not pinned",
+		Hint:    "add `digest: \"\"` beside the tag (charts that follow the Bitnami convention read it) and run pin update again"}}
+}
+
 // templateWarning turns the parse failure of a YAML file that is really a
 // Go/Helm template (it has {{ }} and is not valid YAML) into a warning: such
 // a file is not pin's to rewrite, and it must not block every other file.
 func templateWarning(rel string, data []byte, m *Matcher, res *rewrite.Result, err error) (*rewrite.Result, error) {
 	var pe *rewrite.ParseError
-	if f, _ := rewrite.FormatOf(rel); f != rewrite.FormatYAML || !errors.As(err, &pe) || !bytes.Contains(data, []byte("{{")) {
+	if !rewrite.IsTemplate(rel, data, err) || !errors.As(err, &pe) {
 		return res, err
 	}
 	c, _ := m.Mentions(string(data))
 	return &rewrite.Result{Warnings: []rewrite.Warning{{
 		Line: pe.Line, Component: c, Value: rel,
-		Message: "a Go/Helm template, not valid YAML until rendered: not rewritten",
+		Message: rewrite.TemplateMessage,
 		Hint:    "pin the image in the chart's values file (with # pin:<component>:<field> markers for split fields), or leave the templates out of the files: globs",
 	}}}, nil
 }
@@ -408,6 +423,10 @@ func (p *Plan) scan() error {
 			c, ok := rel.Component(r.Component)
 			if !ok {
 				return exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
+			}
+			if splitWithoutDigest(r) {
+				p.Warnings = append(p.Warnings, splitWarning(s.file.Rel, r))
+				continue
 			}
 			nv := NewValue(r.Field, m.Target(c.Name), c, rel.Version, p.Config.Style)
 			p.Refs = append(p.Refs, PlannedRef{File: s.file.Rel, Ref: r, New: nv})
@@ -516,7 +535,7 @@ func (p *Plan) Apply() error {
 	// the next run removes only what this one made.
 	names := make([]string, len(p.Changes))
 	for i, c := range p.Changes {
-		n, err := channels.StagedName(c.File.Path)
+		n, err := atomicfile.StagedName(c.File.Path)
 		if err != nil {
 			return err
 		}
@@ -570,7 +589,7 @@ func (p *Plan) Apply() error {
 	journal := filepath.Join(p.Config.Dir(), PendingLockName)
 	if len(tmps) == 0 {
 		if !bytes.Equal(p.lockOld, p.lockNew) {
-			if err := channels.WriteFileAtomic(lockPath, p.lockNew, 0o644); err != nil {
+			if err := atomicfile.WriteFile(lockPath, p.lockNew, 0o644); err != nil {
 				return fmt.Errorf("write %s: %w", lockPath, err)
 			}
 		}
@@ -580,7 +599,7 @@ func (p *Plan) Apply() error {
 		return nil
 	}
 	// The journal is durable before the first file is replaced.
-	if err := channels.WriteFileAtomic(journal, p.lockNew, 0o644); err != nil {
+	if err := atomicfile.WriteFile(journal, p.lockNew, 0o644); err != nil {
 		cleanup(0)
 		return fmt.Errorf("write %s: %w; no file was changed", journal, err)
 	}
@@ -614,7 +633,7 @@ func stage(tmp, dst string, data []byte, mode os.FileMode) error {
 		}
 		mode = info.Mode().Perm()
 	}
-	return channels.StageFileAs(tmp, data, mode)
+	return atomicfile.StageAs(tmp, data, mode)
 }
 
 // Summary lists, per component, the old and new values of the references that change.

@@ -66,12 +66,12 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := channels.Open(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
+	st, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
+	if errors.Is(err, channels.ErrReadOnly) {
+		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
+	}
 	if err != nil {
 		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
-	}
-	if _, readOnly := st.(*channels.HTTPStore); readOnly {
-		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
 	}
 	ttls := map[string]time.Duration{}
 	for name, ch := range cfg.Channels {

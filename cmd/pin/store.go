@@ -40,7 +40,7 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 // mode with --key-file (expiry is reported, not enforced; a release no index
 // lists is shown), or Unverified without.
 type source struct {
-	store  channels.Store
+	store  channels.ReadStore
 	reader *channels.Reader
 }
 
