@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/rewrite"
 )
 
@@ -193,14 +194,9 @@ func (x *extraction) paths(paths []string, stdin io.Reader) ([]Found, error) {
 // auditable and is passed over, as pin update does, rather than stopping
 // the audit; named explicitly, its parse error is reported.
 func (x *extraction) file(path string, walked bool) ([]Found, error) {
-	f, err := os.Open(path)
+	data, err := regular.ReadFile(path, maxInput)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxInput+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	found, err := x.extract(path, data)
 	if rewrite.IsTemplate(path, data, err) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -15,6 +14,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/flock"
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -81,21 +81,20 @@ func ReadDocument(path string) (Document, error) {
 	return Document{Bytes: b, Signature: sig}, nil
 }
 
+// readCapped reads a store file. Only a regular file under max bytes is
+// read: a FIFO or device planted in the store (or a symlink to one) would
+// otherwise block the read or fill memory, and is refused as tampering.
 func readCapped(p string, max int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	b, err := regular.ReadFile(p, max)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%s: %w", p, ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if int64(len(b)) > max {
+	case errors.Is(err, regular.ErrTooLarge):
 		return nil, exitcode.TrustError(fmt.Errorf("%s is over the %d-byte cap: refused", p, max))
+	case errors.Is(err, regular.ErrNotRegular):
+		return nil, exitcode.TrustError(fmt.Errorf("store file %w", err))
+	case err != nil:
+		return nil, err
 	}
 	return b, nil
 }

@@ -167,6 +167,9 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	next.Sequence++
 	next.Issued = p.now()
 	next.Expires = next.Issued.Add(ttl)
+	if err := next.CheckPrintable(); err != nil {
+		return nil, "", exitcode.UsageError(fmt.Errorf("channel %s: %w", idx.Channel, err))
+	}
 	b, err := next.Encode()
 	if err != nil {
 		return nil, "", fmt.Errorf("encode channel %s: %w", idx.Channel, err)
@@ -249,6 +252,9 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	}
 	if rel.Created.IsZero() {
 		rel.Created = p.now()
+	}
+	if err := rel.CheckPrintable(); err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("release %s: %w", rel.Version, err))
 	}
 	b, err := rel.Encode()
 	if err != nil {

@@ -24,6 +24,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/wellcomecollection/pin/internal/termsafe"
 )
 
 // SchemaVersion is the only document schema this build reads and writes.
@@ -431,6 +433,51 @@ func (r *Release) Validate() error {
 			if err := checkRevision(p.Revision); err != nil {
 				return fieldErr(k, pf+".revision", "%v", err)
 			}
+		}
+	}
+	return nil
+}
+
+// CheckPrintable refuses a release whose free-text fields (source, tags,
+// media types, platforms, revisions) hold a control character, a line
+// break, a bidirectional override or invalid UTF-8. The producer checks it
+// before signing: consumers print these fields, and a signature must never
+// vouch for text that drives a terminal. (Decoding does not refuse them,
+// so releases signed before stay readable; the consumer escapes on output.)
+func (r *Release) CheckPrintable() error {
+	const k = KindRelease
+	fields := map[string]string{"source.repository": r.Source.Repository, "source.revision": r.Source.Revision}
+	for i, c := range r.Components {
+		f := fmt.Sprintf("components[%d]", i)
+		fields[f+".name"], fields[f+".repository"], fields[f+".tag"] = c.Name, c.Repository, c.Tag
+		fields[f+".mediaType"], fields[f+".revision"] = c.MediaType, c.Revision
+		for j, p := range c.Platforms {
+			pf := fmt.Sprintf("%s.platforms[%d]", f, j)
+			fields[pf+".os"], fields[pf+".architecture"], fields[pf+".variant"], fields[pf+".revision"] = p.OS, p.Architecture, p.Variant, p.Revision
+		}
+	}
+	return checkPrintable(k, fields)
+}
+
+// CheckPrintable is Release.CheckPrintable for a channel index: its yank
+// reasons are free text.
+func (c *Channel) CheckPrintable() error {
+	fields := map[string]string{}
+	for i, e := range c.Releases {
+		fields[fmt.Sprintf("releases[%d].reason", i)] = e.Reason
+	}
+	return checkPrintable(KindChannel, fields)
+}
+
+func checkPrintable(kind string, fields map[string]string) error {
+	names := make([]string, 0, len(fields))
+	for f := range fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		if !termsafe.Printable(fields[f]) {
+			return fieldErr(kind, f, "%q holds a control character, a line break, a bidirectional override or invalid UTF-8: pin does not sign text that could drive a terminal", fields[f])
 		}
 	}
 	return nil

@@ -25,6 +25,9 @@ const (
 	FindingExpired   = "channel-expired"  // --online: the channel index has expired
 	FindingNotListed = "not-listed"       // --online: the channel no longer lists the locked release
 	FindingMissing   = "missing"          // a reference pin.lock recorded is no longer among the managed files
+	// FindingUnrewritable is a managed value spelled so that pin cannot
+	// rewrite it in place (escapes, a line continuation), not at the pin.
+	FindingUnrewritable = "unrewritable"
 )
 
 // Finding is one thing `pin check` reports.
@@ -135,7 +138,15 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 			res.Notes = append(res.Notes, fw.String())
 		}
 		for _, w := range s.res.Warnings {
-			addCheckWarning(res, FileWarning{File: s.file.Rel, Warning: w})
+			fw := judgeDecoded(FileWarning{File: s.file.Rel, Warning: w}, rel, m, cfg.Style)
+			if f, ok := unrewritableFinding(fw, rel, m, cfg.Style); ok {
+				// A decoded spelling pin cannot splice: judged by its value.
+				res.Warnings = append(res.Warnings, fw)
+				res.Notes = append(res.Notes, fw.String())
+				res.Findings = append(res.Findings, f)
+				continue
+			}
+			addCheckWarning(res, fw)
 		}
 	}
 	if res.References == 0 && len(lock.References) == 0 {
@@ -173,6 +184,38 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 		return a.Line < b.Line
 	})
 	return res, nil
+}
+
+// unrewritableFinding is the finding for a managed value pin cannot rewrite
+// in place (written with escapes, cut by a line continuation) that is not
+// already what the release pins: it runs as written, so the check fails.
+// judgeDecoded marks as advisory a warning about a value pin decoded (an
+// escaped or continued spelling) that already is what the release pins: it
+// is reported, but neither check nor update fails on it.
+func judgeDecoded(w FileWarning, rel *manifest.Release, m *Matcher, style string) FileWarning {
+	if w.Decoded == "" {
+		return w
+	}
+	if c, ok := rel.Component(w.Component); ok && w.Decoded == NewValue(w.Field, m.Target(c.Name), c, rel.Version, style) {
+		w.Advisory = true
+	}
+	return w
+}
+
+func unrewritableFinding(w FileWarning, rel *manifest.Release, m *Matcher, style string) (Finding, bool) {
+	if w.Decoded == "" {
+		return Finding{}, false
+	}
+	c, ok := rel.Component(w.Component)
+	if !ok {
+		return Finding{}, false
+	}
+	want := NewValue(w.Field, m.Target(c.Name), c, rel.Version, style)
+	if w.Decoded == want {
+		return Finding{}, false
+	}
+	return Finding{Kind: FindingUnrewritable, File: w.File, Line: w.Line, Component: c.Name, Found: w.Decoded, Want: want,
+		Message: fmt.Sprintf("%s is %s (%s), release %s pins %s; pin cannot rewrite it in place: %s", c.Name, w.Decoded, w.Message, rel.Version, want, w.Hint)}, true
 }
 
 func hasDigestField(res *rewrite.Result, component string) bool {

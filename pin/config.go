@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/internal/yamlerr"
 
 	"github.com/wellcomecollection/pin/channels"
@@ -69,7 +69,7 @@ func (c *Config) LockPath() string { return filepath.Join(c.Dir(), "pin.lock") }
 // LoadConfig reads and validates pin.yaml. Errors are configuration errors
 // (exit 2) naming path:line.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, regular.MaxConfig)
 	if err != nil {
 		if abs, aerr := filepath.Abs(path); aerr == nil && errors.Is(err, fs.ErrNotExist) {
 			return nil, exitcode.UsageError(fmt.Errorf("no consumer config at %s: run pin there, pass --config, or run pin init to write one", abs))
@@ -273,7 +273,7 @@ func (c *Config) Verifier() (*signing.Verifier, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(c.Dir(), p)
 		}
-		b, err := os.ReadFile(p)
+		b, err := regular.ReadFile(p, regular.MaxConfig)
 		if err != nil {
 			return nil, fmt.Errorf("keys[%d]: %w", i, err)
 		}

@@ -51,8 +51,10 @@ type File struct {
 
 // FindFiles lists the files under dir that match the globs, sorted, skipping
 // .git, .terraform, node_modules and pin's own files (pin.yaml, pin.lock and
-// the files an update leaves while it works). A symlink whose target lies
-// outside dir is returned in escaped, never in files.
+// the files an update leaves while it works). A symlink the globs reach
+// whose target lies outside dir (a file, or a directory the globs could
+// enter), or a symlinked directory inside dir whose target the globs cannot
+// reach, is returned in escaped, never in files: callers refuse them.
 func FindFiles(dir string, globs []string) (files []File, escaped []string, err error) {
 	return findFiles(dir, globs, nil)
 }
@@ -96,6 +98,20 @@ func findFiles(dir string, globs []string, stale *[]string) (files []File, escap
 			}
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if t, err := filepath.EvalSymlinks(p); err == nil {
+				if info, err := os.Stat(t); err == nil && info.IsDir() {
+					// WalkDir does not follow a symlinked directory. One the
+					// globs could reach into is refused when it leads out of
+					// the project, or when its target is out of the globs'
+					// reach, so that no reference is skipped without a word.
+					if globsMayEnter(globs, rel) && (!inside(root, t) || !globsMayEnter(globs, relTo(root, t))) {
+						escaped = append(escaped, rel)
+					}
+					return nil
+				}
+			}
+		}
 		matched := false
 		for _, r := range res {
 			if r.MatchString(rel) {
@@ -119,7 +135,7 @@ func findFiles(dir string, globs []string, stale *[]string) (files []File, escap
 		if err != nil {
 			return nil // a dangling link holds nothing to manage
 		}
-		if r, err := filepath.Rel(root, t); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		if !inside(root, t) {
 			escaped = append(escaped, rel)
 			return nil
 		}
@@ -134,4 +150,49 @@ func findFiles(dir string, globs []string, stale *[]string) (files []File, escap
 	})
 	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
 	return files, escaped, err
+}
+
+// inside reports whether path t lies in root (both with symlinks resolved).
+func inside(root, t string) bool {
+	r, err := filepath.Rel(root, t)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
+}
+
+// relTo is t relative to root, slash-separated.
+func relTo(root, t string) string {
+	r, _ := filepath.Rel(root, t)
+	return filepath.ToSlash(r)
+}
+
+// globsMayEnter reports whether some glob could match a path under the
+// directory dir (slash-separated, relative): each of dir's elements must
+// match the glob's element at its place, until a ** (which matches any
+// depth), and the glob must go deeper than dir. It errs towards true.
+func globsMayEnter(globs []string, dir string) bool {
+	if dir == "." || dir == "" {
+		return true
+	}
+	elems := strings.Split(dir, "/")
+	for _, g := range globs {
+		gs := strings.Split(g, "/")
+		may := true
+		for i, e := range elems {
+			if i >= len(gs)-1 {
+				may = i < len(gs) && strings.Contains(gs[i], "**")
+				break
+			}
+			if strings.Contains(gs[i], "**") {
+				break
+			}
+			re, err := compileGlob(gs[i])
+			if err == nil && !re.MatchString(e) {
+				may = false
+				break
+			}
+		}
+		if may {
+			return true
+		}
+	}
+	return false
 }

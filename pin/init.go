@@ -12,6 +12,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
 )
@@ -45,7 +46,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if _, err := channels.ParseConstraint(o.Constraint); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	pem, err := os.ReadFile(o.KeyFile)
+	pem, err := regular.ReadFile(o.KeyFile, regular.MaxConfig)
 	if err != nil {
 		return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -51,7 +51,7 @@ type LockedReference struct {
 
 // LoadLock reads pin.lock; a missing file returns nil, nil.
 func LoadLock(path string) (*Lock, error) {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, regular.MaxConfig)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/flock"
+	"github.com/wellcomecollection/pin/internal/regular"
 )
 
 // Names of pin's bookkeeping files in a project directory. Neither is ever
@@ -25,11 +27,47 @@ const (
 	// lockFallbackName is locked instead of the directory where the file
 	// system cannot flock a directory.
 	lockFallbackName = ".pin.lck"
+	// StagedRecordName lists (one absolute path a line) the staged files an
+	// update is about to create: it is synced before the first is created
+	// and removed once none is left. Only files it lists are ever removed
+	// as leftovers: a user's file that merely looks staged is left alone.
+	StagedRecordName = ".pin.staged"
 )
 
 // ownBookkeeping reports the files pin leaves in a project while it works.
 func ownBookkeeping(name string) bool {
-	return name == PendingLockName || name == lockFallbackName || atomicfile.IsStaged(name)
+	return name == PendingLockName || name == lockFallbackName || name == StagedRecordName || atomicfile.IsStaged(name)
+}
+
+// recordedStaged splits the files under the project that look staged into
+// those a killed update recorded (pin's to remove) and the others (left
+// alone, and warned about).
+func recordedStaged(cfg *Config, candidates []string) (recorded, foreign []string) {
+	listed := map[string]bool{}
+	if b, err := regular.ReadFile(filepath.Join(cfg.Dir(), StagedRecordName), regular.MaxConfig); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if l != "" {
+				listed[l] = true
+			}
+		}
+	}
+	for _, c := range candidates {
+		if listed[c] {
+			recorded = append(recorded, c)
+		} else {
+			foreign = append(foreign, c)
+		}
+	}
+	return recorded, foreign
+}
+
+// recordStaged makes the list of staged files durable before any is created.
+func recordStaged(cfg *Config, names []string) error {
+	p := filepath.Join(cfg.Dir(), StagedRecordName)
+	if err := atomicfile.WriteFile(p, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
 }
 
 // LockOptions tune LockProject.
@@ -94,10 +132,13 @@ func syncDirs(dirs map[string]bool) error {
 	return nil
 }
 
-// removeStale removes the staged files a killed update left behind. One
-// that cannot be removed stays for the next run: it is never read as a config.
+// removeStale removes the staged files a killed update recorded and left
+// behind. One that cannot be removed stays for the next run: it is never
+// read as a config.
 func removeStale(paths []string) {
 	for _, p := range paths {
-		_ = os.Remove(p)
+		if info, err := os.Lstat(p); err == nil && info.Mode().IsRegular() && atomicfile.IsStaged(filepath.Base(p)) {
+			_ = os.Remove(p)
+		}
 	}
 }

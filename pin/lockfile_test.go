@@ -61,8 +61,20 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// As Apply stages: names recorded first, then created.
+			var names []string
 			for _, c := range plan.Changes {
-				if _, err := atomicfile.Stage(c.File.Path, c.New, 0o644); err != nil {
+				n, err := atomicfile.StagedName(c.File.Path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				names = append(names, n)
+			}
+			if err := recordStaged(f.cfg, names); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range plan.Changes {
+				if err := atomicfile.StageAs(names[i], c.New, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -114,6 +126,56 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUpdateLeavesLookalikes: a file that merely looks like one pin stages
+// (.notes.pin-123) and that no update recorded is left alone, with a
+// warning; a recorded leftover of a killed update is removed.
+func TestUpdateLeavesLookalikes(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.0.0", channels.Stable, "a")
+	f.release("1.1.0", channels.Stable, "b")
+	f.write("compose.yaml", "services:\n  app:\n    image: public.ecr.aws/y1p3h6z3/bags_api:latest\n")
+	f.init(channels.Stable)
+	if _, err := f.update(UpdateOptions{To: "1.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	users := []string{".notes.pin-123", "sub/.compose.yaml.pin-456", ".pin.lock.pin-9"}
+	for _, u := range users {
+		f.write(u, "the user's own "+u)
+	}
+	leftover, err := atomicfile.StagedName(filepath.Join(f.dir, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := recordStaged(f.cfg, []string{leftover}); err != nil {
+		t.Fatal(err)
+	}
+	if err := atomicfile.StageAs(leftover, []byte("half an update"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if got := f.read(u); got != "the user's own "+u {
+			t.Errorf("%s: %q, want the user's bytes", u, got)
+		}
+		warned := false
+		for _, w := range plan.Warnings {
+			warned = warned || w.File == u && strings.Contains(w.String(), "no record of writing it: left alone")
+		}
+		if !warned {
+			t.Errorf("no warning names %s: %v", u, plan.Warnings)
+		}
+	}
+	if _, err := os.Lstat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the recorded leftover %s is still there: %v", leftover, err)
+	}
+	if _, err := os.Lstat(filepath.Join(f.dir, StagedRecordName)); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the update: %v", StagedRecordName, err)
 	}
 }
 

@@ -94,12 +94,52 @@ func canonicalRepo(repo string) string {
 // Target returns the repository that component is written with.
 func (m *Matcher) Target(component string) string { return m.target[component] }
 
-// MayContain reports whether data could hold a managed reference at all.
+// MayContain reports whether data could hold a managed reference at all,
+// once decoded: false only when it provably cannot. The raw bytes must hold
+// a needle ("/bags_api"), unless a spelling could hide one: an escape or a
+// line continuation (\u0062, \x62, \/, \<newline>; a Dockerfile's escape=
+// directive) or a wide encoding (UTF-16 or UTF-32, whose NUL bytes split
+// every ASCII needle; they are looked for with the NULs dropped, and
+// rewrite.Scan refuses such a file).
 func (m *Matcher) MayContain(data []byte) bool {
+	if mayHideNeedle(data) {
+		return true
+	}
+	if bytes.IndexByte(data, 0) >= 0 {
+		data = bytes.ReplaceAll(data, []byte{0}, nil)
+	}
 	for _, n := range m.needles {
 		if bytes.Contains(data, n) {
 			return true
 		}
+	}
+	return false
+}
+
+// mayHideNeedle reports whether data holds an escape that could spell a
+// character of a repository name, or a line continuation that could cut one.
+func mayHideNeedle(data []byte) bool {
+	if bytes.Contains(data, []byte("escape=")) {
+		return true // a Dockerfile may continue lines with another character
+	}
+	for i := bytes.IndexByte(data, '\\'); i >= 0; {
+		j := i + 1
+		for j < len(data) && (data[j] == ' ' || data[j] == '\t') {
+			j++ // Docker allows blanks after a continuation
+		}
+		if j < len(data) {
+			switch c := data[j]; {
+			case c == '\n' || c == '\r':
+				return true
+			case j == i+1 && (c == 'u' || c == 'U' || c == 'x' || c == '/' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'):
+				return true // \u0062 and friends, or a shell escape of a name character
+			}
+		}
+		next := bytes.IndexByte(data[j:], '\\')
+		if next < 0 {
+			break
+		}
+		i = j + next
 	}
 	return false
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 	"github.com/wellcomecollection/pin/signing"
@@ -82,6 +83,9 @@ type FileWarning struct {
 
 func (w FileWarning) String() string {
 	s := fmt.Sprintf("%s:%d: %s (%s)", w.File, w.Line, w.Message, w.Value)
+	if w.Line == 0 && w.Value == "" {
+		s = fmt.Sprintf("%s: %s", w.File, w.Message) // about the file as a whole
+	}
 	if w.Hint != "" {
 		s += ": " + w.Hint
 	}
@@ -209,11 +213,20 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if p.Managed() == 0 {
 		return nil, nothingManaged(cfg, cfg.Product, p.Warnings)
 	}
+	var foreign []string
+	p.stale, foreign = recordedStaged(cfg, p.stale)
+	root, _ := filepath.EvalSymlinks(cfg.Dir()) // the walk's root
+	for _, f := range foreign {
+		rel, _ := filepath.Rel(root, f)
+		p.Warnings = append(p.Warnings, FileWarning{File: filepath.ToSlash(rel), Warning: rewrite.Warning{
+			Message: "named like a file pin stages, but pin has no record of writing it: left alone",
+			Hint:    "remove it yourself if it is a leftover"}})
+	}
 	p.Lock = p.buildLock(indexes)
 	if p.lockNew, err = p.Lock.Encode(); err != nil {
 		return nil, err
 	}
-	p.lockOld, _ = os.ReadFile(cfg.LockPath())
+	p.lockOld, _ = regular.ReadFile(cfg.LockPath(), regular.MaxConfig)
 	return p, nil
 }
 
@@ -360,10 +373,21 @@ func scanFiles(cfg *Config, m *Matcher, writing bool, stale *[]string) ([]scanne
 	if err != nil {
 		return nil, fmt.Errorf("list files under %s: %w", cfg.Dir(), err)
 	}
+	// A symlink out of the project is refused whatever it holds, a file or
+	// a directory alike: pin neither writes through it nor skips, unseen,
+	// the references behind it.
+	var links []error
+	root, _ := filepath.EvalSymlinks(cfg.Dir())
 	for _, e := range escaped {
-		if b, err := os.ReadFile(filepath.Join(cfg.Dir(), e)); err == nil && m.MayContain(b) {
-			return nil, exitcode.UsageError(fmt.Errorf("%s is a symlink that leaves the project directory: pin refuses to rewrite through it", e))
+		target, _ := filepath.EvalSymlinks(filepath.Join(cfg.Dir(), e))
+		if inside(root, target) {
+			links = append(links, fmt.Errorf("%s is a symlink to the directory %s, which the files: globs do not reach: pin does not follow it, and will not skip what it holds unseen (add the target to files:, or narrow files: so they do not enter %s)", e, target, e))
+			continue
 		}
+		links = append(links, fmt.Errorf("%s is a symlink that leaves the project directory (to %s): pin refuses to read or rewrite through it (copy it in, link the other way round, or narrow files:)", e, target))
+	}
+	if len(links) > 0 {
+		return nil, exitcode.UsageError(errors.Join(links...))
 	}
 	out := make([]scanned, len(files))
 	var wg sync.WaitGroup
@@ -375,7 +399,7 @@ func scanFiles(cfg *Config, m *Matcher, writing bool, stale *[]string) ([]scanne
 			defer wg.Done()
 			for i := range work {
 				s := scanned{file: files[i]}
-				s.data, s.err = os.ReadFile(files[i].Path)
+				s.data, s.err = regular.ReadFile(files[i].Path, regular.MaxConfig)
 				if s.err == nil && m.MayContain(s.data) {
 					s.mentions = true
 					s.res, s.err = rewrite.Scan(files[i].Rel, s.data, m)
@@ -444,7 +468,7 @@ func (p *Plan) scan() error {
 			}
 		}
 		for _, w := range s.res.Warnings {
-			p.Warnings = append(p.Warnings, FileWarning{File: s.file.Rel, Warning: w})
+			p.Warnings = append(p.Warnings, judgeDecoded(FileWarning{File: s.file.Rel, Warning: w}, rel, m, p.Config.Style))
 		}
 		p.Warnings = append(p.Warnings, tagOnlyWarnings(s.file.Rel, s.res)...)
 		if len(edits) == 0 {
@@ -546,6 +570,24 @@ func (p *Plan) Diff() string {
 // Callers hold LockProject.
 func (p *Plan) Apply() error {
 	removeStale(p.stale)
+	record := filepath.Join(p.Config.Dir(), StagedRecordName)
+	// Every staged name is recorded before the first is created, so that
+	// the next run removes only what this one made.
+	names := make([]string, len(p.Changes))
+	for i, c := range p.Changes {
+		n, err := atomicfile.StagedName(c.File.Path)
+		if err != nil {
+			return err
+		}
+		names[i] = n
+	}
+	if len(names) > 0 {
+		if err := recordStaged(p.Config, names); err != nil {
+			return fmt.Errorf("%w; no file was changed", err)
+		}
+	} else if len(p.stale) > 0 {
+		os.Remove(record) // its leftovers are gone
+	}
 	// Stage in parallel: creating and syncing a file is mostly waiting on the
 	// file system, and a tree of thousands of files would otherwise wait in turn.
 	tmps := make([]string, len(p.Changes))
@@ -558,7 +600,9 @@ func (p *Plan) Apply() error {
 			defer wg.Done()
 			for i := range work {
 				c := p.Changes[i]
-				tmps[i], errs[i] = stage(c.File.Path, c.New, c.File.Mode)
+				if errs[i] = stage(names[i], c.File.Path, c.New, c.File.Mode); errs[i] == nil {
+					tmps[i] = names[i]
+				}
 			}
 		}()
 	}
@@ -573,6 +617,7 @@ func (p *Plan) Apply() error {
 				os.Remove(t)
 			}
 		}
+		os.Remove(record)
 	}
 	for i, err := range errs {
 		if err != nil {
@@ -609,6 +654,7 @@ func (p *Plan) Apply() error {
 	if err := syncDirs(dirs); err != nil {
 		return fmt.Errorf("%w (pin.lock is unchanged: run pin update again to complete)", err)
 	}
+	os.Remove(record) // every staged file is renamed
 	if err := os.Rename(journal, lockPath); err != nil {
 		return fmt.Errorf("write %s: %w (every file is replaced: run pin update again to record it)", lockPath, err)
 	}
@@ -618,15 +664,16 @@ func (p *Plan) Apply() error {
 // stageWorkers bounds how many files are staged at once.
 const stageWorkers = 16
 
-func stage(dst string, data []byte, mode os.FileMode) (string, error) {
+// stage writes data for dst to the staged file tmp, with dst's mode.
+func stage(tmp, dst string, data []byte, mode os.FileMode) error {
 	if mode == 0 {
 		info, err := os.Stat(dst)
 		if err != nil {
-			return "", err
+			return err
 		}
 		mode = info.Mode().Perm()
 	}
-	return atomicfile.Stage(dst, data, mode)
+	return atomicfile.StageAs(tmp, data, mode)
 }
 
 // Summary lists, per component, the old and new values of the references that change.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/wellcomecollection/pin/internal/regular"
 )
 
 // ChallengeMaxAge is how long a remembered auth challenge is used before the
@@ -64,7 +66,7 @@ func (c *challengeCache) load() {
 	if c.path == "" {
 		return
 	}
-	b, err := os.ReadFile(c.path)
+	b, err := regular.ReadFile(c.path, 1<<20)
 	if err != nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 const (
 	hintDockerVariable = "pin cannot rewrite an image built from variables; give the ARG a whole reference as its default (ARG BASE=<repo>:<tag>) and use FROM ${BASE}"
 	hintDockerEscapes  = "write the ARG default without escapes or variables so pin can rewrite it in place"
+	hintDockerJoined   = "write the image on one line (a continuation may come before or after it, not inside it) so pin can rewrite it in place"
 )
 
 // ScanDockerfile finds references in Dockerfiles (Dockerfile,
@@ -45,10 +46,15 @@ func ScanDockerfile(path string, data []byte, m Matcher) (*Result, error) {
 type dockerWord struct {
 	text       string
 	start, end int
+	// joined is set when a line continuation runs through the word
+	// (FROM registry/ba\<newline>gs_api): Docker reads the parts as one
+	// word, but its bytes are not the value, so pin cannot splice it.
+	joined bool
 }
 
 // dockerInstr is one logical instruction, continuation lines joined.
 type dockerInstr struct {
+	esc   byte   // the escape character (parser directive escape=)
 	cmd   string // upper case
 	line  int
 	words []dockerWord // the arguments, without the instruction
@@ -103,22 +109,34 @@ func dockerInstructions(path string, data []byte) ([]dockerInstr, error) {
 			continue
 		}
 		line, _ := lines.lineCol(start)
-		in := dockerInstr{line: line}
+		in := dockerInstr{line: line, esc: esc}
 		segStart, seg := start, content
+		glue := false // the previous line ended inside a word
 		for {
 			words := dockerWords(seg, segStart)
 			t := strings.TrimRight(seg, " \t")
 			cont := strings.HasSuffix(t, string(esc))
+			tail := false
 			if n := len(words); cont && n > 0 {
 				// The escape character joins the lines; it is no part of a word.
 				w := &words[n-1]
 				w.end--
 				w.text = w.text[:len(w.text)-1]
+				tail = w.text != ""
 				if w.text == "" {
 					words = words[:n-1]
 				}
 			}
+			if n := len(in.words); glue && n > 0 && len(words) > 0 && words[0].start == segStart {
+				// Docker joins the lines with nothing between them: a word
+				// cut by the continuation is one word.
+				prev := &in.words[n-1]
+				prev.text += words[0].text
+				prev.end, prev.joined = words[0].end, true
+				words = words[1:]
+			}
 			in.words = append(in.words, words...)
+			glue = tail
 			if !cont {
 				break
 			}
@@ -262,21 +280,23 @@ type dockerScanner struct {
 	res    *Result
 	stages map[string]bool      // lower-cased stage names (FROM ... AS name)
 	args   map[string]dockerArg // ARG defaults by name
+	esc    byte                 // the escape character of the instruction at hand
 }
 
 // instruction handles one instruction.
 func (s *dockerScanner) instruction(path string, in dockerInstr) error {
+	s.esc = in.esc
 	switch in.cmd {
 	case syntaxDirective:
 		w := in.words[0]
-		s.image(w.text, w.start, w.end, false)
+		s.image(w.text, w.start, w.end, false, w.joined)
 	case "FROM":
 		ws := dockerSkipFlags(in.words)
 		if len(ws) == 0 {
 			return &ParseError{File: path, Line: in.line, Msg: "FROM needs an image"}
 		}
 		img := ws[0]
-		s.image(img.text, img.start, img.end, true)
+		s.image(img.text, img.start, img.end, true, img.joined)
 		if len(ws) >= 3 && strings.EqualFold(ws[1].text, "AS") {
 			s.stages[strings.ToLower(ws[2].text)] = true
 		}
@@ -290,7 +310,7 @@ func (s *dockerScanner) instruction(path string, in dockerInstr) error {
 				break
 			}
 			if v, ok := strings.CutPrefix(w.text, "--from="); ok {
-				s.image(v, w.end-len(v), w.end, false)
+				s.image(v, w.end-len(v), w.end, false, w.joined)
 			}
 		}
 	case "RUN":
@@ -305,7 +325,7 @@ func (s *dockerScanner) instruction(path string, in dockerInstr) error {
 			off := w.end - len(v)
 			for _, opt := range strings.Split(v, ",") {
 				if img, ok := strings.CutPrefix(opt, "from="); ok {
-					s.image(img, off+len("from="), off+len(opt), false)
+					s.image(img, off+len("from="), off+len(opt), false, w.joined)
 				}
 				off += len(opt) + 1
 			}
@@ -336,14 +356,16 @@ func (s *dockerScanner) arg(w dockerWord) {
 		v = v[1 : n-1]
 	}
 	a.value = v
-	a.exact = !strings.ContainsAny(v, "\"'\\$")
+	a.exact = !w.joined && !strings.ContainsAny(v, "\"'\\$")
 	s.args[name] = a
-	comp, ok := s.m.Match(v)
+	decoded := s.unescape(w.text[len(name)+1:])
+	comp, ok := s.m.Match(decoded)
 	switch {
-	case ok && a.exact:
+	case ok && a.exact && decoded == v:
 		s.ref(a.start, a.end, v, comp)
 	case ok:
-		s.warn(a.line, comp, v, "ARG default is written with quotes or escapes inside", hintDockerEscapes)
+		s.warn(a.line, comp, v, "ARG default is written with quotes, escapes or a line continuation inside", hintDockerEscapes)
+		markDecoded(s.res, decoded, FieldRef)
 	default:
 		if comp, ok := s.m.Mentions(v); ok {
 			s.warn(a.line, comp, v, "ARG default mentions a managed repository but is not a whole image reference", hintDockerVariable)
@@ -352,9 +374,23 @@ func (s *dockerScanner) arg(w dockerWord) {
 }
 
 // image handles the image of FROM (from is true) or of a --from= option
-// at [start,end).
-func (s *dockerScanner) image(v string, start, end int, from bool) {
+// at [start,end); joined is set when a line continuation cuts the word.
+func (s *dockerScanner) image(v string, start, end int, from, joined bool) {
 	line, _ := s.lines.lineCol(start)
+	if joined {
+		if comp, ok := s.m.Match(s.unescape(v)); ok {
+			s.warn(line, comp, v, "image reference cut by a line continuation", hintDockerJoined)
+			markDecoded(s.res, s.unescape(v), FieldRef)
+			return
+		}
+	}
+	if d := s.unescape(v); d != v {
+		if comp, ok := s.m.Match(d); ok {
+			s.warn(line, comp, v, "image reference written with quotes or escapes", hintDockerJoined)
+			markDecoded(s.res, d, FieldRef)
+			return
+		}
+	}
 	if s.stages[strings.ToLower(v)] || (!from && isDigits(v)) {
 		return // an earlier stage
 	}
@@ -377,6 +413,38 @@ func (s *dockerScanner) image(v string, start, end int, from bool) {
 	} else if comp, ok := s.m.Mentions(v); ok {
 		s.warn(line, comp, v, "mentions a managed repository but is not a whole image reference", hintNotWhole)
 	}
+}
+
+// unescape is a word as Docker's shell-word lexer reads it when it has no
+// variables: quotes removed, and the escape character taken as quoting the
+// character after it (outside quotes; inside double quotes only before
+// " $ ` and itself).
+func (s *dockerScanner) unescape(v string) string {
+	if !strings.ContainsAny(v, "\"'"+string(s.esc)) {
+		return v
+	}
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case quote == '\'' && c == '\'':
+			quote = 0
+		case quote == '\'':
+			b.WriteByte(c)
+		case c == s.esc && i+1 < len(v) && (quote == 0 || strings.IndexByte("\"$`", v[i+1]) >= 0 || v[i+1] == s.esc):
+			// Inside double quotes only these characters are escaped.
+			i++
+			b.WriteByte(v[i])
+		case quote == 0 && (c == '"' || c == '\''):
+			quote = c
+		case quote == '"' && c == '"':
+			quote = 0
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // dockerVarOnly reports whether v is exactly one variable, $NAME or ${NAME}.

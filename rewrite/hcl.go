@@ -254,6 +254,7 @@ func (s *hclScanner) template(e hclsyntax.Expression, rng hcl.Range, parts []hcl
 			s.warn(start, end, line, comp, raw, "marked value is inside an interpolation", hintHCLInterpolation)
 		case raw != value:
 			s.warn(start, end, line, comp, raw, "marked value is written with escapes", hintHCLEscapes)
+			markDecoded(s.res, value, f)
 		default:
 			s.ref(vStart, vEnd, value, comp, f, true)
 		}
@@ -274,6 +275,7 @@ func (s *hclScanner) template(e hclsyntax.Expression, rng hcl.Range, parts []hcl
 		}
 	case raw != value:
 		s.warn(start, end, line, comp, raw, "written with escapes", hintHCLEscapes)
+		markDecoded(s.res, value, FieldRef)
 	case s.split[e] && isBareRepo(value):
 		s.warn(start, end, line, comp, raw, "image reference split across attributes", hintHCLSplit)
 	default:

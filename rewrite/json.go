@@ -152,6 +152,7 @@ func (s *jsonScanner) value(open, close int, imagePlace bool) {
 	switch {
 	case ok && raw != v:
 		s.warn(line, comp, raw, "written with escapes", hintJSONEscapes)
+		markDecoded(s.res, v, FieldRef)
 	case ok:
 		s.res.Refs = append(s.res.Refs, Ref{Start: open + 1, End: close, Line: line, Column: col,
 			Value: v, Component: comp, Field: FieldRef})

@@ -72,6 +72,20 @@ type Warning struct {
 	Value     string
 	Message   string // what is wrong, e.g. "inside an interpolation"
 	Hint      string // what to do about it
+	// Decoded is set when the value, once its escapes are decoded or its
+	// continuation lines joined, is a managed value (of kind Field) that pin
+	// cannot splice in place. Such a value runs as written, so `pin check`
+	// reports it unless it already is the pinned value: a spelling must
+	// never hide a reference from the check.
+	Decoded string
+	Field   Field
+}
+
+// markDecoded records on the last warning of res that it is the managed
+// value decoded, of kind f, that pin could not splice in place.
+func markDecoded(res *Result, decoded string, f Field) {
+	w := &res.Warnings[len(res.Warnings)-1]
+	w.Decoded, w.Field = decoded, f
 }
 
 // Result is what a scan found in one file.
@@ -129,6 +143,14 @@ func Scan(path string, data []byte, m Matcher) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a file format pin reads", path)
 	}
+	if enc, wide := wideEncoding(data); wide {
+		// Scanning the raw bytes would find nothing, and say so: refused.
+		if enc == "" {
+			line, _ := lineCol(data, bytes.IndexByte(data, 0))
+			return nil, &ParseError{File: path, Line: line, Msg: "holds NUL bytes (UTF-16 or UTF-32 without a byte order mark, or binary): pin reads and rewrites UTF-8 only, and will not pass over a file that may name a managed image"}
+		}
+		return nil, &ParseError{File: path, Line: 1, Msg: fmt.Sprintf("encoded in %s: pin reads and rewrites UTF-8 only, and will not pass over a file that may name a managed image; convert it (iconv -f %s -t UTF-8)", enc, enc)}
+	}
 	switch f {
 	case FormatHCL:
 		return ScanHCL(path, data, m)
@@ -139,6 +161,25 @@ func Scan(path string, data []byte, m Matcher) (*Result, error) {
 	default:
 		return ScanDockerfile(path, data, m)
 	}
+}
+
+// wideEncoding names the encoding of a file in UTF-16 or UTF-32 by its
+// byte order mark; without one, NUL bytes (which no UTF-8 text holds) make
+// it wide with no name.
+func wideEncoding(data []byte) (string, bool) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe, 0, 0}):
+		return "UTF-32LE", true
+	case bytes.HasPrefix(data, []byte{0, 0, 0xfe, 0xff}):
+		return "UTF-32BE", true
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		return "UTF-16LE", true
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		return "UTF-16BE", true
+	case bytes.IndexByte(data, 0) >= 0:
+		return "", true // NUL bytes, no byte order mark: UTF-16, UTF-32 or binary
+	}
+	return "", false
 }
 
 // Edit replaces data[Start:End] with New.

@@ -493,6 +493,7 @@ func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error 
 			"pin leaves it alone; write the whole reference as a value of its own if pin should rewrite it")
 	case !sc.exact:
 		s.warn(sc.line, comp, v, "written with escapes or across lines", hintEscapes)
+		markDecoded(s.res, v, FieldRef)
 	case parent != nil && isBareRepo(v) && hasTagSibling(parent, key):
 		s.warn(sc.line, comp, v, "image reference split across fields", hintSplit)
 	default:
@@ -508,8 +509,9 @@ func (s *yamlScanner) marked(n *yaml.Node, sc yamlScalar) (done bool, err error)
 		// yaml.v3 may still have seen a marker after a value pin cannot
 		// rewrite in place.
 		for _, l := range strings.Split(n.LineComment, "\n") {
-			if comp, _, ok, _ := parseMarker(strings.TrimLeft(strings.TrimSpace(l), "#")); ok {
+			if comp, f, ok, _ := parseMarker(strings.TrimLeft(strings.TrimSpace(l), "#")); ok {
 				s.warn(sc.line, comp, n.Value, "marked value is written with escapes or across lines", hintEscapes)
+				markDecoded(s.res, n.Value, f)
 				return true, nil
 			}
 		}

@@ -23,7 +23,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,6 +30,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/wellcomecollection/pin/internal/regular"
 )
 
 // ErrSignature is wrapped by every signature verification failure.
@@ -87,7 +88,7 @@ func LoadPrivateKey(pemBytes, password []byte) (*Signer, error) {
 // LoadPrivateKeyFile reads and decrypts a private key file. The password is
 // only asked for (by calling password) once the file is known to be readable.
 func LoadPrivateKeyFile(path string, password func() ([]byte, error)) (*Signer, error) {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, regular.MaxConfig)
 	if err != nil {
 		return nil, fmt.Errorf("read private key: %w", err)
 	}
@@ -174,7 +175,7 @@ func NewVerifier(keys map[string][]byte) (*Verifier, error) {
 func LoadVerifierFiles(paths ...string) (*Verifier, error) {
 	v := &Verifier{}
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := regular.ReadFile(p, regular.MaxConfig)
 		if err != nil {
 			return nil, fmt.Errorf("read public key: %w", err)
 		}

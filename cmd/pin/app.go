@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/termsafe"
 	"github.com/wellcomecollection/pin/registry"
 )
 
@@ -33,6 +34,19 @@ type app struct {
 
 	// registry holds the PIN_REGISTRY_* settings, read once per run (registryEnv).
 	registry []registry.Option
+	// rawErr is stderr before termSafe, for pin's own progress redraws.
+	rawErr io.Writer
+}
+
+// termSafe returns a copy of a whose stdout and stderr escape every control
+// character (internal/termsafe). run applies it once, so everything any
+// command prints, text or JSON, passes through it: text from a signed
+// release, a store, a registry or a user's file cannot drive the terminal.
+func (a *app) termSafe() *app {
+	c := *a
+	c.rawErr = a.Err
+	c.Out, c.Err = termsafe.NewWriter(a.Out), termsafe.NewWriter(a.Err)
+	return &c
 }
 
 func newSystemApp() *app {

@@ -269,6 +269,8 @@ func (cp *crashProject) inspect(t *testing.T) crashOutcome {
 			o.staged++
 		case name == pin.PendingLockName:
 			o.journal = true
+		case name == pin.StagedRecordName:
+			// the list of staged files the next update may remove
 		default:
 			t.Errorf("unexpected file %s left by the killed update", name)
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,16 +23,49 @@ var (
 	date    = "unknown"
 )
 
+// Exit statuses of a run ended by a signal: 128 + the signal's number, as
+// a shell reports a process the signal killed.
+const (
+	exitInterrupted = 130 // SIGINT (Ctrl-C)
+	exitTerminated  = 143 // SIGTERM
+)
+
+// interruptGrace is how long a signalled run may take to unwind (its
+// context cancelled: waits and requests end, staged files are removed)
+// before pin exits anyway. A second signal exits at once. Exiting releases
+// the project lock (the kernel drops it), and an update cut short is left
+// as a crash leaves it: every file old or new, completed by the next run.
+const interruptGrace = 2 * time.Second
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, newSystemApp(), os.Args[1:])
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, newSystemApp(), os.Args[1:]) }()
+	select {
+	case code := <-done:
+		os.Exit(code)
+	case sig := <-sigs:
+		cancel()
+		code := exitInterrupted
+		if sig == syscall.SIGTERM {
+			code = exitTerminated
+		}
+		select {
+		case <-done:
+		case <-sigs:
+		case <-time.After(interruptGrace):
+			fmt.Fprintf(os.Stderr, "pin: %v: stopped without waiting for the run to unwind\n", sig)
+		}
+		os.Exit(code)
+	}
 }
 
 // run executes one pin invocation and returns its exit code. Errors are
 // printed once, here, prefixed with "pin: ".
 func run(ctx context.Context, a *app, args []string) int {
+	a = a.termSafe()
 	root := newRootCmd(a)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return registryEnv(a) }
 	root.SetArgs(args)

@@ -15,6 +15,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
+	"github.com/wellcomecollection/pin/internal/termsafe"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 )
@@ -310,10 +311,14 @@ func progressLine(a *app, what string) func(done, total int) {
 	if !a.ErrTTY {
 		return nil
 	}
+	w := a.rawErr // its own \r and erase-line must reach the terminal
+	if w == nil {
+		w = a.Err
+	}
 	return func(done, total int) {
-		fmt.Fprintf(a.Err, "\r%s %d/%d", what, done, total)
+		fmt.Fprintf(w, "\r%s %d/%d", termsafe.Clean([]byte(what)), done, total)
 		if done == total {
-			fmt.Fprint(a.Err, "\r\033[K")
+			fmt.Fprint(w, "\r\033[K")
 		}
 	}
 }

@@ -5,6 +5,8 @@
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"os"
@@ -34,12 +36,42 @@ func WriteFile(path string, data []byte, mode fs.FileMode) error {
 // syncs it, returning its name: renaming it over dst then replaces dst
 // atomically. On failure nothing is left behind. The name is
 // .<base>.pin-<digits> (IsStaged); one left by a killed process is
-// never taken for a config, and `pin update` removes it.
+// never taken for a config. `pin update` stages with StageAs under names it
+// records first, and removes only leftovers it recorded.
 func Stage(dst string, data []byte, mode fs.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+stagedMark+"*")
 	if err != nil {
 		return "", err
 	}
+	if err := writeStaged(f, data, mode); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// StageAs is Stage under a name the caller chose (StagedName) and recorded
+// before: it is created, never reused, so a file of that name that pin did
+// not make is never overwritten.
+func StageAs(tmp string, data []byte, mode fs.FileMode) error {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	return writeStaged(f, data, mode)
+}
+
+// StagedName returns a fresh name beside dst that IsStaged accepts, with a
+// random part no other file is likely to have.
+func StagedName(dst string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(dst), fmt.Sprintf(".%s%s%d", filepath.Base(dst), stagedMark, binary.BigEndian.Uint64(b[:]))), nil
+}
+
+// writeStaged writes, chmods, syncs and closes f; on failure it removes it.
+func writeStaged(f *os.File, data []byte, mode fs.FileMode) error {
 	ok := false
 	defer func() {
 		if !ok {
@@ -48,19 +80,19 @@ func Stage(dst string, data []byte, mode fs.FileMode) (string, error) {
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
-		return "", err
+		return err
 	}
 	if err := f.Chmod(mode); err != nil {
-		return "", err
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return "", err
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return "", err
+		return err
 	}
 	ok = true
-	return f.Name(), nil
+	return nil
 }
 
 const stagedMark = ".pin-"

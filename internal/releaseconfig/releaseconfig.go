@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/internal/yamlerr"
 
 	"github.com/wellcomecollection/pin/channels"
@@ -104,7 +104,7 @@ type rawComponent struct {
 // Load reads and validates a release.yaml. Every error is a configuration
 // error (exit 2) naming path:line.
 func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := regular.ReadFile(path, regular.MaxConfig)
 	if err != nil {
 		return nil, exitcode.UsageError(fmt.Errorf("read release config: %w", err))
 	}
@@ -209,7 +209,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(path), p)
 		}
-		b, err := os.ReadFile(p)
+		b, err := regular.ReadFile(p, regular.MaxConfig)
 		if err != nil {
 			return nil, errAt(at("previousKeys"), "previousKeys[%d]: %v", i, err)
 		}
