@@ -193,7 +193,11 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if err != nil {
 		return err
 	}
-	return printPublished(a, opts.Output, p, fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel))
+	headline := fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel)
+	if p.Unchanged {
+		headline = fmt.Sprintf("%s %s is already published on %s with this content: nothing to do", p.Release.Product, p.Release.Version, opts.Channel)
+	}
+	return printPublished(a, opts.Output, p, headline)
 }
 
 // releaseBuild says how to build a release from release.yaml.
@@ -400,7 +404,11 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if err != nil {
 		return err
 	}
-	return printPublished(a, opts.Output, p, fmt.Sprintf("Promoted %s to %s as %s", opts.Version, opts.To, p.Release.Version))
+	headline := fmt.Sprintf("Promoted %s to %s as %s", opts.Version, opts.To, p.Release.Version)
+	if p.Unchanged {
+		headline = fmt.Sprintf("%s is already promoted to %s as %s: nothing to do", opts.Version, opts.To, p.Release.Version)
+	}
+	return printPublished(a, opts.Output, p, headline)
 }
 
 type releaseYankOptions struct {

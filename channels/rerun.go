@@ -1,0 +1,127 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+)
+
+// A CI job that is rerun (a flaky later step, a retried workflow) repeats
+// `pin release create` or `promote` with exactly what it published the first
+// time. Like `terraform apply` with nothing to change, that is a no-op that
+// succeeds; the same version with different content stays refused, since
+// releases are immutable.
+
+// existingRelease returns the stored release named version, verified with the
+// publisher's keys (and, when the channel lists it, against the listed
+// digest), or nil when the store has no such release.
+func (p *Publisher) existingRelease(ctx context.Context, version string, listed *manifest.Entry) (*VerifiedRelease, error) {
+	doc, err := p.Store.GetRelease(ctx, version)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check release %s in %s: %w", version, p.Store, err)
+	}
+	v, err := p.verifier()
+	if err != nil {
+		return nil, err
+	}
+	want := ""
+	if listed != nil {
+		want = listed.Digest
+	}
+	vr, err := VerifyRelease(ctx, v, doc, want, manifest.Expect{Product: p.Product, Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("release %s already in %s: %w", version, p.Store, err)
+	}
+	return vr, nil
+}
+
+// sameContent reports whether two releases carry the same content: what a
+// consumer deploys and what the manifest says about its origin. Only the
+// creation time may differ between a run and its rerun. diff names the first
+// difference, for the refusal.
+func sameContent(a, b *manifest.Release) (same bool, diff string) {
+	switch {
+	case a.Product != b.Product:
+		return false, fmt.Sprintf("product %q, not %q", a.Product, b.Product)
+	case a.Source != b.Source:
+		return false, fmt.Sprintf("source %s@%s, not %s@%s", a.Source.Repository, a.Source.Revision, b.Source.Repository, b.Source.Revision)
+	case !reflect.DeepEqual(a.PromotedFrom, b.PromotedFrom):
+		return false, "a different promotedFrom"
+	case len(a.Components) != len(b.Components):
+		return false, fmt.Sprintf("%d components, not %d", len(a.Components), len(b.Components))
+	}
+	// Encoding sorts components by name; a freshly resolved release is in
+	// release.yaml's order.
+	byName := map[string]manifest.Component{}
+	for _, c := range a.Components {
+		byName[c.Name] = c
+	}
+	for _, cb := range b.Components {
+		ca, ok := byName[cb.Name]
+		if !ok {
+			return false, fmt.Sprintf("no component %s", cb.Name)
+		}
+		if ca.Digest != cb.Digest {
+			return false, fmt.Sprintf("component %s is %s, not %s", ca.Name, ca.Digest, cb.Digest)
+		}
+		if !reflect.DeepEqual(normalise(ca), normalise(cb)) {
+			return false, fmt.Sprintf("component %s differs (repository, tag, platforms or revision)", ca.Name)
+		}
+	}
+	return true, ""
+}
+
+// normalise makes an empty and a nil platform list compare equal.
+func normalise(c manifest.Component) manifest.Component {
+	if len(c.Platforms) == 0 {
+		c.Platforms = nil
+	}
+	return c
+}
+
+// rerun decides what to do with rel when the store already holds a release
+// of that version: nothing (identical, listed), list it (identical, stored
+// by a run that failed before listing it), or refuse (different content, or
+// yanked). It returns nil, nil when the store has no such release.
+func (p *Publisher) rerun(ctx context.Context, rel *manifest.Release, idx *manifest.Channel, ttl time.Duration) (*Published, error) {
+	entry, listed := idx.Entry(rel.Version)
+	var listedEntry *manifest.Entry
+	if listed {
+		listedEntry = &entry
+	}
+	existing, err := p.existingRelease(ctx, rel.Version, listedEntry)
+	if err != nil || existing == nil {
+		if err == nil && listed {
+			return nil, exitcode.UsageError(fmt.Errorf("channel %s already lists %s, but %s has no such release", idx.Channel, rel.Version, p.Store))
+		}
+		return nil, err
+	}
+	if same, diff := sameContent(existing.Release, rel); !same {
+		return nil, exitcode.UsageError(fmt.Errorf("release %s already exists in %s with different content (%s): releases are immutable; pick the next version (pin release next --channel %s)", rel.Version, p.Store, diff, idx.Channel))
+	}
+	if listed && entry.Yanked {
+		return nil, exitcode.UsageError(fmt.Errorf("release %s is yanked on %s (%s): pick the next version (pin release next --channel %s)", rel.Version, idx.Channel, entry.Reason, idx.Channel))
+	}
+	if listed {
+		doc, err := p.Store.GetChannel(ctx, idx.Channel)
+		if err != nil {
+			return nil, fmt.Errorf("fetch channel %s from %s: %w", idx.Channel, p.Store, err)
+		}
+		return &Published{Release: existing.Release, ReleaseDigest: existing.Digest, Channel: idx, ChannelDigest: manifest.Digest(doc.Bytes), Unchanged: true}, nil
+	}
+	// Stored but not listed: an earlier run stopped between the two writes.
+	idx.Releases = append(idx.Releases, manifest.Entry{Version: rel.Version, Digest: existing.Digest, Created: existing.Release.Created})
+	ch, chDigest, err := p.publishChannel(ctx, idx, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return &Published{Release: existing.Release, ReleaseDigest: existing.Digest, Channel: ch, ChannelDigest: chDigest}, nil
+}
