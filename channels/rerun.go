@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+
+	"github.com/Masterminds/semver/v3"
 	"time"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
@@ -124,4 +126,40 @@ func (p *Publisher) rerun(ctx context.Context, rel *manifest.Release, idx *manif
 		return nil, err
 	}
 	return &Published{Release: existing.Release, ReleaseDigest: existing.Digest, Channel: ch, ChannelDigest: chDigest}, nil
+}
+
+// LatestWithContent returns the version of the channel's newest unyanked
+// release when it has rel's content (rel's own version aside), or "". With
+// `pin release create auto`, a rerun of the same build must find the release
+// its first run published rather than publish the same images again under
+// the next version.
+func (p *Publisher) LatestWithContent(ctx context.Context, channel string, rel *manifest.Release) (string, error) {
+	idx, err := p.current(ctx, channel)
+	if err != nil {
+		return "", err
+	}
+	var newest *manifest.Entry
+	var newestV *semver.Version
+	for i, e := range idx.Releases {
+		v, err := manifest.ParseVersion(e.Version)
+		if err != nil || e.Yanked {
+			continue
+		}
+		if newestV == nil || v.GreaterThan(newestV) {
+			newest, newestV = &idx.Releases[i], v
+		}
+	}
+	if newest == nil {
+		return "", nil
+	}
+	existing, err := p.existingRelease(ctx, newest.Version, newest)
+	if err != nil || existing == nil {
+		return "", err
+	}
+	candidate := *rel
+	candidate.Version = newest.Version
+	if same, _ := sameContent(existing.Release, &candidate); same {
+		return newest.Version, nil
+	}
+	return "", nil
 }

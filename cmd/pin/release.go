@@ -35,6 +35,7 @@ func newReleaseCmd(a *app) *cobra.Command {
 		newReleaseListCmd(a),
 		newReleaseShowCmd(a),
 		newReleaseDiffCmd(a),
+		newReleaseNextCmd(a),
 	)
 	return cmd
 }
@@ -90,6 +91,7 @@ type releaseCreateOptions struct {
 	AllowMixedRevisions bool
 	DryRun              bool
 	Jobs                int
+	Base                string // with VERSION auto: see pin release next
 
 	// beforeConfirm, when set (tests only), runs between the resolution and
 	// the confirmation of the tags, where another job may move one.
@@ -105,7 +107,10 @@ func newReleaseCreateCmd(a *app) *cobra.Command {
 manifest bytes fetched, never taken from a header), builds the release manifest,
 signs it, publishes it to the store, and lists it on the channel's index with
 sequence+1 and a new expiry. Refuses versions that are not strict SemVer, do not
-fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.
+fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N). VERSION auto takes the
+channel's next free version (see pin release next). Rerunning a create with the
+same content changes nothing and succeeds; a taken version with other content
+is refused.
 
 A release is one commit's images. --revision fills {revision} in release.yaml's
 images (bags_api:ref.{revision}) and is recorded as the release's
@@ -117,7 +122,8 @@ is resolved once more: a tag that moved meanwhile is refused.`,
 		Example: `  pin release create 1.5.0-edge.1 --config release.yaml --channel edge --key release.key
   pin release create 1.5.0-edge.2 --channel edge --dry-run --output json
   pin release create 1.5.0-edge.3 --channel edge --key release.key --revision "$GITHUB_SHA"
-  pin release create 1.5.0-edge.4 --channel edge --key release.key --allow-mixed-revisions`,
+  pin release create 1.5.0-edge.4 --channel edge --key release.key --allow-mixed-revisions
+  pin release create auto --channel edge --key release.key   # the next free edge version`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Version = args[0]
@@ -130,6 +136,7 @@ is resolved once more: a tag that moved meanwhile is refused.`,
 	cmd.Flags().BoolVar(&opts.AllowMixedRevisions, "allow-mixed-revisions", false, "publish components built from different revisions, recording each one's")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve and print the release; sign and publish nothing")
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", registry.DefaultJobs, "concurrent registry requests")
+	cmd.Flags().StringVar(&opts.Base, "base", "", "with VERSION auto: X.Y.Z to use when it is ahead of stable (see pin release next)")
 	_ = cmd.MarkFlagRequired("channel")
 	return cmd
 }
@@ -138,8 +145,10 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	if _, err := channels.CheckVersion(opts.Channel, opts.Version); err != nil {
-		return exitcode.UsageError(err)
+	if opts.Version != autoVersion {
+		if _, err := channels.CheckVersion(opts.Channel, opts.Version); err != nil {
+			return exitcode.UsageError(err)
+		}
 	}
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
@@ -165,6 +174,10 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if err != nil {
 		return err
 	}
+	auto := opts.Version == autoVersion
+	if err := resolveAutoVersion(ctx, a, opts, pub, cfg.Store); err != nil {
+		return err
+	}
 	if pub != nil {
 		// Fail fast on a taken or ill-fitting version before resolving anything.
 		if err := pub.CheckCreate(ctx, opts.Channel, opts.Version); err != nil {
@@ -188,6 +201,14 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 		fmt.Fprintf(a.Out, "Dry run: %s %s on %s would contain:\n", rel.Product, rel.Version, opts.Channel)
 		printComponents(a.Out, rel.Components)
 		return nil
+	}
+	if auto {
+		// A rerun of the same build finds its first run's release.
+		if v, err := pub.LatestWithContent(ctx, opts.Channel, rel); err != nil {
+			return err
+		} else if v != "" {
+			rel.Version = v
+		}
 	}
 	p, err := pub.Create(ctx, rel, opts.Channel, ttl)
 	if err != nil {
