@@ -99,4 +99,3 @@ func resolveAutoVersion(ctx context.Context, a *app, opts *releaseCreateOptions,
 	opts.Version = next
 	return nil
 }
-
