@@ -183,7 +183,7 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: now, AllowExpired: true}
 	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
 	if err != nil {
-		return nil, err
+		return nil, explainSource(err, cfg, lock, store)
 	}
 	var out []Finding
 	idx := map[string]*manifest.Channel{}

@@ -61,12 +61,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
-	source := o.Source
-	if abs, err := filepath.Abs(o.Path); err == nil && !isURL(source) {
-		if rel, err := filepath.Rel(filepath.Dir(abs), mustAbs(source)); err == nil {
-			source = rel
-		}
-	}
+	source := sourceForConfig(o.Source, o.Path)
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
 		Keys: []string{string(pem)}, Files: o.Files, Style: o.Style,
@@ -95,6 +90,25 @@ func isURL(s string) bool {
 		}
 	}
 	return false
+}
+
+// sourceForConfig returns the source as pin.yaml should say it: as the user
+// typed it (an absolute path stays absolute; ./releases stays ./releases),
+// except that a relative directory is rebased when pin.yaml is written in
+// another directory than the current one, since pin.yaml's paths are
+// relative to pin.yaml.
+func sourceForConfig(typed, configPath string) string {
+	if isURL(typed) || filepath.IsAbs(typed) {
+		return typed
+	}
+	cfgDir := filepath.Dir(mustAbs(configPath))
+	if cfgDir == mustAbs(".") {
+		return typed
+	}
+	if rel, err := filepath.Rel(cfgDir, mustAbs(typed)); err == nil {
+		return rel
+	}
+	return typed
 }
 
 func mustAbs(p string) string {

@@ -104,7 +104,7 @@ func fetchVerified(ctx context.Context, channel string, lock *Lock, rd *channels
 		case channels.IsNotFound(err) && offline:
 			continue
 		case channels.IsNotFound(err) && known:
-			return nil, exitcode.TrustError(fmt.Errorf("channel %s was at sequence %d in pin.lock and is now missing from %s: a store that hides an index could hide yanks and fixes", name, li.Sequence, rd.Store))
+			return nil, &missingIndexError{channel: name, err: exitcode.TrustError(fmt.Errorf("channel %s was at sequence %d in pin.lock and is now missing from %s: a store that hides an index could hide yanks and fixes: %w", name, li.Sequence, rd.Store, err))}
 		case channels.IsNotFound(err) && name != channel:
 			continue // edge before the first stable release
 		case err != nil:
@@ -160,7 +160,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: o.now}
 	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
 	if err != nil {
-		return nil, err
+		return nil, explainSource(err, cfg, lock, store)
 	}
 	sel, err := selectRelease(cfg, lock, indexes, o)
 	if err != nil {

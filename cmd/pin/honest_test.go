@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// dirConsumer publishes 1.0.0 (stable) into a directory store and makes a
+// consumer project beside it, initialised with --source ../store and
+// updated once. It returns the producer's directory and the project's.
+func dirConsumer(t *testing.T) (dir, project string) {
+	t.Helper()
+	dir, host := producerSetup(t, dirStore)
+	runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
+	runPin(t, dir, pw, "release", "promote", "1.0.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
+	project = filepath.Join(dir, "deployment")
+	if err := os.MkdirAll(project, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var tf strings.Builder
+	tf.WriteString("locals {\n  images = {\n")
+	for _, s := range services {
+		tf.WriteString("    " + s + " = \"" + serviceRepo(host, s) + ":latest\"\n")
+	}
+	tf.WriteString("  }\n}\n")
+	if err := os.WriteFile(filepath.Join(project, "main.tf"), []byte(tf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runPin(t, project, nil, "init", "--source", "../store", "--channel", "stable", "--key-file", "../release.pub").mustSucceed(t, "init")
+	runPin(t, project, nil, "update").mustSucceed(t, "update")
+	return dir, project
+}
+
+func setSource(t *testing.T, project, source string) {
+	t.Helper()
+	p := filepath.Join(project, "pin.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := regexp.MustCompile(`(?m)^source: .*$`).ReplaceAllString(string(b), "source: "+source)
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSourceMovedOrMistyped: a moved project or an edited source is a
+// configuration error with its own message, not a rollback attack; a store
+// that hides a channel pin.lock remembers is still a trust failure.
+func TestSourceMovedOrMistyped(t *testing.T) {
+	dir, project := dirConsumer(t)
+	if b, _ := os.ReadFile(filepath.Join(project, "pin.yaml")); !strings.Contains(string(b), "source: ../store\n") {
+		t.Fatalf("init did not keep --source as typed:\n%s", b)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "empty-store"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		source string
+		code   int
+		want   string
+	}{
+		{"mistyped", "../stroe", 2, "source ../stroe not found"},
+		{"another store", "../empty-store", 2, "source changed: pin.lock was made from ../store, pin.yaml now names ../empty-store, which has no stable channel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setSource(t, project, tt.source)
+			defer setSource(t, project, "../store")
+			for _, cmd := range []string{"update", "check"} {
+				args := []string{cmd}
+				if cmd == "check" {
+					args = append(args, "--online")
+				}
+				r := runPin(t, project, nil, args...)
+				if r.code != tt.code || !strings.Contains(r.err, tt.want) {
+					t.Fatalf("%s: exit %d, want %d; stderr should contain %q:\n%s", cmd, r.code, tt.code, tt.want, r.err)
+				}
+			}
+		})
+	}
+	t.Run("moved project", func(t *testing.T) {
+		moved := filepath.Join(dir, "elsewhere", "deployment")
+		os.MkdirAll(filepath.Dir(moved), 0o755)
+		if err := os.Rename(project, moved); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Rename(moved, project)
+		r := runPin(t, moved, nil, "update")
+		if r.code != 2 || !strings.Contains(r.err, "source ../store not found") || !strings.Contains(r.err, "moved") {
+			t.Fatalf("moved project: exit %d\n%s", r.code, r.err)
+		}
+	})
+	t.Run("index hidden by the same store", func(t *testing.T) {
+		idx := filepath.Join(dir, "store", "channels", "stable.json")
+		b, _ := os.ReadFile(idx)
+		os.Remove(idx)
+		defer os.WriteFile(idx, b, 0o644)
+		if r := runPin(t, project, nil, "update"); r.code != 3 || !strings.Contains(r.err, "could hide yanks") {
+			t.Fatalf("hidden index: exit %d\n%s", r.code, r.err)
+		}
+	})
+}
