@@ -87,7 +87,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	c := &Config{}
 	if err := dec.Decode(c); err != nil {
-		return nil, yamlerr.FormatData(path, b, err)
+		return nil, yamlerr.FormatDataFor(path, b, err, c)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -105,3 +105,30 @@ func TestSourceMovedOrMistyped(t *testing.T) {
 		}
 	})
 }
+
+// TestSuggestions: mistyped commands, flags and configuration keys get a
+// "did you mean", as cobra, kubectl and gh users expect; a file passed to a
+// command that takes none is explained. All are usage errors (exit 2).
+func TestSuggestions(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "pin.yaml"), []byte("source: ./store\nproduct: storage-service\nchanel: stable\n"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"updte"}, `unknown command "updte" for "pin": did you mean update?`},
+		{[]string{"release", "creat", "1.0.0"}, `unknown command "creat" for "pin release": did you mean create?`},
+		{[]string{"update", "--dryrun"}, "unknown flag: --dryrun: did you mean --dry-run?"},
+		{[]string{"check", "main.tf"}, `pin check takes no arguments, got "main.tf": it checks the files pin.yaml lists under files:`},
+		{[]string{"check"}, `pin.yaml:3: unknown field "chanel": did you mean channel?`},
+		{[]string{"bogus"}, `unknown command "bogus" for "pin" (pin --help lists them)`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := runPin(t, dir, nil, tt.args...)
+			if r.code != 2 || !strings.Contains(r.err, tt.want) {
+				t.Fatalf("exit %d, want 2; stderr should contain %q:\n%s", r.code, tt.want, r.err)
+			}
+		})
+	}
+}

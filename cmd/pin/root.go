@@ -34,7 +34,7 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 	root.SetOut(a.Out)
 	root.SetErr(a.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return flagError{exitcode.UsageError(err)}
+		return flagError{exitcode.UsageError(explainFlag(c, err))}
 	})
 	root.AddCommand(
 		newVersionCmd(a),
@@ -73,7 +73,7 @@ func markArgErrors(c *cobra.Command) {
 	if orig := c.Args; orig != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := orig(cmd, args); err != nil {
-				return flagError{exitcode.UsageError(err)}
+				return flagError{exitcode.UsageError(explainArgs(cmd, args, err))}
 			}
 			return nil
 		}

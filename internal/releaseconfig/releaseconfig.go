@@ -134,7 +134,7 @@ func Parse(path string, b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
-		return nil, yamlerr.FormatData(path, b, err)
+		return nil, yamlerr.FormatDataFor(path, b, err, &raw)
 	}
 	at := func(keys ...string) int { return lineOf(root, keys...) }
 	errAt := func(line int, format string, args ...any) error {
