@@ -33,7 +33,7 @@ const (
 )
 
 // DefaultFiles are the globs pin manages when pin.yaml names none.
-var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json", "**/Dockerfile*"}
+var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.hcl", "**/*.tf.json", "**/*.y*ml", "**/*.json", "**/Dockerfile*"}
 
 // Config is a parsed pin.yaml.
 type Config struct {

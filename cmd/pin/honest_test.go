@@ -132,3 +132,29 @@ func TestSuggestions(t *testing.T) {
 		})
 	}
 }
+
+// TestFileFormats: Terragrunt's .hcl is read as HCL; a file in a format pin
+// does not read is a configuration error naming its path once.
+func TestFileFormats(t *testing.T) {
+	_, project := dirConsumer(t)
+	main, _ := os.ReadFile(filepath.Join(project, "main.tf"))
+	host := regexp.MustCompile(`"([^"/]+)/y1p3h6z3/bags_api@`).FindStringSubmatch(string(main))
+	if host == nil {
+		t.Fatalf("no bags_api reference in main.tf:\n%s", main)
+	}
+	os.WriteFile(filepath.Join(project, "terragrunt.hcl"), []byte("inputs = {\n  image = \""+host[1]+"/y1p3h6z3/bags_api:latest\"\n}\n"), 0o644)
+	b, _ := os.ReadFile(filepath.Join(project, "pin.yaml"))
+	withHCL := regexp.MustCompile(`(?ms)^files:\n.*?^style:`).ReplaceAllString(string(b), "files:\n  - '**/*.tf'\n  - '**/*.hcl'\nstyle:")
+	os.WriteFile(filepath.Join(project, "pin.yaml"), []byte(withHCL), 0o644)
+	r := runPin(t, project, nil, "check")
+	if r.code != 4 || !strings.Contains(r.out, "terragrunt.hcl:2") {
+		t.Fatalf("check with an unpinned terragrunt.hcl: exit %d, want 4 naming terragrunt.hcl:2\n%s%s", r.code, r.out, r.err)
+	}
+	withTxt := strings.Replace(withHCL, "  - '**/*.hcl'\n", "  - '**/*.hcl'\n  - '**/*.txt'\n", 1)
+	os.WriteFile(filepath.Join(project, "pin.yaml"), []byte(withTxt), 0o644)
+	os.WriteFile(filepath.Join(project, "notes.txt"), []byte("bags_api runs "+host[1]+"/y1p3h6z3/bags_api:latest\n"), 0o644)
+	r = runPin(t, project, nil, "update", "--dry-run")
+	if r.code != 2 || strings.Count(r.err, "notes.txt") != 1 || !strings.Contains(r.err, "not a format pin reads") {
+		t.Fatalf("a .txt matched by files: exit %d, want 2 naming notes.txt once:\n%s", r.code, r.err)
+	}
+}
