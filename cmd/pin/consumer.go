@@ -87,6 +87,9 @@ type updateOptions struct {
 	ExitCode       bool
 	Output         string
 	Wait           time.Duration
+	Hold           bool
+	Reason         string
+	Unhold         bool
 }
 
 func newUpdateCmd(a *app) *cobra.Command {
@@ -99,7 +102,7 @@ expired, no rollback below pin.lock, right product and channel, manifest digest 
 listed, no downgrade, never a yanked release) before a byte is written; then
 rewrites only the image references, prints a unified diff, writes all files
 all-or-nothing, and records what it did in pin.lock.`,
-		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available",
+		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available\n  pin update --to 1.4.2 --hold --reason \"1.5 breaks ingests (INC-42)\"\n  pin update --unhold",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUpdate(cmd.Context(), a, opts)
@@ -112,6 +115,9 @@ all-or-nothing, and records what it did in pin.lock.`,
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 4 when an update is available (--dry-run) or was made")
 	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
 	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
+	cmd.Flags().BoolVar(&opts.Hold, "hold", false, "stay on the selected release (with --to: that one) until --unhold; needs --reason, recorded in pin.lock")
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why the project is held (with --hold)")
+	cmd.Flags().BoolVar(&opts.Unhold, "unhold", false, "release pin.lock's hold and update as usual")
 	return cmd
 }
 
@@ -141,6 +147,16 @@ type updateJSON struct {
 	References []pin.LockedReference `json:"references"`
 	Warnings   []string              `json:"warnings"`
 	Diff       string                `json:"diff"`
+	// Held is pin.lock's hold, when it kept the project on its release.
+	Held *pin.Hold `json:"held"`
+	// MovedOffYanked names the yanked release the update moved away from.
+	MovedOffYanked *yankedJSON `json:"movedOffYanked"`
+}
+
+type yankedJSON struct {
+	Version string `json:"version"`
+	Channel string `json:"channel"`
+	Reason  string `json:"reason"`
 }
 
 func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
@@ -162,6 +178,7 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	}
 	plan, err := pin.PlanUpdate(ctx, cfg, pin.UpdateOptions{
 		To: opts.To, AllowDowngrade: opts.AllowDowngrade, Now: a.now,
+		Hold: opts.Hold, HoldReason: opts.Reason, Unhold: opts.Unhold,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
 	if err != nil {
@@ -182,12 +199,16 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	rel := plan.Release.Release
 	if opts.Output == "json" {
 		out := updateJSON{Version: rel.Version, Channel: plan.Selected.Channel, Digest: plan.Release.Digest, Previous: prev,
-			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: plan.Lock.References, Warnings: []string{}, Diff: plan.Diff()}
+			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: currentReferences(plan), Warnings: []string{}, Diff: plan.Diff()}
 		for _, c := range plan.Changes {
 			out.Files = append(out.Files, c.File.Rel)
 		}
 		for _, w := range plan.Warnings {
 			out.Warnings = append(out.Warnings, w.String())
+		}
+		out.Held = plan.Held
+		if y := plan.MovedOffYanked; y != nil {
+			out.MovedOffYanked = &yankedJSON{Version: y.Version, Channel: y.Channel, Reason: y.Reason}
 		}
 		if out.References == nil {
 			out.References = []pin.LockedReference{}
@@ -200,6 +221,7 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		for _, w := range plan.Warnings {
 			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
 		}
+		printHoldAndYank(a, plan, opts.DryRun)
 		verb := "Pinned"
 		if opts.DryRun {
 			verb = "Would pin"

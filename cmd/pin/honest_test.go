@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -156,5 +157,84 @@ func TestFileFormats(t *testing.T) {
 	r = runPin(t, project, nil, "update", "--dry-run")
 	if r.code != 2 || strings.Count(r.err, "notes.txt") != 1 || !strings.Contains(r.err, "not a format pin reads") {
 		t.Fatalf("a .txt matched by files: exit %d, want 2 naming notes.txt once:\n%s", r.code, r.err)
+	}
+}
+
+// TestHoldAndYankedPin: a consumer holds a release with a reason recorded in
+// pin.lock; the scheduled update respects it until --unhold. A yanked
+// pinned release is left for the newest that is not (exit 0, said so).
+func TestHoldAndYankedPin(t *testing.T) {
+	dir, project := dirConsumer(t)
+	publish := func(edge, stable string) {
+		runPin(t, dir, pw, "release", "create", edge, "--channel", "edge", "--key", "release.key").mustSucceed(t, "create "+edge)
+		runPin(t, dir, pw, "release", "promote", edge, "--to", "stable", "--key", "release.key").mustSucceed(t, "promote "+edge)
+	}
+	lockHas := func(want string) {
+		t.Helper()
+		b, _ := os.ReadFile(filepath.Join(project, "pin.lock"))
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("pin.lock lacks %q:\n%s", want, b)
+		}
+	}
+	publish("1.1.0-edge.1", "1.1.0")
+	runPin(t, project, nil, "update").mustSucceed(t, "update to 1.1.0")
+	runPin(t, dir, pw, "release", "yank", "1.1.0", "--channel", "stable", "--reason", "breaks ingests", "--key", "release.key").mustSucceed(t, "yank")
+	r := runPin(t, project, nil, "update", "--output", "json").mustSucceed(t, "update off the yanked release")
+	if !strings.Contains(r.out, `"movedOffYanked": {`) || !strings.Contains(r.out, `"reason": "breaks ingests"`) || !strings.Contains(r.out, `"version": "1.0.0"`) {
+		t.Fatalf("update --output json off a yanked release:\n%s", r.out)
+	}
+	lockHas(`"version": "1.0.0"`)
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"hold needs a reason", []string{"update", "--hold"}, 2, "a hold needs --reason"},
+		{"hold", []string{"update", "--hold", "--reason", "waiting for INC-42"}, 0, "Holding 1.0.0 in pin.lock: waiting for INC-42"},
+	}
+	for _, tt := range tests {
+		r := runPin(t, project, nil, tt.args...)
+		if r.code != tt.code || !strings.Contains(r.out+r.err, tt.want) {
+			t.Fatalf("%s: exit %d, want %d with %q\n%s%s", tt.name, r.code, tt.code, tt.want, r.out, r.err)
+		}
+	}
+	lockHas(`"reason": "waiting for INC-42"`)
+	publish("1.2.0-edge.1", "1.2.0")
+	before, _ := os.ReadFile(filepath.Join(project, "main.tf"))
+	r = runPin(t, project, nil, "update").mustSucceed(t, "held update")
+	if !strings.Contains(r.out, "Held at 1.0.0 since") || !strings.Contains(r.out, "waiting for INC-42; 1.2.0 is available") {
+		t.Fatalf("held update said:\n%s", r.out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(project, "main.tf")); string(after) != string(before) {
+		t.Fatal("a held update changed main.tf")
+	}
+	if r := runPin(t, project, nil, "update", "--to", "1.2.0"); r.code != 2 || !strings.Contains(r.err, "pin.lock holds 1.0.0 (waiting for INC-42): pass --unhold") {
+		t.Fatalf("--to while held: exit %d\n%s", r.code, r.err)
+	}
+	runPin(t, project, nil, "update", "--unhold").mustSucceed(t, "unhold")
+	lockHas(`"version": "1.2.0"`)
+	if b, _ := os.ReadFile(filepath.Join(project, "pin.lock")); strings.Contains(string(b), `"hold"`) {
+		t.Fatalf("--unhold left the hold in pin.lock:\n%s", b)
+	}
+
+	// update --output json reports what the files hold now, not the value
+	// pin.lock remembers from before the first update (a tag).
+	r = runPin(t, project, nil, "update", "--dry-run", "--output", "json").mustSucceed(t, "update --output json")
+	var up struct {
+		References []struct{ Old, New string } `json:"references"`
+		Held       *struct{}                   `json:"held"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &up); err != nil || len(up.References) != 20 {
+		t.Fatalf("update --output json: %v\n%s", err, r.out)
+	}
+	for _, ref := range up.References {
+		if ref.Old != ref.New || strings.HasSuffix(ref.Old, ":latest") {
+			t.Fatalf("up-to-date reference reported old %q, new %q: old must be the file's current value", ref.Old, ref.New)
+		}
+	}
+	if !strings.Contains(r.out, `"held": null`) || !strings.Contains(r.out, `"movedOffYanked": null`) {
+		t.Fatalf("update --output json must carry held and movedOffYanked even when unset:\n%s", r.out)
 	}
 }
