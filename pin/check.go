@@ -54,12 +54,13 @@ type CheckOptions struct {
 
 // CheckResult is what Check found.
 type CheckResult struct {
-	Version    string        `json:"version"`
-	Digest     string        `json:"manifestDigest"`
-	References int           `json:"references"`
-	Findings   []Finding     `json:"findings"`
-	Warnings   []FileWarning `json:"-"`
-	Notes      []string      `json:"warnings"`
+	SchemaVersion int           `json:"schemaVersion"` // CheckSchemaVersion
+	Version       string        `json:"version"`
+	Digest        string        `json:"manifestDigest"`
+	References    int           `json:"references"`
+	Findings      []Finding     `json:"findings"`
+	Warnings      []FileWarning `json:"-"`
+	Notes         []string      `json:"warnings"`
 }
 
 // Check verifies pin.lock's manifest with pin.yaml's keys (offline), then
@@ -95,7 +96,7 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err != nil {
 		return nil, err
 	}
-	res := &CheckResult{Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
+	res := &CheckResult{SchemaVersion: CheckSchemaVersion, Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
 	seen := map[string]int{} // file, component and field of every reference found
 	for _, s := range files {
 		if s.res == nil {

@@ -133,6 +133,11 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 			dir = cfg.Dir()
 		}
 		paths = []string{dir}
+		if cfg != nil && opts.relativeTo == "" {
+			// The project's files, named relative to pin.yaml as check and
+			// update name them, from whichever subdirectory pin runs in.
+			opts.relativeTo = cfg.Dir()
+		}
 	}
 	var eo audit.Options
 	if m != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -248,6 +249,7 @@ type checkOptions struct {
 	Config string
 	Online bool
 	Output string
+	FailOn string
 }
 
 func newCheckCmd(a *app) *cobra.Command {
@@ -259,7 +261,7 @@ func newCheckCmd(a *app) *cobra.Command {
 checks that every managed reference equals what the release pins. Exit 0 clean,
 4 drift (each listed with file:line), 3 trust failure. --online also reports a
 newer allowed release, a yanked current release and an expired channel.`,
-		Example: "  pin check\n  pin check --online --output json",
+		Example: "  pin check\n  pin check --online --output json\n  pin check --online --fail-on drift,unpinned,missing,yanked   # report, do not fail on, update-available",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd.Context(), a, opts)
@@ -268,11 +270,16 @@ newer allowed release, a yanked current release and an expired channel.`,
 	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
 	cmd.Flags().BoolVar(&opts.Online, "online", false, "also ask the source about newer, yanked and expired releases")
 	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 only on these finding kinds (default: all): "+strings.Join(pin.FindingKinds, ","))
 	return cmd
 }
 
 func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
+		return err
+	}
+	failOn, err := pin.ParseFailOn(opts.FailOn)
+	if err != nil {
 		return err
 	}
 	cfg, err := pin.LoadConfig(findConfig(opts.Config))
@@ -310,11 +317,15 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", loc, f.Kind, f.Message)
 			}
 			tw.Flush()
-			fmt.Fprintf(a.Out, "%d finding(s) against %s %s.\n", len(res.Findings), cfg.Product, res.Version)
+			fmt.Fprintf(a.Out, "%d finding(s) against %s %s", len(res.Findings), cfg.Product, res.Version)
+			if n := len(res.Failing(failOn)); n < len(res.Findings) {
+				fmt.Fprintf(a.Out, "; %d of them fail the check (--fail-on %s)", n, opts.FailOn)
+			}
+			fmt.Fprintln(a.Out, ".")
 		}
 	}
-	if len(res.Findings) > 0 {
-		return silent(exitcode.FindingsError(fmt.Errorf("%d finding(s)", len(res.Findings))))
+	if failing := res.Failing(failOn); len(failing) > 0 {
+		return silent(exitcode.FindingsError(fmt.Errorf("%d finding(s)", len(failing))))
 	}
 	return nil
 }

@@ -238,3 +238,46 @@ func TestHoldAndYankedPin(t *testing.T) {
 		t.Fatalf("update --output json must carry held and movedOffYanked even when unset:\n%s", r.out)
 	}
 }
+
+// TestCheckFailOnAndAuditPaths: check --online --fail-on lets a pull request
+// pass on "update available" while drift still fails; audit from a
+// subdirectory names files relative to pin.yaml, as check does.
+func TestCheckFailOnAndAuditPaths(t *testing.T) {
+	dir, project := dirConsumer(t)
+	runPin(t, dir, pw, "release", "create", "1.1.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
+	runPin(t, dir, pw, "release", "promote", "1.1.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"all kinds fail by default", []string{"check", "--online"}, 4, "update-available"},
+		{"update available reported, not failed", []string{"check", "--online", "--fail-on", "drift,unpinned,missing,yanked"}, 0, "1 finding(s) against storage-service 1.0.0; 0 of them fail the check"},
+		{"unknown kind", []string{"check", "--fail-on", "drfit"}, 2, `--fail-on "drfit"`},
+		{"json schemaVersion", []string{"check", "--output", "json"}, 0, `"schemaVersion": 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runPin(t, project, nil, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.out+r.err, tt.want) {
+				t.Fatalf("exit %d, want %d with %q\n%s%s", r.code, tt.code, tt.want, r.out, r.err)
+			}
+		})
+	}
+	// An unpinned reference still fails with --fail-on unpinned.
+	b, _ := os.ReadFile(filepath.Join(project, "main.tf"))
+	unpinned := regexp.MustCompile(`@sha256:[0-9a-f]{64}`).ReplaceAllLiteralString(string(b), ":latest")
+	os.WriteFile(filepath.Join(project, "main.tf"), []byte(unpinned), 0o644)
+	if r := runPin(t, project, nil, "check", "--online", "--fail-on", "unpinned"); r.code != 4 || !strings.Contains(r.out, "unpinned") {
+		t.Fatalf("unpinned with --fail-on unpinned: exit %d\n%s", r.code, r.out)
+	}
+	os.WriteFile(filepath.Join(project, "main.tf"), b, 0o644)
+
+	sub := filepath.Join(project, "modules", "x")
+	os.MkdirAll(sub, 0o755)
+	r := runPin(t, sub, nil, "audit", "--format", "json", "--all")
+	if !strings.Contains(r.out, `"main.tf`) || strings.Contains(r.out, project) {
+		t.Fatalf("audit from a subdirectory must name main.tf relative to pin.yaml, not %s:\n%s%s", project, r.out, r.err)
+	}
+}

@@ -502,7 +502,7 @@ type listedRelease struct {
 	Version string    `json:"version"`
 	Digest  string    `json:"digest"`
 	Created time.Time `json:"created"`
-	Yanked  bool      `json:"yanked,omitempty"`
+	Yanked  bool      `json:"yanked"`
 	Reason  string    `json:"reason,omitempty"`
 }
 
