@@ -39,6 +39,10 @@ func run(ctx context.Context, a *app, args []string) int {
 	if err == nil {
 		return exitcode.OK
 	}
+	if interrupted(ctx, err) {
+		fmt.Fprintln(a.Err, "pin: interrupted")
+		return exitInterrupted
+	}
 	code := exitcode.Of(err)
 	if isFlagError(err) {
 		code = exitcode.Usage

@@ -30,6 +30,9 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// pin --version prints what pin version does, as gh and kubectl accept both.
+	root.Version = currentBuild().Version
+	root.SetVersionTemplate(currentBuild().String() + "\n")
 	root.SetIn(a.In)
 	root.SetOut(a.Out)
 	root.SetErr(a.Err)
