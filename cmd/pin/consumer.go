@@ -114,7 +114,7 @@ all-or-nothing, and records what it did in pin.lock.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the diff and write nothing")
 	cmd.Flags().BoolVar(&opts.AllowDowngrade, "allow-downgrade", false, "allow the newest allowed version to be lower than pin.lock's")
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 4 when an update is available (--dry-run) or was made")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
 	cmd.Flags().BoolVar(&opts.Hold, "hold", false, "stay on the selected release (with --to: that one) until --unhold; needs --reason, recorded in pin.lock")
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why the project is held (with --hold)")
@@ -269,7 +269,7 @@ newer allowed release, a yanked current release and an expired channel.`,
 	}
 	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
 	cmd.Flags().BoolVar(&opts.Online, "online", false, "also ask the source about newer, yanked and expired releases")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 only on these finding kinds (default: all): "+strings.Join(pin.FindingKinds, ","))
 	return cmd
 }

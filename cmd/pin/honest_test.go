@@ -276,8 +276,31 @@ func TestCheckFailOnAndAuditPaths(t *testing.T) {
 
 	sub := filepath.Join(project, "modules", "x")
 	os.MkdirAll(sub, 0o755)
-	r := runPin(t, sub, nil, "audit", "--format", "json", "--all")
+	r := runPin(t, sub, nil, "audit", "-o", "json", "--all")
 	if !strings.Contains(r.out, `"main.tf`) || strings.Contains(r.out, project) {
 		t.Fatalf("audit from a subdirectory must name main.tf relative to pin.yaml, not %s:\n%s%s", project, r.out, r.err)
+	}
+}
+
+// TestOutputFlags: every command takes -o/--output; audit's old --format
+// still works and says it is deprecated.
+func TestOutputFlags(t *testing.T) {
+	_, project := dirConsumer(t)
+	for _, args := range [][]string{
+		{"check", "-o", "json"},
+		{"update", "--dry-run", "-o", "json"},
+		{"audit", "-o", "json"},
+		{"audit", "--output=json"},
+		{"version", "-o", "json"},
+		{"release", "list", "--config", "../release.yaml", "-o", "json"},
+	} {
+		r := runPin(t, project, nil, args...)
+		if r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.out), "{") && !strings.HasPrefix(strings.TrimSpace(r.out), "[") {
+			t.Fatalf("%v: exit %d, not JSON:\n%s%s", args, r.code, r.out, r.err)
+		}
+	}
+	r := runPin(t, project, nil, "audit", "--format", "json")
+	if r.code != 0 || !strings.Contains(r.err, "--format is deprecated: use --output (-o)") || !strings.Contains(r.out, `"schemaVersion"`) {
+		t.Fatalf("audit --format json: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }

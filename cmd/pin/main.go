@@ -62,9 +62,9 @@ func run(ctx context.Context, a *app, args []string) int {
 func wantsJSON(args []string) bool {
 	for i, a := range args {
 		switch {
-		case a == "--output=json", a == "--format=json":
+		case a == "--output=json", a == "--format=json", a == "-o=json", a == "-ojson":
 			return true
-		case (a == "--output" || a == "--format") && i+1 < len(args) && args[i+1] == "json":
+		case (a == "--output" || a == "--format" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
 			return true
 		}
 	}

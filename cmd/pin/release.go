@@ -50,7 +50,7 @@ type producerFlags struct {
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
 	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
-	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 }
 
 // publisher loads release.yaml and the key and opens the store for writing.

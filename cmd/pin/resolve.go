@@ -41,7 +41,7 @@ manifest bytes fetched. Results come out in input order.`,
 	}
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", registry.DefaultJobs, "concurrent registry requests")
 	cmd.Flags().StringVar(&opts.Platform, "platform", "", "also resolve this platform's child of an index (os/arch[/variant])")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&opts.Verified, "verify", false, "compute digests from the bytes fetched (GET) rather than trust headers")
 	return cmd
 }

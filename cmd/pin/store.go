@@ -33,7 +33,7 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Source, "source", "", "store to read: oci://host/repo, https://..., or a directory")
 	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read (default: ./release.yaml when there is no --source)")
 	cmd.Flags().StringArrayVar(&f.KeyFile, "key-file", nil, "public key that must have signed what is read (repeatable)")
-	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 }
 
 // source is an opened store plus what is known about it.

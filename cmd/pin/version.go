@@ -21,7 +21,7 @@ func newVersionCmd(a *app) *cobra.Command {
 			return runVersion(a, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
