@@ -7,10 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -61,6 +63,9 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
+	if err := checkConstraintSatisfiable(ctx, rd, vc, o.Channel, o.Constraint); err != nil {
+		return nil, err
+	}
 	source := sourceForConfig(o.Source, o.Path)
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
@@ -81,6 +86,42 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	return LoadConfig(o.Path)
+}
+
+// checkConstraintSatisfiable refuses a --constraint that no release the
+// channel offers satisfies: pin.yaml would be written, and every update
+// would then fail.
+func checkConstraintSatisfiable(ctx context.Context, rd *channels.Reader, vc *channels.VerifiedChannel, channel, constraint string) error {
+	if constraint == "" {
+		return nil
+	}
+	cs, err := channels.ParseConstraint(constraint)
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	idx := map[string]*manifest.Channel{channel: vc.Index}
+	if channel == channels.Edge {
+		if st, err := rd.Channel(ctx, channels.Stable); err == nil {
+			idx[channels.Stable] = st.Index
+		} else if !channels.IsNotFound(err) {
+			return err
+		}
+	}
+	cands := channels.Visible(channel, idx)
+	if _, ok := channels.Select(cands, cs); ok {
+		return nil
+	}
+	var listed []string
+	for _, c := range cands {
+		if !c.Yanked {
+			listed = append(listed, c.Version)
+		}
+	}
+	have := "none"
+	if len(listed) > 0 {
+		have = strings.Join(listed, ", ")
+	}
+	return exitcode.UsageError(fmt.Errorf("--constraint %q: no release on %s satisfies it (releases not yanked: %s)", constraint, channel, have))
 }
 
 func isURL(s string) bool {

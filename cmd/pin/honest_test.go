@@ -304,3 +304,37 @@ func TestOutputFlags(t *testing.T) {
 		t.Fatalf("audit --format json: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 }
+
+// TestKeysIDAndInitConstraint: pin keys id prints the id signature errors
+// name, the same from the public key file, pin.yaml and the signing key;
+// init refuses a constraint no release satisfies and writes nothing.
+func TestKeysIDAndInitConstraint(t *testing.T) {
+	dir, project := dirConsumer(t)
+	fromFile := runPin(t, project, nil, "keys", "id", "../release.pub").mustSucceed(t, "keys id FILE")
+	fromConfig := runPin(t, project, nil, "keys", "id").mustSucceed(t, "keys id")
+	fromKey := runPin(t, project, pw, "keys", "id", "--key", "../release.key").mustSucceed(t, "keys id --key")
+	id := strings.Fields(fromFile.out)
+	if len(id) != 2 || len(id[0]) != 16 || id[1] != "../release.pub" {
+		t.Fatalf("keys id release.pub printed %q", fromFile.out)
+	}
+	if !strings.HasPrefix(fromConfig.out, id[0]+"  pin.yaml keys[0]") || !strings.HasPrefix(fromKey.out, id[0]+"  ../release.key") {
+		t.Fatalf("ids differ: file %q, pin.yaml %q, signing key %q", fromFile.out, fromConfig.out, fromKey.out)
+	}
+	// The id is the one a signature error names.
+	runPin(t, dir, pw, "keys", "generate", "--out", "other").mustSucceed(t, "keys generate other")
+	otherID := strings.Fields(runPin(t, dir, nil, "keys", "id", "other.pub").mustSucceed(t, "keys id other.pub").out)[0]
+	if r := runPin(t, dir, nil, "channel", "show", "stable", "--config", "release.yaml", "--key-file", "other.pub"); r.code != 3 || !strings.Contains(r.err, otherID) {
+		t.Fatalf("channel show with the wrong key: exit %d, want 3 naming key %s\n%s", r.code, otherID, r.err)
+	}
+
+	fresh := filepath.Join(dir, "fresh")
+	os.MkdirAll(fresh, 0o755)
+	r := runPin(t, fresh, nil, "init", "--source", "../store", "--channel", "stable", "--key-file", "../release.pub", "--constraint", "~9.0")
+	if r.code != 2 || !strings.Contains(r.err, `--constraint "~9.0": no release on stable satisfies it (releases not yanked: 1.0.0)`) {
+		t.Fatalf("init with an unsatisfiable constraint: exit %d\n%s", r.code, r.err)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, "pin.yaml")); !os.IsNotExist(err) {
+		t.Fatalf("init wrote pin.yaml for an unsatisfiable constraint: %v", err)
+	}
+	runPin(t, fresh, nil, "init", "--source", "../store", "--channel", "stable", "--key-file", "../release.pub", "--constraint", "~1.0").mustSucceed(t, "init ~1.0")
+}
