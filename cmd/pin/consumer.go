@@ -91,6 +91,7 @@ type updateOptions struct {
 	Hold           bool
 	Reason         string
 	Unhold         bool
+	Summary        string
 }
 
 func newUpdateCmd(a *app) *cobra.Command {
@@ -103,7 +104,7 @@ expired, no rollback below pin.lock, right product and channel, manifest digest 
 listed, no downgrade, never a yanked release) before a byte is written; then
 rewrites only the image references, prints a unified diff, writes all files
 all-or-nothing, and records what it did in pin.lock.`,
-		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available\n  pin update --to 1.4.2 --hold --reason \"1.5 breaks ingests (INC-42)\"\n  pin update --unhold",
+		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available\n  pin update --to 1.4.2 --hold --reason \"1.5 breaks ingests (INC-42)\"\n  pin update --unhold\n  pin update --summary markdown > pr-body.md",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUpdate(cmd.Context(), a, opts)
@@ -119,6 +120,7 @@ all-or-nothing, and records what it did in pin.lock.`,
 	cmd.Flags().BoolVar(&opts.Hold, "hold", false, "stay on the selected release (with --to: that one) until --unhold; needs --reason, recorded in pin.lock")
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why the project is held (with --hold)")
 	cmd.Flags().BoolVar(&opts.Unhold, "unhold", false, "release pin.lock's hold and update as usual")
+	cmd.Flags().StringVar(&opts.Summary, "summary", "", "print a summary instead of the diff: markdown (a pull request body)")
 	return cmd
 }
 
@@ -163,6 +165,12 @@ type yankedJSON struct {
 func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
+	}
+	if opts.Summary != "" && opts.Summary != "markdown" {
+		return exitcode.UsageError(fmt.Errorf("--summary %q: use markdown", opts.Summary))
+	}
+	if opts.Summary != "" && opts.Output == "json" {
+		return exitcode.UsageError(fmt.Errorf("--summary and --output json both choose what stdout holds: give one"))
 	}
 	cfg, err := pin.LoadConfig(findConfig(opts.Config))
 	if err != nil {
@@ -217,6 +225,11 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		if err := writeJSON(a.Out, out); err != nil {
 			return err
 		}
+	} else if opts.Summary == "markdown" {
+		for _, w := range plan.Warnings {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+		}
+		fmt.Fprint(a.Out, plan.MarkdownSummary())
 	} else {
 		fmt.Fprint(a.Out, plan.Diff())
 		for _, w := range plan.Warnings {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wellcomecollection/pin/internal/testenv"
 )
 
 // dirConsumer publishes 1.0.0 (stable) into a directory store and makes a
@@ -337,4 +339,35 @@ func TestKeysIDAndInitConstraint(t *testing.T) {
 		t.Fatalf("init wrote pin.yaml for an unsatisfiable constraint: %v", err)
 	}
 	runPin(t, fresh, nil, "init", "--source", "../store", "--channel", "stable", "--key-file", "../release.pub", "--constraint", "~1.0").mustSucceed(t, "init ~1.0")
+}
+
+// TestUpdateMarkdownSummary: update --summary markdown is a pull request
+// body: the release moved to and from, a table of the components that
+// change, and where.
+func TestUpdateMarkdownSummary(t *testing.T) {
+	dir, project := dirConsumer(t)
+	main, _ := os.ReadFile(filepath.Join(project, "main.tf"))
+	host := regexp.MustCompile(`"([^"/]+)/y1p3h6z3/bags_api@`).FindStringSubmatch(string(main))[1]
+	testenv.PushRandomImage(t, serviceRepo(host, "notifier")+":latest", 1)
+	runPin(t, dir, pw, "release", "create", "1.1.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
+	runPin(t, dir, pw, "release", "promote", "1.1.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
+	r := runPin(t, project, nil, "update", "--summary", "markdown").mustSucceed(t, "update --summary markdown")
+	for _, want := range []string{
+		"## Pin storage-service to 1.1.0\n",
+		"Moves **storage-service** from 1.0.0 to **1.1.0** (stable channel).",
+		"| Component | From | To | Where |\n|---|---|---|---|\n| notifier | `" + host + "/y1p3h6z3/notifier@sha256:",
+		"| main.tf:",
+		"19 other component(s) unchanged.",
+		"Release notes: https://github.com/wellcomecollection/storage-service",
+	} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, "+++ b/main.tf") {
+		t.Errorf("the summary printed the diff too:\n%s", r.out)
+	}
+	if r := runPin(t, project, nil, "update", "--summary", "html"); r.code != 2 {
+		t.Fatalf("--summary html: exit %d", r.code)
+	}
 }
