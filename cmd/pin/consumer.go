@@ -231,7 +231,11 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		}
 		fmt.Fprint(a.Out, plan.MarkdownSummary())
 	} else {
-		fmt.Fprint(a.Out, plan.Diff())
+		diff := plan.Diff()
+		if a.colour() {
+			diff = colourDiff(diff)
+		}
+		fmt.Fprint(a.Out, diff)
 		for _, w := range plan.Warnings {
 			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
 		}
