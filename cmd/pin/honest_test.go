@@ -371,3 +371,31 @@ func TestUpdateMarkdownSummary(t *testing.T) {
 		t.Fatalf("--summary html: exit %d", r.code)
 	}
 }
+
+// TestCompletionValues: completion offers channel names, output formats and
+// the versions the store lists, through cobra's __complete protocol.
+func TestCompletionValues(t *testing.T) {
+	dir, project := dirConsumer(t)
+	tests := []struct {
+		dir  string
+		args []string
+		want []string
+	}{
+		{dir, []string{"__complete", "release", "create", "1.0.1-edge.1", "--channel", ""}, []string{"stable", "edge"}},
+		{dir, []string{"__complete", "release", "show", ""}, []string{"1.0.0", "1.0.0-edge.1"}},
+		{dir, []string{"__complete", "release", "diff", "1.0.0", ""}, []string{"1.0.0", "1.0.0-edge.1"}},
+		{project, []string{"__complete", "update", "--to", ""}, []string{"1.0.0"}},
+		{project, []string{"__complete", "audit", "--output", ""}, []string{"table", "json", "markdown"}},
+		{project, []string{"__complete", "check", "-o", ""}, []string{"text", "json"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args[1:], " "), func(t *testing.T) {
+			r := runPin(t, tt.dir, nil, tt.args...).mustSucceed(t, "complete")
+			got := strings.Split(strings.TrimSpace(r.out), "\n")
+			got = got[:len(got)-1] // the directive line, ":4"
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("completions %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

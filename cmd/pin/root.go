@@ -53,6 +53,7 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 	root.Args = cobra.NoArgs // "pin bogus" is an unknown command, a usage error
 	root.RunE = groupHelp
 	markArgErrors(root)
+	addCompletions(root, a)
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
 		c.Example = "  source <(pin completion bash)\n  pin completion zsh > \"${fpath[1]}/_pin\"\n  pin completion fish > ~/.config/fish/completions/pin.fish\n  pin completion powershell | Out-String | Invoke-Expression"
 	}
