@@ -185,11 +185,13 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		}
 		defer unlock()
 	}
+	stopNotice := slowNotice(a, fmt.Sprintf("pin: reading and verifying %s %s", cfg.Channel, cfg.SourceAsWritten))
 	plan, err := pin.PlanUpdate(ctx, cfg, pin.UpdateOptions{
 		To: opts.To, AllowDowngrade: opts.AllowDowngrade, Now: a.now,
 		Hold: opts.Hold, HoldReason: opts.Reason, Unhold: opts.Unhold,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
+	stopNotice()
 	if err != nil {
 		return err
 	}
@@ -303,7 +305,9 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	stopNotice := slowNotice(a, "pin: checking against "+cfg.SourceAsWritten)
 	res, err := pin.Check(ctx, cfg, pin.CheckOptions{Online: opts.Online, Now: a.now, Open: channels.OpenOptions{Registry: registryOptions(a)}})
+	stopNotice()
 	if err != nil {
 		return err
 	}

@@ -300,7 +300,7 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b re
 // progressLine returns a progress callback that redraws one line on stderr
 // when it is a terminal, and nil (no output) when it is not.
 func progressLine(a *app, what string) func(done, total int) {
-	if !a.ErrTTY {
+	if !a.showProgress() {
 		return nil
 	}
 	return func(done, total int) {

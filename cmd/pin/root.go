@@ -33,6 +33,7 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 	// pin --version prints what pin version does, as gh and kubectl accept both.
 	root.Version = currentBuild().Version
 	root.SetVersionTemplate(currentBuild().String() + "\n")
+	root.PersistentFlags().BoolVarP(&a.Quiet, "quiet", "q", false, "no progress or retry lines on stderr (shown only on a terminal)")
 	root.SetIn(a.In)
 	root.SetOut(a.Out)
 	root.SetErr(a.Err)

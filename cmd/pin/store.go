@@ -131,7 +131,7 @@ func (s *source) release(ctx context.Context, version string) (*manifest.Release
 // name this build, so registry operators can tell pin's traffic apart; the
 // PIN_REGISTRY_* environment settings (see registryEnv) follow.
 func registryOptions(a *app) []registry.Option {
-	return append([]registry.Option{registry.WithUserAgent("pin/" + version)}, a.registry...)
+	return append([]registry.Option{registry.WithUserAgent("pin/" + version), retryNotice(a)}, a.registry...)
 }
 
 // registryEnv reads the settings of registry (and https store) requests from
