@@ -106,14 +106,8 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 		switch {
 		case comp.Source != "":
 			// recorded above
-		case len(d) == 1:
-			mc.Revision = d[0]
-		case len(d) > 1:
-			for j, im := range revs[i].Images {
-				if j < len(mc.Platforms) && mc.Platforms[j].Digest == im.Digest {
-					mc.Platforms[j].Revision = im.Revision
-				}
-			}
+		case len(d) > 0:
+			recordRevisions(mc, revs[i])
 		case rc.Given != "" && comp.UsesRevision():
 			mc.Revision = rc.Given
 		}
@@ -126,6 +120,12 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 // built from another repository than the product's.
 func recordOwnRevision(mc *manifest.Component, source string, rv registry.Revisions) {
 	mc.Source = source
+	recordRevisions(mc, rv)
+}
+
+// recordRevisions records a component's revision label, or each platform's
+// when its platforms disagree.
+func recordRevisions(mc *manifest.Component, rv registry.Revisions) {
 	d := rv.Distinct()
 	switch {
 	case len(d) == 1:
