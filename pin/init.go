@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -27,7 +28,7 @@ type InitOptions struct {
 	Style      string
 	Force      bool
 	Now        func() time.Time
-	Store      channels.Store // overrides Source when set (tests, the demo)
+	Store      channels.ReadStore // overrides Source when set (tests, the demo)
 	Open       channels.OpenOptions
 }
 
@@ -58,7 +59,10 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	// The product is whatever the verified index says: it goes into pin.yaml.
-	rd := &channels.Reader{Store: store, Verifier: v, Now: o.Now}
+	rd, err := newReader(store, v, "", nil, channels.Enforce, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	vc, err := rd.Channel(ctx, o.Channel)
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
@@ -82,7 +86,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if _, err := ParseConfig(o.Path, b); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	if err := channels.WriteFileAtomic(o.Path, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(o.Path, b, 0o644); err != nil {
 		return nil, err
 	}
 	return LoadConfig(o.Path)
@@ -124,13 +128,11 @@ func checkConstraintSatisfiable(ctx context.Context, rd *channels.Reader, vc *ch
 	return exitcode.UsageError(fmt.Errorf("--constraint %q: no release on %s satisfies it (releases not yanked: %s)", constraint, channel, have))
 }
 
+// isURL reports whether a source is written as a URL (file:// included),
+// not a plain path.
 func isURL(s string) bool {
-	for _, p := range []string{"oci://", "https://", "http://", "file://"} {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
-	}
-	return false
+	dir, local := channels.LocalDir(s)
+	return !local || dir != s
 }
 
 // sourceForConfig returns the source as pin.yaml should say it: as the user
