@@ -30,11 +30,9 @@ func (p *Publisher) existingRelease(ctx context.Context, version string, listed 
 	if err != nil {
 		return nil, fmt.Errorf("check release %s in %s: %w", version, p.Store, err)
 	}
-	if listed != nil {
-		return p.release(ctx, version)
-	}
-	// Stored but listed nowhere this operation read: its signature is all
-	// there is to check.
+	// Verified by signature (Inspect: it may be listed nowhere, when a run
+	// stopped between storing and listing it), and against the digest the
+	// channel lists when it lists it.
 	a, err := p.anchor()
 	if err != nil {
 		return nil, err
@@ -46,6 +44,9 @@ func (p *Publisher) existingRelease(ctx context.Context, version string, listed 
 	vr, err := t.UpdateRelease(ctx, version, doc)
 	if err != nil {
 		return nil, fmt.Errorf("release %s already in %s: %w", version, p.Store, err)
+	}
+	if listed != nil && vr.Digest != listed.Digest {
+		return nil, exitcode.TrustError(fmt.Errorf("release %s in %s has digest %s, the channel lists %s", version, p.Store, vr.Digest, listed.Digest))
 	}
 	return vr, nil
 }

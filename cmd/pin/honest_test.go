@@ -68,7 +68,7 @@ func TestSourceMovedOrMistyped(t *testing.T) {
 		want   string
 	}{
 		{"mistyped", "../stroe", 2, "source ../stroe not found"},
-		{"another store", "../empty-store", 2, "source changed: pin.lock was made from ../store, pin.yaml now names ../empty-store, which has no stable channel"},
+		{"another store", "../empty-store", 2, "source changed: pin.lock was made from ../store, pin.yaml now names ../empty-store, which lacks a channel pin.lock remembers (stable)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
