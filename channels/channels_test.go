@@ -175,9 +175,15 @@ func TestPublishLifecycle(t *testing.T) {
 		t.Fatalf("release digest %s, want %s", vr.Digest, p1.ReleaseDigest)
 	}
 
-	// Same version again: refused, nothing changes.
+	// Same version, other content: refused, nothing changes.
 	if _, err := pub.Create(ctx, testRelease("1.5.0-edge.1", "b"), Edge, time.Hour); exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("duplicate create: %v (exit %d)", err, exitcode.Of(err))
+	}
+	// Same version, same content (a rerun, an hour later): a no-op.
+	clk.now = t0.Add(time.Hour)
+	again, err := pub.Create(ctx, testRelease("1.5.0-edge.1", "a"), Edge, time.Hour)
+	if err != nil || !again.Unchanged || again.ReleaseDigest != p1.ReleaseDigest || again.Channel.Sequence != 1 {
+		t.Fatalf("rerun of the same create: %+v, %v; want unchanged, digest %s, sequence 1", again, err, p1.ReleaseDigest)
 	}
 
 	clk.now = t0.Add(time.Hour)
@@ -193,6 +199,13 @@ func TestPublishLifecycle(t *testing.T) {
 			t.Fatalf("promotion changed %s's digest", c.Name)
 		}
 	}
+	// Promoting again (a rerun) changes nothing and says so.
+	clk.now = t0.Add(2 * time.Hour)
+	p2again, err := pub.Promote(ctx, "1.5.0-edge.1", Stable, "", 720*time.Hour)
+	if err != nil || !p2again.Unchanged || p2again.ReleaseDigest != p2.ReleaseDigest || p2again.Channel.Sequence != p2.Channel.Sequence {
+		t.Fatalf("rerun of the same promotion: %+v, %v; want unchanged at sequence %d", p2again, err, p2.Channel.Sequence)
+	}
+	clk.now = t0.Add(time.Hour)
 	// Edge after stable 1.5.0 must move ahead.
 	if err := pub.CheckCreate(ctx, Edge, "1.5.0-edge.2"); exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("edge behind stable: %v", err)
@@ -515,5 +528,36 @@ func TestHTTPStorePlainHTTPOnlyOnLoopback(t *testing.T) {
 	}
 	if offLoopbackDialled {
 		t.Fatal("the redirect target was dialled")
+	}
+}
+
+// TestCreateRerunListsStoredRelease: a create that stored its release but
+// failed before listing it is finished by running it again.
+func TestCreateRerunListsStoredRelease(t *testing.T) {
+	ctx := context.Background()
+	pub, rd, _ := newPublisher(t)
+	rel := testRelease("2.0.0-edge.1", "a")
+	rel.Created = t0
+	b, err := rel.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pub.Signer.SignBlob(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Store.PutRelease(ctx, rel.Version, Document{Bytes: b, Signature: sig}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := pub.Create(ctx, testRelease("2.0.0-edge.1", "a"), Edge, time.Hour)
+	if err != nil || out.Unchanged || out.ReleaseDigest != manifest.Digest(b) {
+		t.Fatalf("rerun after a half-done create: %+v, %v", out, err)
+	}
+	vc, err := rd.Channel(ctx, Edge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := vc.Index.Entry("2.0.0-edge.1"); !ok || e.Digest != manifest.Digest(b) {
+		t.Fatalf("edge lists %+v, want the stored release", vc.Index.Releases)
 	}
 }

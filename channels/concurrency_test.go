@@ -175,49 +175,71 @@ func mustEncode(t *testing.T, c *manifest.Channel) []byte {
 	return b
 }
 
-// TestConcurrentCreateSameVersion races two publishers creating one version:
-// exactly one succeeds, the other is told the version exists, and the index
-// lists it once at sequence 1.
+// TestConcurrentCreateSameVersion races two publishers creating one version.
+// With different content exactly one succeeds and the other is told the
+// version exists; with the same content (a CI job and its rerun) both
+// succeed and one reports it changed nothing. Either way the index lists the
+// version once at sequence 1.
 func TestConcurrentCreateSameVersion(t *testing.T) {
 	signer, _ := ociKey(t)
 	ctx := context.Background()
-	for _, kind := range storeKinds {
-		t.Run(kind.name, func(t *testing.T) {
-			open := kind.make(t)
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i := range errs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					p := &channels.Publisher{Store: open(), Signer: signer, Product: "storage-service", Now: time.Now, LockWait: time.Minute}
-					_, errs[i] = p.Create(ctx, concRelease("2.0.0"), "stable", time.Hour)
-				}()
-			}
-			wg.Wait()
-			ok, exists := 0, 0
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					ok++
-				case strings.Contains(err.Error(), "already exists"):
-					exists++
-				default:
-					t.Errorf("unexpected error: %v", err)
+	for _, content := range []struct {
+		name                 string
+		sameContent          bool
+		wantOK, wantRefusals int
+	}{
+		{"different content", false, 1, 1},
+		{"same content", true, 2, 0},
+	} {
+		for _, kind := range storeKinds {
+			t.Run(content.name+"/"+kind.name, func(t *testing.T) {
+				open := kind.make(t)
+				errs := make([]error, 2)
+				outs := make([]*channels.Published, 2)
+				var wg sync.WaitGroup
+				for i := range errs {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						rel := concRelease("2.0.0")
+						if !content.sameContent && i == 1 {
+							rel.Components[0].Digest = manifest.Digest([]byte("other bags"))
+						}
+						p := &channels.Publisher{Store: open(), Signer: signer, Product: "storage-service", Now: time.Now, LockWait: time.Minute}
+						outs[i], errs[i] = p.Create(ctx, rel, "stable", time.Hour)
+					}()
 				}
-			}
-			if ok != 1 || exists != 1 {
-				t.Fatalf("%d succeeded and %d were told 2.0.0 exists (errors %v), want 1 and 1", ok, exists, errs)
-			}
-			doc, err := open().GetChannel(ctx, "stable")
-			if err != nil {
-				t.Fatal(err)
-			}
-			idx, _ := manifest.DecodeChannel(doc.Bytes, manifest.Expect{})
-			if idx.Sequence != 1 || len(idx.Releases) != 1 {
-				t.Errorf("index at sequence %d lists %d releases, want 1 and 1", idx.Sequence, len(idx.Releases))
-			}
-		})
+				wg.Wait()
+				ok, exists, unchanged := 0, 0, 0
+				for i, err := range errs {
+					switch {
+					case err == nil:
+						ok++
+						if outs[i].Unchanged {
+							unchanged++
+						}
+					case strings.Contains(err.Error(), "already exists"):
+						exists++
+					default:
+						t.Errorf("unexpected error: %v", err)
+					}
+				}
+				if ok != content.wantOK || exists != content.wantRefusals {
+					t.Fatalf("%d succeeded and %d were told 2.0.0 exists (errors %v), want %d and %d", ok, exists, errs, content.wantOK, content.wantRefusals)
+				}
+				if unchanged != ok-1 {
+					t.Fatalf("%d of %d successes said they changed nothing, want %d", unchanged, ok, ok-1)
+				}
+				doc, err := open().GetChannel(ctx, "stable")
+				if err != nil {
+					t.Fatal(err)
+				}
+				idx, _ := manifest.DecodeChannel(doc.Bytes, manifest.Expect{})
+				if idx.Sequence != 1 || len(idx.Releases) != 1 {
+					t.Errorf("index at sequence %d lists %d releases, want 1 and 1", idx.Sequence, len(idx.Releases))
+				}
+			})
+		}
 	}
 }
 

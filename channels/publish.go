@@ -59,6 +59,9 @@ type Published struct {
 	ReleaseDigest string            `json:"releaseDigest,omitempty"`
 	Channel       *manifest.Channel `json:"channel"`
 	ChannelDigest string            `json:"channelDigest"`
+	// Unchanged is true when the operation was a rerun of one already done
+	// (same version, same content): nothing was written.
+	Unchanged bool `json:"unchanged"`
 }
 
 func (p *Publisher) now() time.Time {
@@ -200,15 +203,18 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 }
 
 // CheckCreate validates a release before anything is resolved or published:
-// the version fits the channel, is new in the store, and (on edge) is ahead
-// of every stable release, since edge holds prereleases of the next version.
+// the version fits the channel and (on edge) is ahead of every stable
+// release, since edge holds prereleases of the next version. A version the
+// store already holds passes: whether this is a rerun of the same content
+// (a no-op) or a clash is only known once the release is resolved, and
+// Create decides it.
 func (p *Publisher) CheckCreate(ctx context.Context, channel, version string) error {
 	v, err := CheckVersion(channel, version)
 	if err != nil {
 		return exitcode.UsageError(err)
 	}
 	if _, err := p.Store.GetRelease(ctx, version); err == nil {
-		return exitcode.UsageError(fmt.Errorf("release %s already exists in %s: releases are immutable; pick the next version", version, p.Store))
+		return nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("check release %s in %s: %w", version, p.Store, err)
 	}
@@ -240,11 +246,17 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	if rel.Product != p.Product {
 		return nil, exitcode.UsageError(fmt.Errorf("release is for product %q, the store publishes %q", rel.Product, p.Product))
 	}
-	if err := p.CheckCreate(ctx, channel, rel.Version); err != nil {
-		return nil, err
+	if _, err := CheckVersion(channel, rel.Version); err != nil {
+		return nil, exitcode.UsageError(err)
 	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
+		return nil, err
+	}
+	if out, err := p.rerun(ctx, rel, idx, ttl); err != nil || out != nil {
+		return out, err
+	}
+	if err := p.CheckCreate(ctx, channel, rel.Version); err != nil {
 		return nil, err
 	}
 	if _, ok := idx.Entry(rel.Version); ok {
@@ -278,7 +290,7 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	idx.Releases = append(idx.Releases, manifest.Entry{Version: rel.Version, Digest: digest, Created: final.Created})
 	ch, chDigest, err := p.publishChannel(ctx, idx, ttl)
 	if err != nil {
-		return nil, fmt.Errorf("release %s is published but not listed: %w (rerunning create fails; run `pin channel refresh` after fixing the store, or list it by hand)", rel.Version, err)
+		return nil, fmt.Errorf("release %s is published but not listed: %w (rerunning the same create lists it)", rel.Version, err)
 	}
 	return &Published{Release: final, ReleaseDigest: digest, Channel: ch, ChannelDigest: chDigest}, nil
 }

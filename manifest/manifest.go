@@ -84,6 +84,23 @@ type Component struct {
 	// --allow-mixed-revisions); a release of one commit names it once, in
 	// source.revision. Optional: manifests without it decode as before.
 	Revision string `json:"revision,omitempty"`
+	// Source is the repository the component was built from when it is not
+	// the release's source (a sidecar from another repository); Revision is
+	// then that repository's revision. Optional: recorded only for
+	// components release.yaml gives their own source.
+	Source string `json:"source,omitempty"`
+}
+
+// MaxSourceLength caps a component's recorded source repository URL.
+const MaxSourceLength = 1024
+
+// CheckComponentSource accepts "" (the release's source) or a printable
+// repository URL of at most MaxSourceLength bytes.
+func CheckComponentSource(src string) error {
+	if len(src) > MaxSourceLength {
+		return fmt.Errorf("is %d bytes, over the %d-byte cap", len(src), MaxSourceLength)
+	}
+	return checkPlainText(src)
 }
 
 // Platform is one child manifest of a component whose tag is an image index.
@@ -422,6 +439,9 @@ func (r *Release) Validate() error {
 		if err := checkRevision(c.Revision); err != nil {
 			return fieldErr(k, f+".revision", "%v", err)
 		}
+		if err := CheckComponentSource(c.Source); err != nil {
+			return fieldErr(k, f+".source", "%v", err)
+		}
 		for j, p := range c.Platforms {
 			pf := fmt.Sprintf("%s.platforms[%d]", f, j)
 			if p.OS == "" || p.Architecture == "" {
@@ -496,6 +516,11 @@ func checkRevision(rev string) error {
 	if len(rev) > MaxRevisionLength {
 		return fmt.Errorf("is %d bytes, over the %d-byte cap", len(rev), MaxRevisionLength)
 	}
+	return checkPlainText(rev)
+}
+
+// checkPlainText refuses surrounding space, control characters and invalid UTF-8.
+func checkPlainText(rev string) error {
 	if strings.TrimSpace(rev) != rev {
 		return fmt.Errorf("%q has surrounding space", rev)
 	}

@@ -58,12 +58,13 @@ type CheckOptions struct {
 
 // CheckResult is what Check found.
 type CheckResult struct {
-	Version    string        `json:"version"`
-	Digest     string        `json:"manifestDigest"`
-	References int           `json:"references"`
-	Findings   []Finding     `json:"findings"`
-	Warnings   []FileWarning `json:"-"`
-	Notes      []string      `json:"warnings"`
+	SchemaVersion int           `json:"schemaVersion"` // CheckSchemaVersion
+	Version       string        `json:"version"`
+	Digest        string        `json:"manifestDigest"`
+	References    int           `json:"references"`
+	Findings      []Finding     `json:"findings"`
+	Warnings      []FileWarning `json:"-"`
+	Notes         []string      `json:"warnings"`
 }
 
 // Check verifies pin.lock's manifest with pin.yaml's keys (offline), then
@@ -101,7 +102,7 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err != nil {
 		return nil, err
 	}
-	res := &CheckResult{Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
+	res := &CheckResult{SchemaVersion: CheckSchemaVersion, Version: rel.Version, Digest: vr.Digest, Findings: []Finding{}, Notes: []string{}}
 	seen := map[string]int{} // file, component and field of every reference found
 	var tagged []PlannedDeployRef
 	for _, s := range files {
@@ -246,7 +247,7 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	}
 	indexes, err := fetchVerified(ctx, cfg.Channel, rd, false)
 	if err != nil {
-		return nil, err
+		return nil, explainSource(err, cfg, lock, store)
 	}
 	var out []Finding
 	idx := map[string]*manifest.Channel{}

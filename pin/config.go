@@ -35,7 +35,7 @@ const (
 // DefaultFiles are the globs pin manages when pin.yaml names none.
 // They read every file pin audit reads when it walks a directory (rewrite.FormatOf),
 // so that audit and update see the same files.
-var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json",
+var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.hcl", "**/*.tf.json", "**/*.y*ml", "**/*.json",
 	"**/Dockerfile*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile*", "**/*.Containerfile", "**/*.containerfile"}
 
 // Config is a parsed pin.yaml.
@@ -93,7 +93,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	c := &Config{}
 	if err := dec.Decode(c); err != nil {
-		return nil, yamlerr.FormatData(path, b, err)
+		return nil, yamlerr.FormatDataFor(path, b, err, c)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

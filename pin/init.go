@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
@@ -67,21 +68,14 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
-	source := o.Source
-	// A plain path is written relative to pin.yaml; a URL (file:// too) as given.
-	if dir, local := channels.LocalDir(source); local && dir == source {
-		abs, err := filepath.Abs(o.Path)
-		if err != nil {
-			return nil, err
-		}
-		if rel, err := filepath.Rel(filepath.Dir(abs), mustAbs(source)); err == nil {
-			source = rel
-		}
+	if err := checkConstraintSatisfiable(ctx, rd, vc, o.Channel, o.Constraint); err != nil {
+		return nil, err
 	}
 	repos, err := initRepositories(ctx, rd, vc, o.Constraint)
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
+	source := sourceForConfig(o.Source, o.Path)
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
 		Keys: []string{string(pem)}, Files: o.Files, Style: o.Style, Repositories: repos,
@@ -101,6 +95,68 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	return LoadConfig(o.Path)
+}
+
+// checkConstraintSatisfiable refuses a --constraint that no release the
+// channel offers satisfies: pin.yaml would be written, and every update
+// would then fail.
+func checkConstraintSatisfiable(ctx context.Context, rd *channels.Reader, vc *channels.VerifiedChannel, channel, constraint string) error {
+	if constraint == "" {
+		return nil
+	}
+	cs, err := channels.ParseConstraint(constraint)
+	if err != nil {
+		return exitcode.UsageError(err)
+	}
+	idx := map[string]*manifest.Channel{channel: vc.Index}
+	if channel == channels.Edge {
+		if st, err := rd.Channel(ctx, channels.Stable); err == nil {
+			idx[channels.Stable] = st.Index
+		} else if !channels.IsNotFound(err) {
+			return err
+		}
+	}
+	cands := channels.Visible(channel, idx)
+	if _, ok := channels.Select(cands, cs); ok {
+		return nil
+	}
+	var listed []string
+	for _, c := range cands {
+		if !c.Yanked {
+			listed = append(listed, c.Version)
+		}
+	}
+	have := "none"
+	if len(listed) > 0 {
+		have = strings.Join(listed, ", ")
+	}
+	return exitcode.UsageError(fmt.Errorf("--constraint %q: no release on %s satisfies it (releases not yanked: %s)", constraint, channel, have))
+}
+
+// isURL reports whether a source is written as a URL (file:// included),
+// not a plain path.
+func isURL(s string) bool {
+	dir, local := channels.LocalDir(s)
+	return !local || dir != s
+}
+
+// sourceForConfig returns the source as pin.yaml should say it: as the user
+// typed it (an absolute path stays absolute; ./releases stays ./releases),
+// except that a relative directory is rebased when pin.yaml is written in
+// another directory than the current one, since pin.yaml's paths are
+// relative to pin.yaml.
+func sourceForConfig(typed, configPath string) string {
+	if isURL(typed) || filepath.IsAbs(typed) {
+		return typed
+	}
+	cfgDir := filepath.Dir(mustAbs(configPath))
+	if cfgDir == mustAbs(".") {
+		return typed
+	}
+	if rel, err := filepath.Rel(cfgDir, mustAbs(typed)); err == nil {
+		return rel
+	}
+	return typed
 }
 
 func mustAbs(p string) string {

@@ -31,6 +31,8 @@ type Lock struct {
 	Manifest       string                 `json:"manifest"`
 	Signature      string                 `json:"signature"`
 	References     []LockedReference      `json:"references"`
+	// Hold, when set, keeps pin update on Hold.Version (pin update --hold).
+	Hold *Hold `json:"hold,omitempty"`
 }
 
 // LockedIndex records the channel index a consumer last verified, for rollback detection.

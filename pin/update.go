@@ -28,7 +28,12 @@ import (
 type UpdateOptions struct {
 	To             string // exact version to move to (may go down: asking is allowing)
 	AllowDowngrade bool   // allow the selected version to be lower than pin.lock's
-	Now            func() time.Time
+	// Hold records a hold on the selected version in pin.lock, with
+	// HoldReason; Unhold releases pin.lock's hold (see Hold).
+	Hold       bool
+	HoldReason string
+	Unhold     bool
+	Now        func() time.Time
 	// Store overrides the store named by pin.yaml (tests, the demo).
 	Store channels.ReadStore
 	// Open configures how pin.yaml's store is opened.
@@ -42,9 +47,15 @@ type Plan struct {
 	Lock     *Lock
 	Release  *channels.VerifiedRelease
 	Selected channels.Candidate
-	Changes  []FileChange
-	Refs     []PlannedRef
-	Warnings []FileWarning
+	// Held is pin.lock's hold when it kept the project on its release.
+	Held *Hold
+	// MovedOffYanked is set when pin.lock's release was yanked and the
+	// update moved to the newest release that is not, below it.
+	MovedOffYanked *YankedPin
+	newest         string // the newest allowed release, when Held
+	Changes        []FileChange
+	Refs           []PlannedRef
+	Warnings       []FileWarning
 	// DeployRefs are the module source refs and shared/split tags the
 	// release sets (those it cannot set are in Warnings).
 	DeployRefs []PlannedDeployRef
@@ -186,7 +197,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	}
 	indexes, err := fetchVerified(ctx, cfg.Channel, rd, false)
 	if err != nil {
-		return nil, err
+		return nil, explainSource(err, cfg, lock, store)
 	}
 	sel, err := selectRelease(cfg, lock, indexes, o)
 	if err != nil {
@@ -207,6 +218,17 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	}
 	pending := loadPending(cfg)
 	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
+	if lock != nil && lock.Hold != nil && !o.Unhold && !o.Hold {
+		p.Held = lock.Hold
+		if cs, err := channels.ParseConstraint(cfg.Constraint); err == nil {
+			if newest, ok := channels.Select(visibleOf(indexes, cfg.Channel), cs); ok {
+				p.newest = newest.Version
+			}
+		}
+	}
+	if p.Held == nil {
+		p.MovedOffYanked = yankedPin(lock, visibleOf(indexes, cfg.Channel), sel)
+	}
 	if err := p.scan(); err != nil {
 		return nil, err
 	}
@@ -223,6 +245,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 			Hint:    "remove it yourself if it is a leftover"}})
 	}
 	p.Lock = p.buildLock(indexes)
+	p.Lock.Hold = nextHold(lock, sel.Version, o, o.now())
 	if p.lockNew, err = p.Lock.Encode(); err != nil {
 		return nil, err
 	}
@@ -238,6 +261,9 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 		idx[n] = vc.Index
 	}
 	cands := channels.Visible(cfg.Channel, idx)
+	if held, ok, err := holdDecision(cfg, lock, cands, o); err != nil || ok {
+		return held, err
+	}
 	if o.To != "" {
 		if _, err := manifest.ParseVersion(o.To); err != nil {
 			return channels.Candidate{}, exitcode.UsageError(fmt.Errorf("--to: %w", err))
@@ -270,7 +296,7 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 		}
 		return channels.Candidate{}, exitcode.UsageError(fmt.Errorf("no release on %s satisfies constraint %q (%d listed)", cfg.Channel, cfg.Constraint, len(cands)))
 	}
-	if lock != nil && lock.Version != "" && !o.AllowDowngrade && lock.Product == cfg.Product {
+	if lock != nil && lock.Version != "" && !o.AllowDowngrade && lock.Product == cfg.Product && yankedPin(lock, cands, sel) == nil {
 		cur, err1 := semver.StrictNewVersion(lock.Version)
 		next, err2 := semver.StrictNewVersion(sel.Version)
 		if err1 == nil && err2 == nil && next.LessThan(cur) {
@@ -284,6 +310,15 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 		}
 	}
 	return sel, nil
+}
+
+// visibleOf lists the releases a consumer of channel sees in indexes.
+func visibleOf(indexes map[string]*channels.VerifiedChannel, channel string) []channels.Candidate {
+	idx := map[string]*manifest.Channel{}
+	for n, vc := range indexes {
+		idx[n] = vc.Index
+	}
+	return channels.Visible(channel, idx)
 }
 
 // NewValue is what a managed value becomes for a component of rel.

@@ -40,6 +40,8 @@ type options struct {
 	verified    bool
 	// challengePath is the file of WithChallengeCache ("" for none).
 	challengePath string
+	// notify, when set, is told about each retry (WithRetryNotify).
+	notify func(Retry)
 }
 
 func makeOptions(opts []Option) options {
@@ -102,6 +104,20 @@ func WithRetry(backoff time.Duration, maxAttempts int) Option {
 // WithMaxRetryWait caps any single wait between attempts, a Retry-After
 // header's included (default MaxRetryWait).
 func WithMaxRetryWait(d time.Duration) Option { return func(o *options) { o.maxWait = d } }
+
+// Retry describes a request about to be retried: for progress output, so a
+// long run of retries against a dead registry is not silent.
+type Retry struct {
+	Host        string
+	Attempt     int // the attempt that failed, from 1
+	MaxAttempts int
+	Wait        time.Duration // before the next attempt
+	Cause       string        // the status or error that failed
+}
+
+// WithRetryNotify calls notify before each retry's wait. It may be called
+// from many goroutines at once.
+func WithRetryNotify(notify func(Retry)) Option { return func(o *options) { o.notify = notify } }
 
 // WithUserAgent sets the User-Agent sent to registries (default "pin").
 func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }

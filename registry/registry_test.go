@@ -236,9 +236,28 @@ func TestRetry(t *testing.T) {
 				}
 				next.ServeHTTP(w, r)
 			})
-			r := NewResolver(WithRetry(time.Millisecond, tt.attempts))
+			var mu sync.Mutex
+			var told []Retry
+			r := NewResolver(WithRetry(time.Millisecond, tt.attempts), WithRetryNotify(func(rt Retry) {
+				mu.Lock()
+				told = append(told, rt)
+				mu.Unlock()
+			}))
 			start := time.Now()
 			res, err := r.ResolveOne(context.Background(), p+"/x:img")
+			// Every retry is announced, with the attempt, the host and the cause.
+			wantTold := min(tt.failures, tt.attempts-1)
+			if tt.status == 404 {
+				wantTold = 0
+			}
+			if len(told) != wantTold {
+				t.Errorf("told of %d retries, want %d: %+v", len(told), wantTold, told)
+			}
+			for i, rt := range told {
+				if rt.Attempt != i+1 || rt.MaxAttempts != tt.attempts || rt.Host != strings.TrimPrefix(p, "http://") || !strings.Contains(rt.Cause, fmt.Sprint(tt.status)) {
+					t.Errorf("retry %d: %+v", i, rt)
+				}
+			}
 			if tt.wantErr {
 				if err == nil {
 					t.Fatal("no error")

@@ -291,6 +291,7 @@ type retryTransport struct {
 	backoff     time.Duration
 	maxAttempts int
 	maxWait     time.Duration
+	notify      func(Retry)
 }
 
 func retryableStatus(code int) bool {
@@ -358,6 +359,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Body.Close()
 		}
 		d = min(d, t.maxWait)
+		if t.notify != nil {
+			cause := ""
+			if err != nil {
+				cause = err.Error()
+			} else {
+				cause = resp.Status
+			}
+			t.notify(Retry{Host: req.URL.Host, Attempt: attempt, MaxAttempts: t.maxAttempts, Wait: d, Cause: cause})
+		}
 		wait *= 2
 		timer := time.NewTimer(d)
 		select {
@@ -443,7 +453,7 @@ func newHub(opts []Option) *hub {
 	var rt http.RoundTripper = &countingTransport{next: o.transport, c: c}
 	rt = &redactTransport{next: rt}
 	rt = &timeoutTransport{next: rt, timeout: o.timeout}
-	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait}
+	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait, notify: o.notify}
 	rt = transport.NewUserAgent(rt, o.userAgent)
 	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}, challenges: newChallengeCache(o.challengePath)}
 }

@@ -113,7 +113,7 @@ type Format string
 
 // Supported formats.
 const (
-	FormatHCL        Format = "hcl"        // .tf, .tfvars
+	FormatHCL        Format = "hcl"        // .tf, .tfvars, .hcl (Terragrunt)
 	FormatJSON       Format = "json"       // .json, .tf.json
 	FormatYAML       Format = "yaml"       // .yaml, .yml
 	FormatDockerfile Format = "dockerfile" // Dockerfile, Dockerfile.*, *.Dockerfile, and Containerfile alike
@@ -124,7 +124,7 @@ func FormatOf(path string) (Format, bool) {
 	base := filepath.Base(path)
 	lower := strings.ToLower(base)
 	switch {
-	case strings.HasSuffix(lower, ".tf"), strings.HasSuffix(lower, ".tfvars"):
+	case strings.HasSuffix(lower, ".tf"), strings.HasSuffix(lower, ".tfvars"), strings.HasSuffix(lower, ".hcl"):
 		return FormatHCL, true
 	case strings.HasSuffix(lower, ".json"):
 		return FormatJSON, true
@@ -141,7 +141,9 @@ func FormatOf(path string) (Format, bool) {
 func Scan(path string, data []byte, m Matcher) (*Result, error) {
 	f, ok := FormatOf(path)
 	if !ok {
-		return nil, fmt.Errorf("%s: not a file format pin reads", path)
+		// A ParseError: a configuration problem (files: matches it), reported
+		// with the file's path once, like a file that does not parse.
+		return nil, &ParseError{File: path, Msg: "not a format pin reads (.tf, .tfvars, .hcl, .json, .yaml, .yml, Dockerfile*): narrow files: in pin.yaml to leave it out"}
 	}
 	if enc, wide := wideEncoding(data); wide {
 		// Scanning the raw bytes would find nothing, and say so: refused.

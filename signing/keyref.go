@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/options"
 )
@@ -49,6 +50,8 @@ type kmsProvider struct {
 	// validate checks the shape of a reference before any network call; nil
 	// when the provider is not built in.
 	validate func(ref string) error
+	// load opens a key; nil means sigstore's kms.Get.
+	load func(ctx context.Context, ref string) (signature.SignerVerifier, error)
 	// absent says why the provider is not built into pin.
 	absent string
 }
@@ -159,7 +162,16 @@ func loadKMSKey(ctx context.Context, ref string, p kmsProvider) (*Signer, error)
 	if err := p.validate(ref); err != nil {
 		return nil, refErrorf("%s: %w", ref, err)
 	}
-	sv, err := kms.Get(ctx, ref, crypto.SHA256)
+	var sv signature.SignerVerifier
+	var err error
+	if p.load != nil {
+		sv, err = p.load(ctx, ref)
+	} else {
+		sv, err = kms.Get(ctx, ref, crypto.SHA256)
+	}
+	if errors.Is(err, ErrKeyRef) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrKMS, ref, err)
 	}

@@ -121,11 +121,26 @@ func (s *Signer) PublicKeyPEM() ([]byte, error) { return cryptoutils.MarshalPubl
 // KeyID returns a short, stable identifier of the signer's public key.
 func (s *Signer) KeyID() string { return keyID(s.pub) }
 
-// SignBlob signs payload and returns the base64 signature, as stored in a .sig file.
+// ErrSelfCheck is wrapped when a key returns a signature that its own public
+// key does not verify (a misbehaving KMS or emulator): nothing signed so is
+// ever published, so consumers never meet a store nobody can verify.
+var ErrSelfCheck = errors.New("the key's signature does not verify with its own public key")
+
+// SignBlob signs payload and returns the base64 signature, as stored in a .sig
+// file. The signature is verified with the signer's public key before it is
+// returned (ErrSelfCheck): a few microseconds locally, and the only way to
+// notice a KMS that signs badly before its signatures are published.
 func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, error) {
 	raw, err := s.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
+	}
+	v, err := signature.LoadVerifier(s.pub, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("sign: load the public key to check the signature: %w", err)
+	}
+	if err := v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(data), options.WithContext(ctx)); err != nil {
+		return nil, fmt.Errorf("sign with key %s: %w (%v): the key service signs badly, so the signature is not used", s.KeyID(), ErrSelfCheck, err)
 	}
 	return []byte(base64.StdEncoding.EncodeToString(raw)), nil
 }

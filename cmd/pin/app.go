@@ -26,6 +26,8 @@ type app struct {
 	OutTTY bool // stdout is a terminal: tables and colour
 	ErrTTY bool // stderr is a terminal: progress lines
 	InTTY  bool // stdin is a terminal: password prompts
+	// Quiet (--quiet) turns progress and retry lines off even on a terminal.
+	Quiet bool
 
 	LookupEnv func(string) (string, bool)
 	Now       func() time.Time

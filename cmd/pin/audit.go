@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/wellcomecollection/pin/audit"
 	"github.com/wellcomecollection/pin/channels"
@@ -57,11 +56,14 @@ Terraform module source in the product's repository is judged by its ?ref= again
 the releases' signed source revisions. Channel indexes and manifests
 are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		Example: `  pin audit                                  # the project of ./pin.yaml
-  pin audit infra/ --tfstate terraform.tfstate --format markdown
+  pin audit infra/ --tfstate terraform.tfstate --output markdown
   aws ecs describe-task-definition --task-definition bags_api | pin audit - --source oci://registry.example/storage-service-releases --key-file release.pub
   kubectl get deploy -A -o json | pin audit - --fail-on unpinned,yanked,mixed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
+			if cmd.Flags().Changed("format") {
+				fmt.Fprintln(a.Err, "pin: warning: --format is deprecated: use --output (-o)")
+			}
 			return runAudit(cmd.Context(), a, opts)
 		},
 	}
@@ -70,14 +72,12 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 	cmd.Flags().StringVar(&opts.Source, "source", "", "store to audit against (instead of pin.yaml)")
 	cmd.Flags().StringArrayVar(&opts.KeyFile, "key-file", nil, "trusted public key, with --source (repeatable)")
 	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to judge against (default: pin.yaml's, or stable)")
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table, json or markdown (--output works too)")
-	// Every other command says --output; accept it here as a synonym.
-	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
-		if name == "output" {
-			name = "format"
-		}
-		return pflag.NormalizedName(name)
-	})
+	cmd.Flags().StringVarP(&opts.Format, "output", "o", "table", "output format: table, json or markdown")
+	// --format was audit's own name for --output: still accepted, for
+	// scripts written against it, with a deprecation note on stderr (cobra's
+	// MarkDeprecated would print it on stdout, into the JSON).
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format (deprecated: use --output)")
+	_ = cmd.Flags().MarkHidden("format")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,expired (a channel index not refreshed),moved-tag (exit 2 when the inputs hold nothing of the product)")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
@@ -89,7 +89,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	switch opts.Format {
 	case "table", "json", "markdown":
 	default:
-		return exitcode.UsageError(fmt.Errorf("--format %q: use table, json or markdown", opts.Format))
+		return exitcode.UsageError(fmt.Errorf("--output %q: use table, json or markdown", opts.Format))
 	}
 	failOn, err := audit.ParseFailOn(opts.FailOn)
 	if err != nil {
@@ -139,6 +139,11 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 			dir = cfg.Dir()
 		}
 		paths = []string{dir}
+		if cfg != nil && opts.relativeTo == "" {
+			// The project's files, named relative to pin.yaml as check and
+			// update name them, from whichever subdirectory pin runs in.
+			opts.relativeTo = cfg.Dir()
+		}
 	}
 	var eo audit.Options
 	if m != nil {

@@ -158,7 +158,7 @@ func TestAuditNotes(t *testing.T) {
 	if r := runPin(t, "", nil, append(base, "--fail-on", "unpinned")...); r.code != 4 {
 		t.Fatalf("--fail-on unpinned with an interpolated product image: exit %d", r.code)
 	}
-	j := runPin(t, "", nil, append(base, "--format", "json")...).mustSucceed(t, "audit --format json")
+	j := runPin(t, "", nil, append(base, "--output", "json")...).mustSucceed(t, "audit --output json")
 	var rep struct {
 		Warnings []struct {
 			Source  string `json:"source"`
@@ -167,6 +167,6 @@ func TestAuditNotes(t *testing.T) {
 		} `json:"warnings"`
 	}
 	if err := json.Unmarshal([]byte(j.out), &rep); err != nil || len(rep.Warnings) != 2 || j.err != "" {
-		t.Fatalf("audit --format json warnings: %v %+v, stderr %q", err, rep.Warnings, j.err)
+		t.Fatalf("audit --output json warnings: %v %+v, stderr %q", err, rep.Warnings, j.err)
 	}
 }

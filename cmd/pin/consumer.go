@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -87,6 +88,10 @@ type updateOptions struct {
 	ExitCode       bool
 	Output         string
 	Wait           time.Duration
+	Hold           bool
+	Reason         string
+	Unhold         bool
+	Summary        string
 }
 
 func newUpdateCmd(a *app) *cobra.Command {
@@ -99,7 +104,7 @@ expired, no rollback below pin.lock, right product and channel, manifest digest 
 listed, no downgrade, never a yanked release) before a byte is written; then
 rewrites only the image references, prints a unified diff, writes all files
 all-or-nothing, and records what it did in pin.lock.`,
-		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available",
+		Example: "  pin update --dry-run\n  pin update\n  pin update --to 1.5.0 --allow-downgrade\n  pin update --dry-run --exit-code   # exit 4 when an update is available\n  pin update --to 1.4.2 --hold --reason \"1.5 breaks ingests (INC-42)\"\n  pin update --unhold\n  pin update --summary markdown > pr-body.md",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runUpdate(cmd.Context(), a, opts)
@@ -110,8 +115,12 @@ all-or-nothing, and records what it did in pin.lock.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the diff and write nothing")
 	cmd.Flags().BoolVar(&opts.AllowDowngrade, "allow-downgrade", false, "allow the newest allowed version to be lower than pin.lock's")
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 4 when an update is available (--dry-run) or was made")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
+	cmd.Flags().BoolVar(&opts.Hold, "hold", false, "stay on the selected release (with --to: that one) until --unhold; needs --reason, recorded in pin.lock")
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why the project is held (with --hold)")
+	cmd.Flags().BoolVar(&opts.Unhold, "unhold", false, "release pin.lock's hold and update as usual")
+	cmd.Flags().StringVar(&opts.Summary, "summary", "", "print a summary instead of the diff: markdown (a pull request body)")
 	return cmd
 }
 
@@ -141,11 +150,27 @@ type updateJSON struct {
 	References []pin.LockedReference `json:"references"`
 	Warnings   []string              `json:"warnings"`
 	Diff       string                `json:"diff"`
+	// Held is pin.lock's hold, when it kept the project on its release.
+	Held *pin.Hold `json:"held"`
+	// MovedOffYanked names the yanked release the update moved away from.
+	MovedOffYanked *yankedJSON `json:"movedOffYanked"`
+}
+
+type yankedJSON struct {
+	Version string `json:"version"`
+	Channel string `json:"channel"`
+	Reason  string `json:"reason"`
 }
 
 func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
+	}
+	if opts.Summary != "" && opts.Summary != "markdown" {
+		return exitcode.UsageError(fmt.Errorf("--summary %q: use markdown", opts.Summary))
+	}
+	if opts.Summary != "" && opts.Output == "json" {
+		return exitcode.UsageError(fmt.Errorf("--summary and --output json both choose what stdout holds: give one"))
 	}
 	cfg, err := pin.LoadConfig(findConfig(opts.Config))
 	if err != nil {
@@ -160,10 +185,13 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		}
 		defer unlock()
 	}
+	stopNotice := slowNotice(a, fmt.Sprintf("pin: reading and verifying %s %s", cfg.Channel, cfg.SourceAsWritten))
 	plan, err := pin.PlanUpdate(ctx, cfg, pin.UpdateOptions{
 		To: opts.To, AllowDowngrade: opts.AllowDowngrade, Now: a.now,
+		Hold: opts.Hold, HoldReason: opts.Reason, Unhold: opts.Unhold,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
+	stopNotice()
 	if err != nil {
 		return err
 	}
@@ -182,12 +210,16 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	rel := plan.Release.Release
 	if opts.Output == "json" {
 		out := updateJSON{Version: rel.Version, Channel: plan.Selected.Channel, Digest: plan.Release.Digest, Previous: prev,
-			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: plan.Lock.References, Warnings: []string{}, Diff: plan.Diff()}
+			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: currentReferences(plan), Warnings: []string{}, Diff: plan.Diff()}
 		for _, c := range plan.Changes {
 			out.Files = append(out.Files, c.File.Rel)
 		}
 		for _, w := range plan.Warnings {
 			out.Warnings = append(out.Warnings, w.String())
+		}
+		out.Held = plan.Held
+		if y := plan.MovedOffYanked; y != nil {
+			out.MovedOffYanked = &yankedJSON{Version: y.Version, Channel: y.Channel, Reason: y.Reason}
 		}
 		if out.References == nil {
 			out.References = []pin.LockedReference{}
@@ -195,13 +227,23 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		if err := writeJSON(a.Out, out); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprint(a.Out, plan.Diff())
+	} else if opts.Summary == "markdown" {
 		for _, w := range plan.Warnings {
 			if !pin.IsUnmanaged(w) { // those are the error below
 				fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
 			}
 		}
+		fmt.Fprint(a.Out, plan.MarkdownSummary())
+	} else {
+		diff := plan.Diff()
+		if a.colour() {
+			diff = colourDiff(diff)
+		}
+		fmt.Fprint(a.Out, diff)
+		for _, w := range plan.Warnings {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+		}
+		printHoldAndYank(a, plan, opts.DryRun)
 		verb := "Pinned"
 		if opts.DryRun {
 			verb = "Would pin"
@@ -230,6 +272,7 @@ type checkOptions struct {
 	Config string
 	Online bool
 	Output string
+	FailOn string
 }
 
 func newCheckCmd(a *app) *cobra.Command {
@@ -241,7 +284,7 @@ func newCheckCmd(a *app) *cobra.Command {
 checks that every managed reference equals what the release pins. Exit 0 clean,
 4 drift (each listed with file:line), 3 trust failure. --online also reports a
 newer allowed release, a yanked current release and an expired channel.`,
-		Example: "  pin check\n  pin check --online --output json",
+		Example: "  pin check\n  pin check --online --output json\n  pin check --online --fail-on drift,unpinned,missing,yanked   # report, do not fail on, update-available",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd.Context(), a, opts)
@@ -249,7 +292,8 @@ newer allowed release, a yanked current release and an expired channel.`,
 	}
 	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
 	cmd.Flags().BoolVar(&opts.Online, "online", false, "also ask the source about newer, yanked and expired releases")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 only on these finding kinds (default: all): "+strings.Join(pin.FindingKinds, ","))
 	return cmd
 }
 
@@ -257,11 +301,17 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
+	failOn, err := pin.ParseFailOn(opts.FailOn)
+	if err != nil {
+		return err
+	}
 	cfg, err := pin.LoadConfig(findConfig(opts.Config))
 	if err != nil {
 		return err
 	}
+	stopNotice := slowNotice(a, "pin: checking against "+cfg.SourceAsWritten)
 	res, err := pin.Check(ctx, cfg, pin.CheckOptions{Online: opts.Online, Now: a.now, Open: channels.OpenOptions{Registry: registryOptions(a)}})
+	stopNotice()
 	if err != nil {
 		return err
 	}
@@ -292,11 +342,15 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", loc, f.Kind, f.Message)
 			}
 			tw.Flush()
-			fmt.Fprintf(a.Out, "%d finding(s) against %s %s.\n", len(res.Findings), cfg.Product, res.Version)
+			fmt.Fprintf(a.Out, "%d finding(s) against %s %s", len(res.Findings), cfg.Product, res.Version)
+			if n := len(res.Failing(failOn)); n < len(res.Findings) {
+				fmt.Fprintf(a.Out, "; %d of them fail the check (--fail-on %s)", n, opts.FailOn)
+			}
+			fmt.Fprintln(a.Out, ".")
 		}
 	}
-	if len(res.Findings) > 0 {
-		return silent(exitcode.FindingsError(fmt.Errorf("%d finding(s)", len(res.Findings))))
+	if failing := res.Failing(failOn); len(failing) > 0 {
+		return silent(exitcode.FindingsError(fmt.Errorf("%d finding(s)", len(failing))))
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func newKeysCmd(a *app) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    groupHelp,
 	}
-	cmd.AddCommand(newKeysGenerateCmd(a), newKeysPublicCmd(a))
+	cmd.AddCommand(newKeysGenerateCmd(a), newKeysPublicCmd(a), newKeysIDCmd(a))
 	return cmd
 }
 

@@ -73,6 +73,10 @@ func run(ctx context.Context, a *app, args []string) int {
 	if err == nil {
 		return exitcode.OK
 	}
+	if interrupted(ctx, err) {
+		fmt.Fprintln(a.Err, "pin: interrupted")
+		return exitInterrupted
+	}
 	code := exitcode.Of(err)
 	if isFlagError(err) {
 		code = exitcode.Usage
@@ -92,9 +96,9 @@ func run(ctx context.Context, a *app, args []string) int {
 func wantsJSON(args []string) bool {
 	for i, a := range args {
 		switch {
-		case a == "--output=json", a == "--format=json":
+		case a == "--output=json", a == "--format=json", a == "-o=json", a == "-ojson":
 			return true
-		case (a == "--output" || a == "--format") && i+1 < len(args) && args[i+1] == "json":
+		case (a == "--output" || a == "--format" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
 			return true
 		}
 	}

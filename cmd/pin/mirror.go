@@ -73,7 +73,7 @@ keep the publisher's signatures.`,
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", mirror.DefaultJobs, "blobs copied at once")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "verify and report what would be copied; write nothing")
 	cmd.Flags().StringVar(&opts.WithStore, "with-store", "", "also copy the signed channel indexes and releases to this store (directory or oci://)")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
 }

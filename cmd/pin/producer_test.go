@@ -108,6 +108,8 @@ func TestProducerRefusals(t *testing.T) {
 	os.WriteFile(httpsCfg, []byte(strings.Replace(string(b), "store: ./store", "store: https://releases.invalid/storage-service", 1)), 0o644)
 	unknownField := filepath.Join(dir, "unknown.yaml")
 	os.WriteFile(unknownField, []byte(strings.Replace(string(b), "store: ./store", "store: ./store\nsauce: tomato", 1)), 0o644)
+	otherContent := filepath.Join(dir, "other.yaml")
+	os.WriteFile(otherContent, []byte(strings.Replace(string(b), "/y1p3h6z3/notifier:latest", "/y1p3h6z3/bags_api:latest", 1)), 0o644)
 	unreachable := filepath.Join(dir, "unreachable.yaml")
 	os.WriteFile(unreachable, []byte(strings.Replace(string(b), host+"/y1p3h6z3/bags_api", "127.0.0.1:1/y1p3h6z3/bags_api", 1)), 0o644)
 
@@ -122,7 +124,7 @@ func TestProducerRefusals(t *testing.T) {
 		{"v prefix", pw, []string{"release", "create", "v1.0.0", "--channel", "stable", "--key", "release.key"}, 2, "not a strict SemVer"},
 		{"prerelease on stable", pw, []string{"release", "create", "1.0.0-edge.2", "--channel", "stable", "--key", "release.key"}, 2, "stable takes only X.Y.Z"},
 		{"final on edge", pw, []string{"release", "create", "1.1.0", "--channel", "edge", "--key", "release.key"}, 2, "edge takes X.Y.Z-edge.N"},
-		{"exists", pw, []string{"release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key"}, 2, "already exists"},
+		{"exists with other content", pw, []string{"release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key", "--config", otherContent}, 2, "with different content (component notifier is sha256:"},
 		{"unknown channel", pw, []string{"release", "create", "1.0.0", "--channel", "beta", "--key", "release.key"}, 2, `channel "beta"`},
 		{"bad release.yaml", pw, []string{"release", "create", "1.0.0", "--channel", "stable", "--key", "release.key", "--config", brokenCfg}, 2, "broken.yaml:5:"},
 		{"component does not resolve", pw, []string{"release", "create", "1.0.0-edge.2", "--channel", "edge", "--key", "release.key", "--config", missing}, 1, "component notifier (" + host + "/y1p3h6z3/notifier:no-such-tag"},

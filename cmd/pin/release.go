@@ -37,6 +37,7 @@ func newReleaseCmd(a *app) *cobra.Command {
 		newReleaseListCmd(a),
 		newReleaseShowCmd(a),
 		newReleaseDiffCmd(a),
+		newReleaseNextCmd(a),
 	)
 	return cmd
 }
@@ -57,7 +58,7 @@ type producerFlags struct {
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
 	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
-	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.Record, "record", "", "publish record: what this pipeline last published per channel, committed with release.yaml (default: "+channels.DefaultRecordName+" next to --config)")
 	cmd.Flags().BoolVar(&f.NewChannel, "new-channel", false, "start a channel the store lost again, empty, after the sequence the publish record holds")
 	cmd.Flags().BoolVar(&f.AdoptStore, "adopt-store", false, "trust the store's current channel indexes that the publish record does not know yet, and record them")
@@ -122,6 +123,7 @@ type releaseCreateOptions struct {
 	AllowMixedRevisions bool
 	DryRun              bool
 	Jobs                int
+	Base                string // with VERSION auto: see pin release next
 
 	// beforeConfirm, when set (tests only), runs between the resolution and
 	// the confirmation of the tags, where another job may move one.
@@ -137,7 +139,10 @@ func newReleaseCreateCmd(a *app) *cobra.Command {
 manifest bytes fetched, never taken from a header), builds the release manifest,
 signs it, publishes it to the store, and lists it on the channel's index with
 sequence+1 and a new expiry. Refuses versions that are not strict SemVer, do not
-fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N) or already exist.
+fit the channel (stable: X.Y.Z; edge: X.Y.Z-edge.N). VERSION auto takes the
+channel's next free version (see pin release next). Rerunning a create with the
+same content changes nothing and succeeds; a taken version with other content
+is refused.
 
 A release is one commit's images. --revision fills {revision} in release.yaml's
 images (bags_api:ref.{revision}) and is recorded as the release's
@@ -149,7 +154,8 @@ is resolved once more: a tag that moved meanwhile is refused.`,
 		Example: `  pin release create 1.5.0-edge.1 --config release.yaml --channel edge --key release.key
   pin release create 1.5.0-edge.2 --channel edge --dry-run --output json
   pin release create 1.5.0-edge.3 --channel edge --key release.key --revision "$GITHUB_SHA"
-  pin release create 1.5.0-edge.4 --channel edge --key release.key --allow-mixed-revisions`,
+  pin release create 1.5.0-edge.4 --channel edge --key release.key --allow-mixed-revisions
+  pin release create auto --channel edge --key release.key   # the next free edge version`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Version = args[0]
@@ -162,6 +168,7 @@ is resolved once more: a tag that moved meanwhile is refused.`,
 	cmd.Flags().BoolVar(&opts.AllowMixedRevisions, "allow-mixed-revisions", false, "publish components built from different revisions, recording each one's")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve and print the release; sign and publish nothing")
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", registry.DefaultJobs, "concurrent registry requests")
+	cmd.Flags().StringVar(&opts.Base, "base", "", "with VERSION auto: X.Y.Z to use when it is ahead of stable (see pin release next)")
 	_ = cmd.MarkFlagRequired("channel")
 	return cmd
 }
@@ -170,8 +177,10 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	if _, err := channels.CheckVersion(opts.Channel, opts.Version); err != nil {
-		return exitcode.UsageError(err)
+	if opts.Version != autoVersion {
+		if _, err := channels.CheckVersion(opts.Channel, opts.Version); err != nil {
+			return exitcode.UsageError(err)
+		}
 	}
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
@@ -198,6 +207,10 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if err != nil {
 		return err
 	}
+	auto := opts.Version == autoVersion
+	if err := resolveAutoVersion(ctx, a, opts, pub, cfg.Store); err != nil {
+		return err
+	}
 	if pub != nil {
 		// Fail fast on a taken or ill-fitting version before resolving anything.
 		if err := pub.CheckCreate(ctx, opts.Channel, opts.Version); err != nil {
@@ -222,11 +235,23 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 		printComponents(a.Out, rel.Components)
 		return nil
 	}
+	if auto {
+		// A rerun of the same build finds its first run's release.
+		if v, err := pub.LatestWithContent(ctx, opts.Channel, rel); err != nil {
+			return err
+		} else if v != "" {
+			rel.Version = v
+		}
+	}
 	p, err := pub.Create(ctx, rel, opts.Channel, ttl)
 	if err != nil {
 		return err
 	}
-	return printPublished(a, opts.Output, p, fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel))
+	headline := fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel)
+	if p.Unchanged {
+		headline = fmt.Sprintf("%s %s is already published on %s with this content: nothing to do", p.Release.Product, p.Release.Version, opts.Channel)
+	}
+	return printPublished(a, opts.Output, p, headline)
 }
 
 // releaseBuild says how to build a release from release.yaml.
@@ -308,7 +333,7 @@ func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b re
 // progressLine returns a progress callback that redraws one line on stderr
 // when it is a terminal, and nil (no output) when it is not.
 func progressLine(a *app, what string) func(done, total int) {
-	if !a.ErrTTY {
+	if !a.showProgress() {
 		return nil
 	}
 	w := a.rawErr // its own \r and erase-line must reach the terminal
@@ -438,7 +463,11 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if err != nil {
 		return err
 	}
-	return printPublished(a, opts.Output, p, fmt.Sprintf("Promoted %s to %s as %s", opts.Version, opts.To, p.Release.Version))
+	headline := fmt.Sprintf("Promoted %s to %s as %s", opts.Version, opts.To, p.Release.Version)
+	if p.Unchanged {
+		headline = fmt.Sprintf("%s is already promoted to %s as %s: nothing to do", opts.Version, opts.To, p.Release.Version)
+	}
+	return printPublished(a, opts.Output, p, headline)
 }
 
 type releaseYankOptions struct {
@@ -512,7 +541,7 @@ type listedRelease struct {
 	Version string    `json:"version"`
 	Digest  string    `json:"digest"`
 	Created time.Time `json:"created"`
-	Yanked  bool      `json:"yanked,omitempty"`
+	Yanked  bool      `json:"yanked"`
 	Reason  string    `json:"reason,omitempty"`
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ manifest bytes fetched. Results come out in input order.`,
 	}
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", registry.DefaultJobs, "concurrent registry requests")
 	cmd.Flags().StringVar(&opts.Platform, "platform", "", "also resolve this platform's child of an index (os/arch[/variant])")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&opts.Verified, "verify", false, "compute digests from the bytes fetched (GET) rather than trust headers")
 	return cmd
 }
@@ -90,7 +91,10 @@ func runResolve(ctx context.Context, a *app, opts *resolveOptions) error {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
+		// tabwriter writes each cell on its own: buffered, the table is one
+		// write(2) instead of four per reference (8,000 for 2,000 references).
+		bw := bufio.NewWriter(a.Out)
+		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 		for _, r := range out {
 			switch {
 			case r.Error != "":
@@ -103,7 +107,12 @@ func runResolve(ctx context.Context, a *app, opts *resolveOptions) error {
 				fmt.Fprintf(tw, "%s\t%s\n", r.Ref, r.Digest)
 			}
 		}
-		tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%d of %d references did not resolve: %w", len(errs), len(results), errors.Join(errs...))

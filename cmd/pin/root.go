@@ -30,11 +30,15 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// pin --version prints what pin version does, as gh and kubectl accept both.
+	root.Version = currentBuild().Version
+	root.SetVersionTemplate(currentBuild().String() + "\n")
+	root.PersistentFlags().BoolVarP(&a.Quiet, "quiet", "q", false, "no progress or retry lines on stderr (shown only on a terminal)")
 	root.SetIn(a.In)
 	root.SetOut(a.Out)
 	root.SetErr(a.Err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return flagError{exitcode.UsageError(err)}
+		return flagError{exitcode.UsageError(explainFlag(c, err))}
 	})
 	root.AddCommand(
 		newVersionCmd(a),
@@ -50,6 +54,7 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 	root.Args = cobra.NoArgs // "pin bogus" is an unknown command, a usage error
 	root.RunE = groupHelp
 	markArgErrors(root)
+	addCompletions(root, a)
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
 		c.Example = "  source <(pin completion bash)\n  pin completion zsh > \"${fpath[1]}/_pin\"\n  pin completion fish > ~/.config/fish/completions/pin.fish\n  pin completion powershell | Out-String | Invoke-Expression"
 	}
@@ -73,7 +78,7 @@ func markArgErrors(c *cobra.Command) {
 	if orig := c.Args; orig != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := orig(cmd, args); err != nil {
-				return flagError{exitcode.UsageError(err)}
+				return flagError{exitcode.UsageError(explainArgs(cmd, args, err))}
 			}
 			return nil
 		}

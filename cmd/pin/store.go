@@ -33,7 +33,7 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Source, "source", "", "store to read: oci://host/repo, https://..., or a directory")
 	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read (default: ./release.yaml when there is no --source)")
 	cmd.Flags().StringArrayVar(&f.KeyFile, "key-file", nil, "public key that must have signed what is read (repeatable)")
-	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 }
 
 // source is an opened store read through one channels.Trusted: in Inspect
@@ -131,7 +131,7 @@ func (s *source) release(ctx context.Context, version string) (*channels.Verifie
 // name this build, so registry operators can tell pin's traffic apart; the
 // PIN_REGISTRY_* environment settings (see registryEnv) follow.
 func registryOptions(a *app) []registry.Option {
-	return append([]registry.Option{registry.WithUserAgent("pin/" + version)}, a.registry...)
+	return append([]registry.Option{registry.WithUserAgent("pin/" + version), retryNotice(a)}, a.registry...)
 }
 
 // registryEnv reads the settings of registry (and https store) requests from

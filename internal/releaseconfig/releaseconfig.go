@@ -50,6 +50,10 @@ type Component struct {
 	// Template is the image as release.yaml writes it when it holds
 	// RevisionPlaceholder; Image is then filled by SetRevision.
 	Template string
+	// Source is the repository the component is built from when it is not
+	// the product's (a sidecar built elsewhere): its revision is its own,
+	// outside the one-revision rule, and recorded with it in the manifest.
+	Source string
 }
 
 // RevisionPlaceholder in a component's tag is replaced by the revision given
@@ -97,8 +101,9 @@ type rawChannel struct {
 }
 
 type rawComponent struct {
-	Name  string `yaml:"name"`
-	Image string `yaml:"image"`
+	Name   string `yaml:"name"`
+	Image  string `yaml:"image"`
+	Source string `yaml:"source"`
 }
 
 // Load reads and validates a release.yaml. Every error is a configuration
@@ -129,7 +134,7 @@ func Parse(path string, b []byte) (*Config, error) {
 	dec.KnownFields(true)
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
-		return nil, yamlerr.FormatData(path, b, err)
+		return nil, yamlerr.FormatDataFor(path, b, err, &raw)
 	}
 	at := func(keys ...string) int { return lineOf(root, keys...) }
 	errAt := func(line int, format string, args ...any) error {
@@ -186,9 +191,15 @@ func Parse(path string, b []byte) (*Config, error) {
 			return nil, errAt(line, "component %s is listed twice (first at line %d)", rc.Name, prev)
 		}
 		seen[rc.Name] = line
-		comp := Component{Name: rc.Name, Image: rc.Image, Line: line}
+		comp := Component{Name: rc.Name, Image: rc.Image, Line: line, Source: rc.Source}
+		if err := manifest.CheckComponentSource(rc.Source); err != nil {
+			return nil, errAt(line, "component %s: source %v", rc.Name, err)
+		}
 		check := rc.Image
 		if strings.Contains(rc.Image, RevisionPlaceholder) {
+			if rc.Source != "" {
+				return nil, errAt(line, "component %s has its own source, so %s (the product's revision) cannot fill its tag", rc.Name, RevisionPlaceholder)
+			}
 			if !placeholderInTag(rc.Image) {
 				return nil, errAt(line, "component %s: image %q: %s may only appear in the tag, as in bags_api:ref.%s", rc.Name, rc.Image, RevisionPlaceholder, RevisionPlaceholder)
 			}

@@ -33,6 +33,10 @@ func TestParse(t *testing.T) {
 	if ttl, _ := c.TTL("edge"); ttl != 168*time.Hour {
 		t.Errorf("edge ttl %s", ttl)
 	}
+	own, err := Parse("release.yaml", []byte(strings.Replace(good, "fluentbit:ref.0123456789abcdef0123456789abcdef01234567", "fluentbit:latest\n    source: https://github.com/wellcomecollection/fluentbit", 1)))
+	if err != nil || own.Components[1].Source != "https://github.com/wellcomecollection/fluentbit" {
+		t.Errorf("component source: %v, %+v", err, own)
+	}
 	if len(c.Components) != 2 || c.Components[1].Line != 10 {
 		t.Errorf("components %+v", c.Components)
 	}
@@ -52,15 +56,19 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"duplicate", "  - name: fluentbit\n    image: public.ecr.aws/x/y:latest\n  - name: fluentbit", "component fluentbit is listed twice"},
 		{"unknown field", "sauce: x", `release.yaml:12: unknown field "sauce"`},
 		{"missing store", "store: \"\"", "release.yaml:3: store is missing"},
+		{"own source with {revision}", "    image: public.ecr.aws/y1p3h6z3/bags_api:ref.{revision}\n    source: https://github.com/x/y", "release.yaml:8: component bags_api has its own source, so {revision}"},
+		{"own source with a control character", "    image: public.ecr.aws/y1p3h6z3/bags_api:latest\n    source: \"https://x\\u0007\"", "release.yaml:8: component bags_api: source"},
 	}
 	replace := map[string]string{
-		"bad product":     "product: storage-service",
-		"unknown channel": "  edge:   {ttl: 168h}",
-		"bad ttl":         "  stable: {ttl: 720h}",
-		"bad image":       "    image: public.ecr.aws/y1p3h6z3/bags_api:latest",
-		"duplicate":       "  - name: fluentbit",
-		"unknown field":   "source: https://github.com/wellcomecollection/storage-service",
-		"missing store":   "store: ./releases",
+		"bad product":                         "product: storage-service",
+		"unknown channel":                     "  edge:   {ttl: 168h}",
+		"bad ttl":                             "  stable: {ttl: 720h}",
+		"bad image":                           "    image: public.ecr.aws/y1p3h6z3/bags_api:latest",
+		"duplicate":                           "  - name: fluentbit",
+		"unknown field":                       "source: https://github.com/wellcomecollection/storage-service",
+		"missing store":                       "store: ./releases",
+		"own source with {revision}":          "    image: public.ecr.aws/y1p3h6z3/bags_api:latest",
+		"own source with a control character": "    image: public.ecr.aws/y1p3h6z3/bags_api:latest",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

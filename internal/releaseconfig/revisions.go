@@ -42,6 +42,15 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 	var wrongTag, unknown []string
 	for i, comp := range c.Components {
 		d := revs[i].Distinct()
+		if comp.Source != "" {
+			// Built from another repository: its revision is its own,
+			// recorded with that repository, and conflicts with nothing.
+			recordOwnRevision(&rel.Components[i], comp.Source, revs[i])
+			if len(d) == 0 {
+				unknown = append(unknown, comp.Name)
+			}
+			continue
+		}
 		if len(d) == 0 {
 			if !(rc.Given != "" && comp.UsesRevision()) {
 				unknown = append(unknown, comp.Name)
@@ -95,20 +104,39 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 		mc := &rel.Components[i]
 		d := revs[i].Distinct()
 		switch {
-		case len(d) == 1:
-			mc.Revision = d[0]
-		case len(d) > 1:
-			for j, im := range revs[i].Images {
-				if j < len(mc.Platforms) && mc.Platforms[j].Digest == im.Digest {
-					mc.Platforms[j].Revision = im.Revision
-				}
-			}
+		case comp.Source != "":
+			// recorded above
+		case len(d) > 0:
+			recordRevisions(mc, revs[i])
 		case rc.Given != "" && comp.UsesRevision():
 			mc.Revision = rc.Given
 		}
 	}
 	notes = append(notes, what+"; allowed by --allow-mixed-revisions, each component's revision is recorded in the manifest")
 	return notes, nil
+}
+
+// recordOwnRevision records the source and revision label(s) of a component
+// built from another repository than the product's.
+func recordOwnRevision(mc *manifest.Component, source string, rv registry.Revisions) {
+	mc.Source = source
+	recordRevisions(mc, rv)
+}
+
+// recordRevisions records a component's revision label, or each platform's
+// when its platforms disagree.
+func recordRevisions(mc *manifest.Component, rv registry.Revisions) {
+	d := rv.Distinct()
+	switch {
+	case len(d) == 1:
+		mc.Revision = d[0]
+	case len(d) > 1:
+		for j, im := range rv.Images {
+			if j < len(mc.Platforms) && mc.Platforms[j].Digest == im.Digest {
+				mc.Platforms[j].Revision = im.Revision
+			}
+		}
+	}
 }
 
 // revisionGroups collects component names by revision, in order of first

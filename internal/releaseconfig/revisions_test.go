@@ -30,7 +30,13 @@ func TestRevisionCheck(t *testing.T) {
 		code       int      // exit code of the error; 0: accepted
 		want       []string // in the error, or in the recorded revisions "source|bags_api|fluentbit|notifier"
 		notes      []string
+		// ownSource gives fluentbit its own source in release.yaml
+		ownSource bool
 	}{
+		{name: "own-source sidecar from another revision is accepted and recorded", ownSource: true, revs: []registry.Revisions{img(a), img(b), img(a)}, want: []string{a + "||" + b + "|"}},
+		{name: "own-source sidecar with --revision", given: a, ownSource: true, revs: []registry.Revisions{img(a), img(b), img("")}, want: []string{a + "||" + b + "|"}},
+		{name: "own-source sidecar without a label is unknown", ownSource: true, revs: []registry.Revisions{img(a), img(""), img(a)}, want: []string{a + "|||"}, notes: []string{"revision is unknown: fluentbit"}},
+		{name: "own source does not excuse the others", ownSource: true, revs: []registry.Revisions{img(a), img(b), img(b)}, code: 2, want: []string{"bags_api (" + a + "), notifier (" + b + ")"}},
 		{name: "one commit, from labels", revs: []registry.Revisions{img(a), img(a), img(a)}, want: []string{a + "|||"}},
 		{name: "one commit, short --revision matches full labels", given: "abc1234", revs: []registry.Revisions{img(a), img(a), img(a)}, want: []string{"abc1234|||"}},
 		{name: "no labels", revs: []registry.Revisions{img(""), img(""), img("")}, want: []string{"|||"}, notes: []string{"no component carries"}},
@@ -63,6 +69,10 @@ func TestRevisionCheck(t *testing.T) {
 			if err := c.SetRevision(rev); err != nil {
 				t.Fatal(err)
 			}
+			const sidecarRepo = "https://github.com/wellcomecollection/fluentbit-sidecar"
+			if tt.ownSource {
+				c.Components[1].Source = sidecarRepo
+			}
 			rel := &manifest.Release{}
 			for i, comp := range c.Components {
 				mc := manifest.Component{Name: comp.Name}
@@ -94,6 +104,9 @@ func TestRevisionCheck(t *testing.T) {
 			}
 			if got != tt.want[0] {
 				t.Errorf("recorded %q, want %q", got, tt.want[0])
+			}
+			if want := map[bool]string{true: sidecarRepo}[tt.ownSource]; rel.Components[1].Source != want {
+				t.Errorf("fluentbit's source recorded as %q, want %q", rel.Components[1].Source, want)
 			}
 			if len(tt.want) > 1 && "platforms "+strings.Join(ps, ",") != tt.want[1] {
 				t.Errorf("platforms %v, want %s", ps, tt.want[1])

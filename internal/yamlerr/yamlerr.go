@@ -7,16 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wellcomecollection/pin/internal/suggest"
 )
 
 var (
 	lineMsg      = regexp.MustCompile(`^line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
 	cannotDecode = regexp.MustCompile(`^cannot unmarshal (\S+) (.*) into \S+$`)
 )
 
@@ -28,6 +31,18 @@ func Format(path string, err error) error { return FormatData(path, nil, err) }
 // ends inside a value); FormatData finds it in data: the line of the first
 // such character, else the last line holding anything.
 func FormatData(path string, data []byte, err error) error {
+	return FormatDataFor(path, data, err, nil)
+}
+
+// FormatDataFor is FormatData for an error from decoding data into target:
+// an unknown field gets a "did you mean" naming the closest field target's
+// type (or a type it holds) accepts there.
+func FormatDataFor(path string, data []byte, err error, target any) error {
+	var fields map[string][]string
+	if target != nil {
+		fields = map[string][]string{}
+		collectFields(reflect.TypeOf(target), fields)
+	}
 	if errors.Is(err, io.EOF) {
 		// The decoder's answer to a file holding no document at all.
 		return fmt.Errorf("%s:1: the file is empty", path)
@@ -36,14 +51,41 @@ func FormatData(path string, data []byte, err error) error {
 	if errors.As(err, &te) {
 		var msgs []string
 		for _, e := range te.Errors {
-			msgs = append(msgs, formatOne(path, data, e))
+			msgs = append(msgs, formatOne(path, data, e, fields))
 		}
 		return errors.New(strings.Join(msgs, "\n"))
 	}
-	return errors.New(formatOne(path, data, strings.TrimPrefix(err.Error(), "yaml: ")))
+	return errors.New(formatOne(path, data, strings.TrimPrefix(err.Error(), "yaml: "), fields))
 }
 
-func formatOne(path string, data []byte, msg string) string {
+// collectFields records, by Go type name, the yaml keys of t and of every
+// struct type t holds.
+func collectFields(t reflect.Type, out map[string][]string) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	if _, done := out[t.String()]; done {
+		return
+	}
+	out[t.String()] = nil
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[t.String()] = append(out[t.String()], name)
+		collectFields(f.Type, out)
+	}
+}
+
+func formatOne(path string, data []byte, msg string, fields map[string][]string) string {
 	// A value quoted in the message may span lines; an error is one line.
 	msg = strings.ReplaceAll(msg, "\n", `\n`)
 	m := lineMsg.FindStringSubmatch(msg)
@@ -56,6 +98,9 @@ func formatOne(path string, data []byte, msg string) string {
 	text := m[2]
 	if f := unknownField.FindStringSubmatch(text); f != nil {
 		text = fmt.Sprintf("unknown field %q", f[1])
+		if hint := suggest.Hint(f[1], "", fields[f[2]]); hint != "" {
+			text += ": " + hint
+		}
 	} else if c := cannotDecode.FindStringSubmatch(text); c != nil {
 		text = fmt.Sprintf("%s %s has the wrong type", strings.TrimPrefix(c[1], "!!"), c[2])
 	}

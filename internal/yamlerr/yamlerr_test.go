@@ -51,3 +51,29 @@ func TestFormatDataFindsLine(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownFieldSuggests: a mistyped key names the field it was probably
+// meant to be, from the decoding target's own yaml keys (nested ones too).
+func TestUnknownFieldSuggests(t *testing.T) {
+	type inner struct {
+		Image string `yaml:"image"`
+	}
+	type cfg struct {
+		Channel    string  `yaml:"channel"`
+		Components []inner `yaml:"components"`
+	}
+	tests := []struct{ doc, want string }{
+		{"chanel: stable\n", `f.yaml:1: unknown field "chanel": did you mean channel?`},
+		{"components:\n  - imgae: x\n", `f.yaml:2: unknown field "imgae": did you mean image?`},
+		{"sauce: tomato\n", `f.yaml:1: unknown field "sauce"`},
+	}
+	for _, tt := range tests {
+		dec := yaml.NewDecoder(bytes.NewReader([]byte(tt.doc)))
+		dec.KnownFields(true)
+		var c cfg
+		err := dec.Decode(&c)
+		if got := FormatDataFor("f.yaml", []byte(tt.doc), err, &c).Error(); got != tt.want {
+			t.Errorf("FormatDataFor(%q) = %q, want %q", tt.doc, got, tt.want)
+		}
+	}
+}

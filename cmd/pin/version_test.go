@@ -1,0 +1,32 @@
+package main
+
+import (
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	stamped := &debug.BuildInfo{Main: debug.Module{Version: "v0.2.0"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "5f1c3e0a"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	tests := []struct {
+		name  string
+		start buildInfo
+		info  *debug.BuildInfo
+		want  buildInfo
+	}{
+		{"go install module@version", buildInfo{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "v0.2.0"}}, buildInfo{"v0.2.0", "none", "unknown"}},
+		{"go build in a dirty checkout", buildInfo{"dev", "none", "unknown"}, &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: stamped.Settings}, buildInfo{"dev", "5f1c3e0a-dirty", "2026-12-01T10:00:00Z"}},
+		{"linker values win", buildInfo{"v0.1.0", "abc", "2026-11-01"}, stamped, buildInfo{"v0.1.0", "abc", "2026-11-01"}},
+	}
+	for _, tt := range tests {
+		if got := fillFromBuildInfo(tt.start, tt.info); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+	v := runPin(t, "", nil, "version").mustSucceed(t, "version")
+	flag := runPin(t, "", nil, "--version").mustSucceed(t, "--version")
+	if flag.out != v.out || !strings.HasPrefix(v.out, "pin ") {
+		t.Fatalf("pin --version printed %q, pin version %q", flag.out, v.out)
+	}
+}
