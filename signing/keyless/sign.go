@@ -1,0 +1,118 @@
+package keyless
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Public-good Sigstore's services, the defaults of a Signer.
+const (
+	PublicFulcioURL = "https://fulcio.sigstore.dev"
+	PublicRekorURL  = "https://rekor.sigstore.dev"
+)
+
+// ErrSign is wrapped by failures to make a bundle: no identity token, Fulcio
+// or Rekor refused or unreachable.
+var ErrSign = errors.New("keyless signing")
+
+// SignerOptions configures a Signer; zero values mean public-good Sigstore.
+type SignerOptions struct {
+	FulcioURL string
+	RekorURL  string
+	// Token returns the CI job's OIDC identity token (audience "sigstore").
+	Token TokenSource
+	// Transport carries the Fulcio requests; nil means http.DefaultTransport.
+	// (The Rekor client makes its own, from RekorURL.)
+	Transport http.RoundTripper
+	// Timeout bounds each Fulcio and Rekor request; zero means 30 s.
+	Timeout time.Duration
+	// Trusted, when set, checks every bundle made against it before it is
+	// returned, so a misconfigured Fulcio or Rekor fails the release, not the
+	// consumers.
+	Trusted root.TrustedMaterial
+}
+
+// Signer makes Sigstore bundles. One certificate is fetched for the Signer's
+// first bundle and reused while it is valid (Fulcio's are valid for ten
+// minutes), so a release and its channel index share one key and identity.
+type Signer struct {
+	o       SignerOptions
+	keypair *sign.EphemeralKeypair
+	cert    *cachedCert
+}
+
+// NewSigner returns a Signer with a fresh ephemeral key that is never written anywhere.
+func NewSigner(o SignerOptions) (*Signer, error) {
+	if o.Token == nil {
+		return nil, fmt.Errorf("%w: no identity token source", ErrSign)
+	}
+	if o.FulcioURL == "" {
+		o.FulcioURL = PublicFulcioURL
+	}
+	if o.RekorURL == "" {
+		o.RekorURL = PublicRekorURL
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	kp, err := sign.NewEphemeralKeypair(nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ephemeral key: %w", ErrSign, err)
+	}
+	return &Signer{o: o, keypair: kp}, nil
+}
+
+// SignBundle signs data and returns the Sigstore bundle (protobuf JSON) with
+// the certificate and the Rekor entry.
+func (s *Signer) SignBundle(ctx context.Context, data []byte) ([]byte, error) {
+	certs, err := s.certificate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := sign.Bundle(&sign.PlainData{Data: data}, s.keypair, sign.BundleOptions{
+		Context:             ctx,
+		CertificateProvider: certs,
+		TransparencyLogs: []sign.Transparency{sign.NewRekor(&sign.RekorOptions{
+			BaseURL: s.o.RekorURL, Timeout: s.o.Timeout, Retries: 1,
+		})},
+		TrustedRoot: s.o.Trusted,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (Fulcio %s, Rekor %s): %w", ErrSign, s.o.FulcioURL, s.o.RekorURL, err)
+	}
+	out, err := protojson.Marshal(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode bundle: %w", ErrSign, err)
+	}
+	return out, nil
+}
+
+// certificate returns a provider that hands out the one certificate of this
+// signer's key, asking Fulcio when there is none or it is about to expire.
+func (s *Signer) certificate(ctx context.Context) (sign.CertificateProvider, error) {
+	if s.cert != nil && time.Until(s.cert.notAfter) > time.Minute {
+		return s.cert, nil
+	}
+	tok, err := s.o.Token.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: identity token: %w", ErrSign, err)
+	}
+	f := sign.NewFulcio(&sign.FulcioOptions{BaseURL: s.o.FulcioURL, Timeout: s.o.Timeout, Retries: 1, Transport: s.o.Transport})
+	der, err := f.GetCertificate(ctx, s.keypair, &sign.CertificateProviderOptions{IDToken: tok})
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate from Fulcio %s: %w", ErrSign, s.o.FulcioURL, err)
+	}
+	c, err := newCachedCert(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate from Fulcio %s: %w", ErrSign, s.o.FulcioURL, err)
+	}
+	s.cert = c
+	return c, nil
+}
