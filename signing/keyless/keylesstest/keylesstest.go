@@ -201,7 +201,9 @@ var (
 func identityOf(c Claims) (*url.URL, []pkix.Extension, error) {
 	str := func(k string) string { v, _ := c[k].(string); return v }
 	iss := str("iss")
-	raw := func(oid asn1.ObjectIdentifier, v string) pkix.Extension { return pkix.Extension{Id: oid, Value: []byte(v)} }
+	raw := func(oid asn1.ObjectIdentifier, v string) pkix.Extension {
+		return pkix.Extension{Id: oid, Value: []byte(v)}
+	}
 	der := func(oid asn1.ObjectIdentifier, v string) pkix.Extension {
 		b, _ := asn1.MarshalWithParams(v, "utf8")
 		return pkix.Extension{Id: oid, Value: b}
