@@ -16,6 +16,7 @@ import (
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // DirStore keeps documents in a directory tree:
@@ -66,18 +67,47 @@ func (s *DirStore) get(rel string) (Document, error) {
 	return ReadDocument(filepath.Join(s.root, filepath.FromSlash(rel)))
 }
 
-// ReadDocument reads a document file and its .sig beside it, each under its
-// size cap; a missing file wraps ErrNotFound.
+// ReadDocument reads a document file and its .sig and .sigstore.json beside
+// it, each under its size cap; a missing document, or one with neither
+// signature file, wraps ErrNotFound.
 func ReadDocument(path string) (Document, error) {
 	b, err := readCapped(path, manifest.MaxDocumentSize)
 	if err != nil {
 		return Document{}, err
 	}
 	sig, err := readCapped(path+".sig", 64<<10)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Document{}, err
 	}
-	return Document{Bytes: b, Signature: sig}, nil
+	bundle, berr := readCapped(path+BundleSuffix, keyless.MaxBundleSize)
+	if berr != nil && !errors.Is(berr, ErrNotFound) {
+		return Document{}, berr
+	}
+	if sig == nil && bundle == nil {
+		return Document{}, err
+	}
+	return Document{Bytes: b, Signature: sig, Bundle: bundle}, nil
+}
+
+// writeSignatures writes the document's signature files beside path and
+// removes those of a kind it lacks, so a switch between key and keyless
+// signing leaves no stale signature over other bytes.
+func writeSignatures(path string, doc Document) error {
+	for _, f := range []struct {
+		suffix string
+		data   []byte
+	}{{".sig", doc.Signature}, {BundleSuffix, doc.Bundle}} {
+		if len(f.data) == 0 {
+			if err := os.Remove(path + f.suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		if err := WriteFileAtomic(path+f.suffix, f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func readCapped(p string, max int64) ([]byte, error) {
@@ -107,7 +137,7 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 	// The signature goes first: a reader that races the write sees a new
 	// signature over the old bytes and fails verification (and retries), never
 	// a document accepted under a stale signature.
-	if err := WriteFileAtomic(p+".sig", doc.Signature, 0o644); err != nil {
+	if err := writeSignatures(p, doc); err != nil {
 		return err
 	}
 	return WriteFileAtomic(p, doc.Bytes, 0o644)
@@ -130,13 +160,14 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 		return err
 	}
 	f.Close()
-	if err := WriteFileAtomic(p+".sig", doc.Signature, 0o644); err != nil {
+	if err := writeSignatures(p, doc); err != nil {
 		os.Remove(p)
 		return err
 	}
 	if err := WriteFileAtomic(p, doc.Bytes, 0o644); err != nil {
 		os.Remove(p)
 		os.Remove(p + ".sig")
+		os.Remove(p + BundleSuffix)
 		return err
 	}
 	return nil
@@ -268,7 +299,18 @@ func (s *HTTPStore) get(ctx context.Context, rel string) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
+	// The key signature is asked for first: a key-signed store costs no extra
+	// request. Only a document without one is looked for with a bundle.
 	sig, err := s.fetch(ctx, rel+".sig", 64<<10)
+	if errors.Is(err, ErrNotFound) {
+		bundle, berr := s.fetch(ctx, rel+BundleSuffix, keyless.MaxBundleSize)
+		if berr == nil {
+			return Document{Bytes: b, Bundle: bundle}, nil
+		}
+		if !errors.Is(berr, ErrNotFound) {
+			err = berr
+		}
+	}
 	if err != nil {
 		return Document{}, err
 	}

@@ -11,12 +11,19 @@ var ErrNotFound = errors.New("not found")
 // ErrExists is wrapped when a release version is already published: releases are immutable.
 var ErrExists = errors.New("already exists")
 
-// Document is a signed document as a store holds it: the canonical bytes and
-// the base64 signature over them (the content of a cosign .sig file).
+// Document is a signed document as a store holds it: the canonical bytes, the
+// base64 signature over them (the content of a cosign .sig file) when a key
+// signed it, and the Sigstore bundle (protobuf JSON) when a CI identity signed
+// it keylessly. A document has at least one of the two.
 type Document struct {
 	Bytes     []byte
 	Signature []byte
+	Bundle    []byte
 }
+
+// BundleSuffix names the file beside a document that holds its Sigstore
+// bundle, as `cosign sign-blob --bundle` names it by convention.
+const BundleSuffix = ".sigstore.json"
 
 // Store is where releases and channel indexes are published. Implementations:
 // a directory (read over https:// too) and an OCI registry repository.

@@ -96,7 +96,7 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 // decoding, product and channel as expected, the versions the channel may
 // hold, and not expired at now (a zero now skips the expiry check).
 func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want manifest.Expect, now time.Time) (*VerifiedChannel, error) {
-	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
+	keyID, err := v.VerifyDocument(ctx, doc.Bytes, doc.Signature, doc.Bundle)
 	if err != nil {
 		return nil, exitcode.TrustError(err)
 	}
@@ -150,7 +150,7 @@ func VerifyRelease(ctx context.Context, v *signing.Verifier, doc Document, wantD
 	if wantDigest != "" && got != wantDigest {
 		return nil, exitcode.TrustError(fmt.Errorf("manifest digest %s does not match %s listed by the signed channel index", got, wantDigest))
 	}
-	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
+	keyID, err := v.VerifyDocument(ctx, doc.Bytes, doc.Signature, doc.Bundle)
 	if err != nil {
 		return nil, exitcode.TrustError(err)
 	}

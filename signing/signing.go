@@ -54,6 +54,8 @@ func GenerateKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
 type Signer struct {
 	sv  signature.SignerVerifier
 	pub crypto.PublicKey
+	// bundler, when set, makes the signer keyless (NewKeylessSigner).
+	bundler BundleSigner
 }
 
 // NewSigner wraps an existing signer-verifier (a loaded key, or later a KMS key).
@@ -115,13 +117,29 @@ func loadPEMKey(source string, b []byte, password func() ([]byte, error)) (*Sign
 func (s *Signer) PublicKey() crypto.PublicKey { return s.pub }
 
 // PublicKeyPEM returns the signer's public key as PEM.
-func (s *Signer) PublicKeyPEM() ([]byte, error) { return cryptoutils.MarshalPublicKeyToPEM(s.pub) }
+func (s *Signer) PublicKeyPEM() ([]byte, error) {
+	if s.sv == nil {
+		return nil, errKeyless
+	}
+	return cryptoutils.MarshalPublicKeyToPEM(s.pub)
+}
+
+// errKeyless is returned by the key operations of a keyless signer.
+var errKeyless = errors.New("a keyless signer has no key: it signs documents with Sigstore bundles only")
 
 // KeyID returns a short, stable identifier of the signer's public key.
-func (s *Signer) KeyID() string { return keyID(s.pub) }
+func (s *Signer) KeyID() string {
+	if s.sv == nil {
+		return "keyless"
+	}
+	return keyID(s.pub)
+}
 
 // SignBlob signs payload and returns the base64 signature, as stored in a .sig file.
 func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, error) {
+	if s.sv == nil {
+		return nil, errKeyless
+	}
 	raw, err := s.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
@@ -147,6 +165,8 @@ func (s *Signer) SignImage(ctx context.Context, ref name.Digest) (payloadJSON, s
 // by any one of them is accepted, so keys can be rotated by trusting old and new.
 type Verifier struct {
 	keys []trustedKey
+	// identities, when set, checks documents' Sigstore bundles (VerifyDocument).
+	identities BundleVerifier
 }
 
 type trustedKey struct {

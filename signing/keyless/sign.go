@@ -2,11 +2,16 @@ package keyless
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -115,4 +120,56 @@ func (s *Signer) certificate(ctx context.Context) (sign.CertificateProvider, err
 	}
 	s.cert = c
 	return c, nil
+}
+
+// Cosign's layer annotations of a keyless image signature (the
+// sha256-<hex>.sig tag's layers), which `cosign verify --certificate-identity`
+// reads.
+const (
+	cosignSignatureAnnotation   = "dev.cosignproject.cosign/signature"
+	cosignCertificateAnnotation = "dev.sigstore.cosign/certificate"
+	cosignBundleAnnotation      = "dev.sigstore.cosign/bundle"
+)
+
+// SignCosignImage signs a cosign simple-signing payload keylessly and returns
+// the layer annotations of a cosign image signature: the signature, the
+// Fulcio certificate and the Rekor entry (its signed entry timestamp and
+// body), taken from the Sigstore bundle so both forms record one log entry.
+func (s *Signer) SignCosignImage(ctx context.Context, payload []byte) (map[string]string, error) {
+	b, err := s.SignBundle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return cosignAnnotations(b)
+}
+
+func cosignAnnotations(bundleJSON []byte) (map[string]string, error) {
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(bundleJSON, &pb); err != nil {
+		return nil, fmt.Errorf("%w: bundle: %w", ErrSign, err)
+	}
+	ms := pb.GetMessageSignature()
+	cert := pb.GetVerificationMaterial().GetCertificate()
+	entries := pb.GetVerificationMaterial().GetTlogEntries()
+	if ms == nil || cert == nil || len(entries) == 0 || entries[0].GetInclusionPromise() == nil {
+		return nil, fmt.Errorf("%w: bundle lacks a signature, certificate or log entry with its promise", ErrSign)
+	}
+	e := entries[0]
+	rekorBundle, err := json.Marshal(map[string]any{
+		"SignedEntryTimestamp": e.GetInclusionPromise().GetSignedEntryTimestamp(),
+		"Payload": map[string]any{
+			"body":           e.GetCanonicalizedBody(),
+			"integratedTime": e.GetIntegratedTime(),
+			"logIndex":       e.GetLogIndex(),
+			"logID":          hex.EncodeToString(e.GetLogId().GetKeyId()),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		cosignSignatureAnnotation:   base64.StdEncoding.EncodeToString(ms.GetSignature()),
+		cosignCertificateAnnotation: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.GetRawBytes()})),
+		cosignBundleAnnotation:      string(rekorBundle),
+	}, nil
 }

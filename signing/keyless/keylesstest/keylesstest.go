@@ -139,7 +139,7 @@ func New(t testing.TB) *Sigstore {
 		ValidityPeriodEnd:   time.Now().Add(5 * time.Hour),
 		URI:                 "https://fulcio.localhost",
 	}
-	s.trusted, err = root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fulcioCA}, vs.CTLogs(), vs.TimestampingAuthorities(), vs.RekorLogs())
+	s.trusted, err = root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{fulcioCA}, rawLogIDs(t, vs.CTLogs()), vs.TimestampingAuthorities(), rawLogIDs(t, vs.RekorLogs()))
 	if err != nil {
 		t.Fatalf("trusted root: %v", err)
 	}
@@ -148,6 +148,20 @@ func New(t testing.TB) *Sigstore {
 	t.Cleanup(s.Fulcio.Close)
 	t.Cleanup(s.Rekor.Close)
 	return s
+}
+
+// rawLogIDs gives each log its id as bytes: VirtualSigstore keeps the hex
+// text, which survives in memory but not a trusted_root.json round trip.
+func rawLogIDs(t testing.TB, logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
+	t.Helper()
+	for id, l := range logs {
+		raw, err := hex.DecodeString(id)
+		if err != nil {
+			t.Fatalf("log id %q: %v", id, err)
+		}
+		l.ID = raw
+	}
+	return logs
 }
 
 // TrustedRoot is the trusted material of this Sigstore: its Fulcio CA, the
