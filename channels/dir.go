@@ -89,10 +89,10 @@ func ReadDocument(path string) (Document, error) {
 	return Document{Bytes: b, Signature: sig, Bundle: bundle}, nil
 }
 
-// writeSignatures writes the document's signature files beside path and
+// WriteSignatureFiles writes the document's signature files beside path and
 // removes those of a kind it lacks, so a switch between key and keyless
 // signing leaves no stale signature over other bytes.
-func writeSignatures(path string, doc Document) error {
+func WriteSignatureFiles(path string, doc Document) error {
 	for _, f := range []struct {
 		suffix string
 		data   []byte
@@ -137,7 +137,7 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 	// The signature goes first: a reader that races the write sees a new
 	// signature over the old bytes and fails verification (and retries), never
 	// a document accepted under a stale signature.
-	if err := writeSignatures(p, doc); err != nil {
+	if err := WriteSignatureFiles(p, doc); err != nil {
 		return err
 	}
 	return WriteFileAtomic(p, doc.Bytes, 0o644)
@@ -160,7 +160,7 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 		return err
 	}
 	f.Close()
-	if err := writeSignatures(p, doc); err != nil {
+	if err := WriteSignatureFiles(p, doc); err != nil {
 		os.Remove(p)
 		return err
 	}

@@ -98,7 +98,7 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want manifest.Expect, now time.Time) (*VerifiedChannel, error) {
 	keyID, err := v.VerifyDocument(ctx, doc.Bytes, doc.Signature, doc.Bundle)
 	if err != nil {
-		return nil, exitcode.TrustError(err)
+		return nil, signatureError(err)
 	}
 	idx, err := manifest.DecodeChannel(doc.Bytes, want)
 	if err != nil {
@@ -152,7 +152,7 @@ func VerifyRelease(ctx context.Context, v *signing.Verifier, doc Document, wantD
 	}
 	keyID, err := v.VerifyDocument(ctx, doc.Bytes, doc.Signature, doc.Bundle)
 	if err != nil {
-		return nil, exitcode.TrustError(err)
+		return nil, signatureError(err)
 	}
 	rel, err := manifest.DecodeRelease(doc.Bytes, want)
 	if err != nil {
@@ -177,3 +177,13 @@ func CheckRollback(vc *VerifiedChannel, lockedSequence int64, lockedDigest strin
 
 // IsNotFound reports whether err says a store lacks the channel or release.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// signatureError classes a failed signature check: a refused signature is a
+// trust error; a check that could not run (the Sigstore trusted root could not
+// be fetched) is operational.
+func signatureError(err error) error {
+	if errors.Is(err, signing.ErrSignature) {
+		return exitcode.TrustError(err)
+	}
+	return err
+}

@@ -81,7 +81,7 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	doc := channels.Document{Bytes: []byte(lock.Manifest), Signature: []byte(lock.Signature)}
+	doc := lock.ManifestDocument()
 	vr, err := channels.VerifyRelease(ctx, verifier, doc, lock.ManifestDigest, manifest.Expect{Product: cfg.Product, Version: lock.Version})
 	if err != nil {
 		return nil, fmt.Errorf("pin.lock: %w", err)

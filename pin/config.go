@@ -7,6 +7,7 @@ package pin
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wellcomecollection/pin/internal/yamlerr"
@@ -24,6 +26,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // Reference styles.
@@ -41,17 +44,36 @@ type Config struct {
 	// SourceAsWritten is source as pin.yaml says it (a relative directory
 	// stays relative), which is what pin.lock records: the lock must mean the
 	// same thing in every checkout.
-	SourceAsWritten string            `yaml:"-"`
-	Source          string            `yaml:"source"`
-	Product         string            `yaml:"product"`
-	Channel         string            `yaml:"channel"`
-	Constraint      string            `yaml:"constraint,omitempty"`
-	Keys            []string          `yaml:"keys"`
-	Files           []string          `yaml:"files,omitempty"`
-	Style           string            `yaml:"style,omitempty"`
-	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
+	SourceAsWritten string   `yaml:"-"`
+	Source          string   `yaml:"source"`
+	Product         string   `yaml:"product"`
+	Channel         string   `yaml:"channel"`
+	Constraint      string   `yaml:"constraint,omitempty"`
+	Keys            []string `yaml:"keys"`
+	// Identities are CI identities trusted to sign keylessly (Sigstore), as
+	// well as or instead of keys.
+	Identities []keyless.Identity `yaml:"identities,omitempty"`
+	// Sigstore says where the trusted root for identities comes from.
+	Sigstore    SigstoreConfig    `yaml:"sigstore,omitempty"`
+	Files       []string          `yaml:"files,omitempty"`
+	Style       string            `yaml:"style,omitempty"`
+	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
 	// registryMapLines is the line of each registryMap entry, for errors.
 	registryMapLines map[string]int
+}
+
+// SigstoreConfig locates Sigstore's trusted root (Fulcio CAs, Rekor logs,
+// timestamp authorities) that identities are checked against. By default it
+// comes from Sigstore's public-good TUF repository, cached for a day under the
+// user cache directory (pin/sigstore-tuf).
+type SigstoreConfig struct {
+	// TrustedRoot is a trusted_root.json file (relative to pin.yaml): no TUF,
+	// no network, for air-gapped consumers and private Sigstores.
+	TrustedRoot string `yaml:"trustedRoot,omitempty"`
+	// TUFMirror is another TUF repository (a private Sigstore's).
+	TUFMirror string `yaml:"tufMirror,omitempty"`
+	// TUFRoot is the initial root.json of TUFMirror (relative to pin.yaml).
+	TUFRoot string `yaml:"tufRoot,omitempty"`
 }
 
 // Dir is the project directory: the one holding pin.yaml.
@@ -122,8 +144,18 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
 		return nil, errAt("constraint", "%v", err)
 	}
-	if len(c.Keys) == 0 {
-		return nil, errAt("keys", "keys is empty: list at least one trusted public key")
+	if len(c.Keys) == 0 && len(c.Identities) == 0 {
+		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities)")
+	}
+	for i, id := range c.Identities {
+		if err := id.Validate(); err != nil {
+			return nil, errAt("identities", "identities[%d]: %v", i, err)
+		}
+	}
+	if len(c.Identities) > 0 && c.Sigstore.TrustedRoot != "" {
+		if _, err := keyless.LoadTrustedRoot(c.relPath(c.Sigstore.TrustedRoot)); err != nil {
+			return nil, errAt("sigstore", "%v", err)
+		}
 	}
 	if _, err := c.Verifier(); err != nil {
 		return nil, errAt("keys", "%v", err)
@@ -249,9 +281,48 @@ func namespaces(rel *manifest.Release) []string {
 	return out
 }
 
-// Verifier builds the set of trusted keys. An entry is a PEM public key
-// written inline, or the path of a PEM file relative to pin.yaml.
+// relPath resolves a path pin.yaml names relative to its directory.
+func (c *Config) relPath(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir(), p)
+}
+
+// trustedRoot returns the source of the Sigstore trusted root identities are
+// checked against; it is read (or fetched) only when a bundle is verified.
+func (c *Config) trustedRoot() keyless.TrustedRootSource {
+	sc := c.Sigstore
+	return func(ctx context.Context) (root.TrustedMaterial, error) {
+		if sc.TrustedRoot != "" {
+			return keyless.LoadTrustedRoot(c.relPath(sc.TrustedRoot))
+		}
+		o := keyless.TUFOptions{MirrorURL: sc.TUFMirror}
+		if dir, err := os.UserCacheDir(); err == nil {
+			o.CacheDir = filepath.Join(dir, "pin", "sigstore-tuf")
+		}
+		if sc.TUFRoot != "" {
+			b, err := os.ReadFile(c.relPath(sc.TUFRoot))
+			if err != nil {
+				return nil, fmt.Errorf("sigstore tufRoot: %w", err)
+			}
+			o.RootJSON = b
+		}
+		return keyless.FetchTrustedRoot(ctx, o)
+	}
+}
+
+// Verifier builds the set of trusted keys and identities. A key entry is a PEM
+// public key written inline, or the path of a PEM file relative to pin.yaml.
 func (c *Config) Verifier() (*signing.Verifier, error) {
+	var ids signing.BundleVerifier
+	if len(c.Identities) > 0 {
+		lv, err := keyless.NewLazyVerifier(c.Identities, c.trustedRoot())
+		if err != nil {
+			return nil, err
+		}
+		ids = lv
+	}
 	keys := map[string][]byte{}
 	for i, k := range c.Keys {
 		if strings.Contains(k, "-----BEGIN") {
@@ -268,7 +339,7 @@ func (c *Config) Verifier() (*signing.Verifier, error) {
 		}
 		keys[p] = b
 	}
-	return signing.NewVerifier(keys)
+	return signing.NewVerifierWithIdentities(keys, ids)
 }
 
 // Encode writes the config as a commented pin.yaml.

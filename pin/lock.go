@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 )
@@ -17,7 +18,8 @@ import (
 const LockSchemaVersion = 1
 
 // Lock is pin.lock: what `pin update` verified and wrote. It carries the
-// signed manifest and its signature, so `pin check` needs no network.
+// signed manifest and its signature or Sigstore bundle, so `pin check` needs
+// no network.
 type Lock struct {
 	SchemaVersion  int                    `json:"schemaVersion"`
 	Source         string                 `json:"source"`
@@ -29,7 +31,10 @@ type Lock struct {
 	ManifestDigest string                 `json:"manifestDigest"`
 	Manifest       string                 `json:"manifest"`
 	Signature      string                 `json:"signature"`
-	References     []LockedReference      `json:"references"`
+	// Bundle is the manifest's Sigstore bundle when a CI identity signed it
+	// keylessly: with it `pin check` verifies the identity offline.
+	Bundle     string            `json:"bundle,omitempty"`
+	References []LockedReference `json:"references"`
 }
 
 // LockedIndex records the channel index a consumer last verified, for rollback detection.
@@ -100,4 +105,13 @@ func (l *Lock) Encode() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// ManifestDocument is the signed manifest the lock keeps, as a store would hand it over.
+func (l *Lock) ManifestDocument() channels.Document {
+	doc := channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
+	if l.Bundle != "" {
+		doc.Bundle = []byte(l.Bundle)
+	}
+	return doc
 }

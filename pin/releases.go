@@ -133,7 +133,7 @@ func readDoc(p string) (channels.Document, error) {
 }
 
 func writeDoc(p string, doc channels.Document) {
-	if channels.WriteFileAtomic(p+".sig", doc.Signature, 0o644) == nil {
+	if channels.WriteSignatureFiles(p, doc) == nil {
 		_ = channels.WriteFileAtomic(p, doc.Bytes, 0o644)
 	}
 }
@@ -181,7 +181,7 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		rs.Releases[e.Version] = vr.Release
 	}
 	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
-		doc := channels.Document{Bytes: []byte(o.Lock.Manifest), Signature: []byte(o.Lock.Signature)}
+		doc := o.Lock.ManifestDocument()
 		vr, err := channels.VerifyRelease(ctx, o.Verifier, doc, o.Lock.ManifestDigest, manifest.Expect{Product: rs.Product, Version: o.Lock.Version})
 		if err != nil {
 			return nil, fmt.Errorf("pin.lock: %w", err)

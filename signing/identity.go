@@ -17,7 +17,9 @@ type BundleSigner interface {
 }
 
 // BundleVerifier checks a Sigstore bundle over a document against trusted
-// identities and returns the id of the identity that signed it. It is the seam
+// identities and returns the id of the identity that signed it. Errors that
+// wrap ErrSignature are verification failures; any other error means the
+// bundle could not be checked (its trusted root could not be loaded). It is the seam
 // by which a root of trust counts identity signers as it counts keys: a
 // signer's id is stable, so a threshold counts each identity once.
 type BundleVerifier interface {
@@ -80,7 +82,10 @@ func (v *Verifier) VerifyDocument(ctx context.Context, data, sigB64, bundleJSON 
 			if err == nil {
 				return id, nil
 			}
-			errs = append(errs, err.Error())
+			if !errors.Is(err, ErrSignature) && len(sigB64) == 0 {
+				return "", err // not checked, rather than refused: an operational failure
+			}
+			errs = append(errs, strings.TrimPrefix(err.Error(), ErrSignature.Error()+": "))
 		}
 	}
 	if len(strings.TrimSpace(string(sigB64))) > 0 {

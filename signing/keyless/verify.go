@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/wellcomecollection/pin/signing"
 )
 
-// ErrVerify is wrapped by every bundle verification failure.
-var ErrVerify = errors.New("sigstore bundle verification failed")
+// ErrVerify is wrapped by every bundle verification failure; it wraps
+// signing.ErrSignature, so callers treat it as any bad signature.
+var ErrVerify = fmt.Errorf("sigstore bundle: %w", signing.ErrSignature)
 
 // MaxBundleSize caps a bundle: a certificate chain, a signature and one log
 // entry with its inclusion proof come to a few kilobytes.
@@ -144,4 +148,61 @@ func (v *Verifier) VerifyBundle(_ context.Context, data, bundleJSON []byte) (str
 	}
 	// sigstore-go accepted the bundle under one of the policies, so one matches.
 	return "", fmt.Errorf("%w: verified, but no identity matches the certificate", ErrVerify)
+}
+
+// TrustedRootSource loads the trusted root when a bundle first needs it.
+type TrustedRootSource func(ctx context.Context) (root.TrustedMaterial, error)
+
+// LazyVerifier is a Verifier whose trusted root is loaded (from a file, or
+// through TUF: maybe the network) only when a bundle is verified, so a
+// consumer whose documents carry key signatures pays nothing for trusting
+// identities as well.
+type LazyVerifier struct {
+	identities []Identity
+	load       TrustedRootSource
+	mu         sync.Mutex
+	v          *Verifier
+}
+
+// NewLazyVerifier validates identities now and loads the trusted root on first use.
+func NewLazyVerifier(identities []Identity, load TrustedRootSource) (*LazyVerifier, error) {
+	if len(identities) == 0 {
+		return nil, errors.New("no trusted identities")
+	}
+	for i, id := range identities {
+		if err := id.Validate(); err != nil {
+			return nil, fmt.Errorf("identities[%d]: %w", i, err)
+		}
+	}
+	return &LazyVerifier{identities: identities, load: load}, nil
+}
+
+// IDs lists the signer ids of the trusted identities.
+func (l *LazyVerifier) IDs() []string {
+	ids := make([]string, len(l.identities))
+	for i, id := range l.identities {
+		ids[i] = id.ID()
+	}
+	return ids
+}
+
+// VerifyBundle is Verifier.VerifyBundle, loading the trusted root first if
+// need be. A trusted root that cannot be loaded is an operational error, not
+// a verification failure (it does not wrap ErrVerify).
+func (l *LazyVerifier) VerifyBundle(ctx context.Context, data, bundleJSON []byte) (string, error) {
+	l.mu.Lock()
+	if l.v == nil {
+		tm, err := l.load(ctx)
+		if err != nil {
+			l.mu.Unlock()
+			return "", err
+		}
+		if l.v, err = NewVerifier(tm, l.identities); err != nil {
+			l.mu.Unlock()
+			return "", err
+		}
+	}
+	v := l.v
+	l.mu.Unlock()
+	return v.VerifyBundle(ctx, data, bundleJSON)
 }
