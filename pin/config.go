@@ -44,22 +44,23 @@ type Config struct {
 	// SourceAsWritten is source as pin.yaml says it (a relative directory
 	// stays relative), which is what pin.lock records: the lock must mean the
 	// same thing in every checkout.
-	SourceAsWritten string   `yaml:"-"`
-	Source          string   `yaml:"source"`
-	Product         string   `yaml:"product"`
-	Channel         string   `yaml:"channel"`
-	Constraint      string   `yaml:"constraint,omitempty"`
-	Keys            []string `yaml:"keys"`
+	SourceAsWritten string            `yaml:"-"`
+	Source          string            `yaml:"source"`
+	Product         string            `yaml:"product"`
+	Channel         string            `yaml:"channel"`
+	Constraint      string            `yaml:"constraint,omitempty"`
+	Keys            []string          `yaml:"keys"`
+	Files           []string          `yaml:"files,omitempty"`
+	Style           string            `yaml:"style,omitempty"`
+	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
+	// registryMapLines is the line of each registryMap entry, for errors.
+	registryMapLines map[string]int
+
 	// Identities are CI identities trusted to sign keylessly (Sigstore), as
 	// well as or instead of keys.
 	Identities []keyless.Identity `yaml:"identities,omitempty"`
 	// Sigstore says where the trusted root for identities comes from.
-	Sigstore    SigstoreConfig    `yaml:"sigstore,omitempty"`
-	Files       []string          `yaml:"files,omitempty"`
-	Style       string            `yaml:"style,omitempty"`
-	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
-	// registryMapLines is the line of each registryMap entry, for errors.
-	registryMapLines map[string]int
+	Sigstore SigstoreConfig `yaml:"sigstore,omitempty"`
 }
 
 // SigstoreConfig locates Sigstore's trusted root (Fulcio CAs, Rekor logs,
