@@ -7,7 +7,6 @@ package pin
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wellcomecollection/pin/internal/yamlerr"
@@ -60,21 +58,7 @@ type Config struct {
 	// well as or instead of keys.
 	Identities []keyless.Identity `yaml:"identities,omitempty"`
 	// Sigstore says where the trusted root for identities comes from.
-	Sigstore SigstoreConfig `yaml:"sigstore,omitempty"`
-}
-
-// SigstoreConfig locates Sigstore's trusted root (Fulcio CAs, Rekor logs,
-// timestamp authorities) that identities are checked against. By default it
-// comes from Sigstore's public-good TUF repository, cached for a day under the
-// user cache directory (pin/sigstore-tuf).
-type SigstoreConfig struct {
-	// TrustedRoot is a trusted_root.json file (relative to pin.yaml): no TUF,
-	// no network, for air-gapped consumers and private Sigstores.
-	TrustedRoot string `yaml:"trustedRoot,omitempty"`
-	// TUFMirror is another TUF repository (a private Sigstore's).
-	TUFMirror string `yaml:"tufMirror,omitempty"`
-	// TUFRoot is the initial root.json of TUFMirror (relative to pin.yaml).
-	TUFRoot string `yaml:"tufRoot,omitempty"`
+	Sigstore keyless.TrustConfig `yaml:"sigstore,omitempty"`
 }
 
 // Dir is the project directory: the one holding pin.yaml.
@@ -153,8 +137,9 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 			return nil, errAt("identities", "identities[%d]: %v", i, err)
 		}
 	}
-	if len(c.Identities) > 0 && c.Sigstore.TrustedRoot != "" {
-		if _, err := keyless.LoadTrustedRoot(c.relPath(c.Sigstore.TrustedRoot)); err != nil {
+	c.Sigstore = c.Sigstore.Resolve(c.Dir())
+	if len(c.Identities) > 0 {
+		if err := c.Sigstore.Check(); err != nil {
 			return nil, errAt("sigstore", "%v", err)
 		}
 	}
@@ -282,43 +267,12 @@ func namespaces(rel *manifest.Release) []string {
 	return out
 }
 
-// relPath resolves a path pin.yaml names relative to its directory.
-func (c *Config) relPath(p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(c.Dir(), p)
-}
-
-// trustedRoot returns the source of the Sigstore trusted root identities are
-// checked against; it is read (or fetched) only when a bundle is verified.
-func (c *Config) trustedRoot() keyless.TrustedRootSource {
-	sc := c.Sigstore
-	return func(ctx context.Context) (root.TrustedMaterial, error) {
-		if sc.TrustedRoot != "" {
-			return keyless.LoadTrustedRoot(c.relPath(sc.TrustedRoot))
-		}
-		o := keyless.TUFOptions{MirrorURL: sc.TUFMirror}
-		if dir, err := os.UserCacheDir(); err == nil {
-			o.CacheDir = filepath.Join(dir, "pin", "sigstore-tuf")
-		}
-		if sc.TUFRoot != "" {
-			b, err := os.ReadFile(c.relPath(sc.TUFRoot))
-			if err != nil {
-				return nil, fmt.Errorf("sigstore tufRoot: %w", err)
-			}
-			o.RootJSON = b
-		}
-		return keyless.FetchTrustedRoot(ctx, o)
-	}
-}
-
 // Verifier builds the set of trusted keys and identities. A key entry is a PEM
 // public key written inline, or the path of a PEM file relative to pin.yaml.
 func (c *Config) Verifier() (*signing.Verifier, error) {
 	var ids signing.BundleVerifier
 	if len(c.Identities) > 0 {
-		lv, err := keyless.NewLazyVerifier(c.Identities, c.trustedRoot())
+		lv, err := keyless.NewLazyVerifier(c.Identities, c.Sigstore.Source())
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
+	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 func newReleaseCmd(a *app) *cobra.Command {
@@ -41,14 +43,16 @@ func newReleaseCmd(a *app) *cobra.Command {
 
 // producerFlags are shared by the commands that sign and publish.
 type producerFlags struct {
-	Config string
-	Key    string
-	Output string
+	Config        string
+	Key           string
+	Output        string
+	IdentityToken string
 }
 
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
-	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
+	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR, awskms:///alias/NAME, or "+keylessKeyRef+" (keyless: the CI job's identity, Fulcio and Rekor)")
+	cmd.Flags().StringVar(&f.IdentityToken, "identity-token", "", "with --key "+keylessKeyRef+": file holding the OIDC identity token (default: SIGSTORE_ID_TOKEN, GitHub Actions or Buildkite)")
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
 }
 
@@ -61,9 +65,24 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, err := loadSigner(ctx, a, f.Key)
+	var signer *signing.Signer
+	if f.Key == keylessKeyRef {
+		signer, err = keylessSigner(a, cfg, f.IdentityToken)
+	} else if f.IdentityToken != "" {
+		err = exitcode.UsageError(fmt.Errorf("--identity-token is for keyless signing (--key %s)", keylessKeyRef))
+	} else {
+		signer, err = loadSigner(ctx, a, f.Key)
+	}
 	if err != nil {
 		return nil, nil, err
+	}
+	var identities signing.BundleVerifier
+	if len(cfg.Identities) > 0 {
+		lv, err := keyless.NewLazyVerifier(cfg.Identities, cfg.Sigstore.Source())
+		if err != nil {
+			return nil, nil, exitcode.UsageError(fmt.Errorf("%s: %w", cfg.Path, err))
+		}
+		identities = lv
 	}
 	st, err := channels.Open(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
 	if err != nil {
@@ -79,7 +98,7 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	waiting := func(holder string) {
 		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}, nil
+	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, Identities: identities, TTLs: ttls, Waiting: waiting}, nil
 }
 
 type releaseCreateOptions struct {
