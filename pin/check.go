@@ -13,6 +13,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
+	"github.com/wellcomecollection/pin/signing"
 )
 
 // Finding kinds reported by Check.
@@ -48,7 +49,7 @@ func (f Finding) String() string {
 type CheckOptions struct {
 	Online bool
 	Now    func() time.Time
-	Store  channels.Store
+	Store  channels.ReadStore
 	Open   channels.OpenOptions
 }
 
@@ -81,8 +82,7 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	doc := lock.ManifestDocument()
-	vr, err := channels.VerifyRelease(ctx, verifier, doc, lock.ManifestDigest, manifest.Expect{Product: cfg.Product, Version: lock.Version})
+	vr, err := verifyLocked(ctx, verifier, cfg.Product, lock)
 	if err != nil {
 		return nil, fmt.Errorf("pin.lock: %w", err)
 	}
@@ -180,8 +180,11 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	if o.Now != nil {
 		now = o.Now
 	}
-	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: now, AllowExpired: true}
-	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
+	rd, err := newReader(store, verifier, cfg.Product, lock, channels.ReportExpired, now)
+	if err != nil {
+		return nil, err
+	}
+	indexes, err := fetchVerified(ctx, cfg.Channel, rd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -221,4 +224,14 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 		}
 	}
 	return out, nil
+}
+
+// verifyLocked verifies the release pin.lock records, offline: its bytes hash
+// to the digest the lock records, and its signature is by a trusted key.
+func verifyLocked(ctx context.Context, v *signing.Verifier, product string, lock *Lock) (*channels.VerifiedRelease, error) {
+	t, err := channels.NewTrusted(channels.Keys(v), channels.TrustOptions{Product: product, KnownSource: "pin.lock"})
+	if err != nil {
+		return nil, err
+	}
+	return t.UpdatePinnedRelease(ctx, lock.Version, lock.ManifestDigest, lock.Document())
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/signing"
 )
@@ -25,7 +26,7 @@ type InitOptions struct {
 	Style      string
 	Force      bool
 	Now        func() time.Time
-	Store      channels.Store // overrides Source when set (tests, the demo)
+	Store      channels.ReadStore // overrides Source when set (tests, the demo)
 	Open       channels.OpenOptions
 }
 
@@ -56,13 +57,21 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	// The product is whatever the verified index says: it goes into pin.yaml.
-	rd := &channels.Reader{Store: store, Verifier: v, Now: o.Now}
+	rd, err := newReader(store, v, "", nil, channels.Enforce, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	vc, err := rd.Channel(ctx, o.Channel)
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
 	source := o.Source
-	if abs, err := filepath.Abs(o.Path); err == nil && !isURL(source) {
+	// A plain path is written relative to pin.yaml; a URL (file:// too) as given.
+	if dir, local := channels.LocalDir(source); local && dir == source {
+		abs, err := filepath.Abs(o.Path)
+		if err != nil {
+			return nil, err
+		}
 		if rel, err := filepath.Rel(filepath.Dir(abs), mustAbs(source)); err == nil {
 			source = rel
 		}
@@ -82,19 +91,10 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if _, err := ParseConfig(o.Path, b); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	if err := channels.WriteFileAtomic(o.Path, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(o.Path, b, 0o644); err != nil {
 		return nil, err
 	}
 	return LoadConfig(o.Path)
-}
-
-func isURL(s string) bool {
-	for _, p := range []string{"oci://", "https://", "http://", "file://"} {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
-	}
-	return false
 }
 
 func mustAbs(p string) string {

@@ -107,8 +107,9 @@ func (l *Lock) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ManifestDocument is the signed manifest the lock keeps, as a store would hand it over.
-func (l *Lock) ManifestDocument() channels.Document {
+// Document is the signed release the lock records, as a store would hold it:
+// the manifest with its signature or (signed keylessly) its Sigstore bundle.
+func (l *Lock) Document() channels.Document {
 	doc := channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
 	if l.Bundle != "" {
 		doc.Bundle = []byte(l.Bundle)

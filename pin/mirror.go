@@ -22,7 +22,7 @@ type SelectOptions struct {
 	Source   string
 	Verifier *signing.Verifier
 	Now      func() time.Time
-	Store    channels.Store
+	Store    channels.ReadStore
 	Open     channels.OpenOptions
 }
 
@@ -34,7 +34,7 @@ type Selection struct {
 	Channel  string // the channel read (edge reads stable too)
 	Indexes  map[string]*channels.VerifiedChannel
 	// Store is the store the release was read from.
-	Store  channels.Store
+	Store  channels.ReadStore
 	reader *channels.Reader
 }
 
@@ -89,8 +89,11 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 	if err != nil {
 		return nil, err
 	}
-	rd := &channels.Reader{Store: store, Verifier: verifier, Product: product, Now: o.Now}
-	indexes, err := fetchVerified(ctx, channel, lock, rd, false)
+	rd, err := newReader(store, verifier, product, lock, channels.Enforce, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	indexes, err := fetchVerified(ctx, channel, rd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +157,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		}
 		have, err := dst.GetRelease(ctx, cand.Version)
 		switch {
-		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(doc.Signature)):
+		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(doc.Signature)) && bytes.Equal(have.Bundle, doc.Bundle):
 			out.Present++
 			out.SameReleases = append(out.SameReleases, cand.Version)
 			continue
@@ -175,13 +178,14 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		vc := sel.Indexes[n]
 		have, err := dst.GetChannel(ctx, n)
 		switch {
-		case err == nil && bytes.Equal(have.Bytes, vc.Doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(vc.Doc.Signature)):
+		case err == nil && bytes.Equal(have.Bytes, vc.Doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(vc.Doc.Signature)) && bytes.Equal(have.Bundle, vc.Doc.Bundle):
 			out.Present++
 			out.SameChannels = append(out.SameChannels, n)
 			continue
 		case err == nil:
 			// Keep a newer index the mirror already has, if it is genuine.
-			hv, verr := channels.VerifyChannel(ctx, sel.reader.Verifier, have, manifest.Expect{Product: vc.Index.Product, Channel: n}, time.Time{})
+			// Any expiry: a newer index the mirror holds is kept, not judged.
+			hv, verr := sel.reader.Trust.Fresh(channels.ReportExpired).UpdateChannel(ctx, n, have)
 			if verr == nil && hv.Index.Sequence > vc.Index.Sequence {
 				out.Kept = append(out.Kept, n)
 				continue
