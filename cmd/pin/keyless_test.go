@@ -91,11 +91,14 @@ func TestKeylessReleaseFlow(t *testing.T) {
 			tests := []struct {
 				name     string
 				identity string
+				sigstore string
 				wantCode int
 				wantErr  string
 			}{
 				{name: "wrong repository", identity: identityYAML(keyless.GitHubActionsIssuer, "evil/storage-service"), wantCode: 3, wantErr: "expected SAN value"},
 				{name: "wrong issuer", identity: identityYAML(keyless.BuildkiteIssuer, keylessRepo), wantCode: 3, wantErr: "expected issuer value"},
+				// A TUF repository that cannot be reached leaves the bundle unchecked: operational, not a refusal.
+				{name: "trusted root unreachable", identity: identityYAML(keyless.GitHubActionsIssuer, keylessRepo), sigstore: "sigstore:\n  tufMirror: http://127.0.0.1:1\n", wantCode: 1, wantErr: "fetch Sigstore trusted root"},
 				// Last: it removes the directory store to show pin check is offline.
 				{name: "release workflow", identity: identityYAML(keyless.GitHubActionsIssuer, keylessRepo)},
 			}
@@ -105,7 +108,10 @@ func TestKeylessReleaseFlow(t *testing.T) {
 					ss.WriteTrustedRoot(t, project)
 					tf := "locals {\n  bags = \"" + serviceRepo(host, "bags_api") + ":latest\"\n}\n"
 					os.WriteFile(filepath.Join(project, "main.tf"), []byte(tf), 0o644)
-					yml := "source: " + source + "\nproduct: storage-service\nchannel: stable\nkeys: []\n" + tt.identity + "sigstore:\n  trustedRoot: trusted_root.json\n"
+					if tt.sigstore == "" {
+						tt.sigstore = "sigstore:\n  trustedRoot: trusted_root.json\n"
+					}
+					yml := "source: " + source + "\nproduct: storage-service\nchannel: stable\nkeys: []\n" + tt.identity + tt.sigstore
 					os.WriteFile(filepath.Join(project, "pin.yaml"), []byte(yml), 0o644)
 					before := snapshotDir(t, project)
 					r := runPin(t, project, nil, "update")
