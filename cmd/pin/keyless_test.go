@@ -1,3 +1,5 @@
+//go:build !nokeyless
+
 package main
 
 import (

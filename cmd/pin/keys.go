@@ -179,7 +179,7 @@ func keylessSigner(a *app, cfg *releaseconfig.Config, tokenFile string) (*signin
 	}
 	s, err := keyless.NewSigner(keyless.SignerOptions{FulcioURL: cfg.Sigstore.FulcioURL, RekorURL: cfg.Sigstore.RekorURL, Token: tokens})
 	if err != nil {
-		return nil, err
+		return nil, exitcode.UsageError(err) // a build without keyless support (-tags nokeyless)
 	}
 	return signing.NewKeylessSigner(s), nil
 }

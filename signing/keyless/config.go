@@ -1,13 +1,6 @@
 package keyless
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/sigstore/sigstore-go/pkg/root"
-)
+import "path/filepath"
 
 // TrustConfig locates Sigstore's trusted root (Fulcio CAs, Rekor logs,
 // timestamp authorities), as pin.yaml and release.yaml write it under
@@ -42,35 +35,4 @@ func (c TrustConfig) Resolve(dir string) TrustConfig {
 	}
 	c.TrustedRoot, c.TUFRoot = abs(c.TrustedRoot), abs(c.TUFRoot)
 	return c
-}
-
-// Check reads a configured trusted_root.json, so a bad one is reported
-// where it is configured rather than when a bundle is first verified.
-func (c TrustConfig) Check() error {
-	if c.TrustedRoot == "" {
-		return nil
-	}
-	_, err := LoadTrustedRoot(c.TrustedRoot)
-	return err
-}
-
-// Source returns the loader of the trusted root the config describes.
-func (c TrustConfig) Source() TrustedRootSource {
-	return func(ctx context.Context) (root.TrustedMaterial, error) {
-		if c.TrustedRoot != "" {
-			return LoadTrustedRoot(c.TrustedRoot)
-		}
-		o := TUFOptions{MirrorURL: c.TUFMirror}
-		if dir, err := os.UserCacheDir(); err == nil {
-			o.CacheDir = filepath.Join(dir, "pin", "sigstore-tuf")
-		}
-		if c.TUFRoot != "" {
-			b, err := os.ReadFile(c.TUFRoot)
-			if err != nil {
-				return nil, fmt.Errorf("sigstore tufRoot: %w", err)
-			}
-			o.RootJSON = b
-		}
-		return FetchTrustedRoot(ctx, o)
-	}
 }

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	"github.com/sigstore/sigstore-go/pkg/verify"
 )
 
 // Well-known OIDC issuers of CI systems that Fulcio accepts.
@@ -73,24 +70,4 @@ func (id Identity) Validate() error {
 		}
 	}
 	return nil
-}
-
-// certificateIdentity is the policy in sigstore-go's terms.
-func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
-	if err := id.Validate(); err != nil {
-		return verify.CertificateIdentity{}, err
-	}
-	san, err := verify.NewSANMatcher(id.Subject, id.SubjectRegexp)
-	if err != nil {
-		return verify.CertificateIdentity{}, err
-	}
-	iss, err := verify.NewIssuerMatcher(id.Issuer, "")
-	if err != nil {
-		return verify.CertificateIdentity{}, err
-	}
-	return verify.NewCertificateIdentity(san, iss, certificate.Extensions{
-		SourceRepositoryURI: id.SourceRepository,
-		SourceRepositoryRef: id.Ref,
-		BuildTrigger:        id.Trigger,
-	})
 }

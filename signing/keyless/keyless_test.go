@@ -1,3 +1,5 @@
+//go:build !nokeyless
+
 package keyless_test
 
 import (

@@ -1,3 +1,5 @@
+//go:build !nokeyless
+
 package keyless
 
 import (
@@ -6,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -16,16 +17,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 )
-
-// Public-good Sigstore's services, the defaults of a Signer.
-const (
-	PublicFulcioURL = "https://fulcio.sigstore.dev"
-	PublicRekorURL  = "https://rekor.sigstore.dev"
-)
-
-// ErrSign is wrapped by failures to make a bundle: no identity token, Fulcio
-// or Rekor refused or unreachable.
-var ErrSign = errors.New("keyless signing")
 
 // SignerOptions configures a Signer; zero values mean public-good Sigstore.
 type SignerOptions struct {

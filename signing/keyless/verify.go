@@ -1,3 +1,5 @@
+//go:build !nokeyless
+
 package keyless
 
 import (
@@ -6,24 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/sigstore/sigstore-go/pkg/verify"
-
-	"github.com/wellcomecollection/pin/signing"
 )
-
-// ErrVerify is wrapped by every bundle verification failure; it wraps
-// signing.ErrSignature, so callers treat it as any bad signature.
-var ErrVerify = fmt.Errorf("sigstore bundle: %w", signing.ErrSignature)
-
-// MaxBundleSize caps a bundle: a certificate chain, a signature and one log
-// entry with its inclusion proof come to a few kilobytes.
-const MaxBundleSize = 256 << 10
 
 // LoadTrustedRoot reads a trusted_root.json (Sigstore's trusted root format, as
 // `cosign trusted-root create` writes it or Sigstore's TUF repository serves
@@ -205,4 +199,55 @@ func (l *LazyVerifier) VerifyBundle(ctx context.Context, data, bundleJSON []byte
 	v := l.v
 	l.mu.Unlock()
 	return v.VerifyBundle(ctx, data, bundleJSON)
+}
+
+// certificateIdentity is the policy in sigstore-go's terms.
+func (id Identity) certificateIdentity() (verify.CertificateIdentity, error) {
+	if err := id.Validate(); err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	san, err := verify.NewSANMatcher(id.Subject, id.SubjectRegexp)
+	if err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	iss, err := verify.NewIssuerMatcher(id.Issuer, "")
+	if err != nil {
+		return verify.CertificateIdentity{}, err
+	}
+	return verify.NewCertificateIdentity(san, iss, certificate.Extensions{
+		SourceRepositoryURI: id.SourceRepository,
+		SourceRepositoryRef: id.Ref,
+		BuildTrigger:        id.Trigger,
+	})
+}
+
+// Check reads a configured trusted_root.json, so a bad one is reported
+// where it is configured rather than when a bundle is first verified.
+func (c TrustConfig) Check() error {
+	if c.TrustedRoot == "" {
+		return nil
+	}
+	_, err := LoadTrustedRoot(c.TrustedRoot)
+	return err
+}
+
+// Source returns the loader of the trusted root the config describes.
+func (c TrustConfig) Source() TrustedRootSource {
+	return func(ctx context.Context) (root.TrustedMaterial, error) {
+		if c.TrustedRoot != "" {
+			return LoadTrustedRoot(c.TrustedRoot)
+		}
+		o := TUFOptions{MirrorURL: c.TUFMirror}
+		if dir, err := os.UserCacheDir(); err == nil {
+			o.CacheDir = filepath.Join(dir, "pin", "sigstore-tuf")
+		}
+		if c.TUFRoot != "" {
+			b, err := os.ReadFile(c.TUFRoot)
+			if err != nil {
+				return nil, fmt.Errorf("sigstore tufRoot: %w", err)
+			}
+			o.RootJSON = b
+		}
+		return FetchTrustedRoot(ctx, o)
+	}
 }

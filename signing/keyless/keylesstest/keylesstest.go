@@ -1,3 +1,5 @@
+//go:build !nokeyless
+
 // Package keylesstest runs a Sigstore in process for tests: a Fulcio that
 // speaks the v2 signingCert API and issues certificates shaped as Fulcio issues
 // them to GitHub Actions and Buildkite jobs (URI subject, Fulcio extensions
