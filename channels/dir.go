@@ -16,6 +16,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/flock"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // DirStore keeps documents in a directory tree:
@@ -67,18 +68,47 @@ func (s *DirStore) get(rel string) (Document, error) {
 	return ReadDocument(filepath.Join(s.root, filepath.FromSlash(rel)))
 }
 
-// ReadDocument reads a document file and its .sig beside it, each under its
-// size cap; a missing file wraps ErrNotFound.
+// ReadDocument reads a document file and its .sig and .sigstore.json beside
+// it, each under its size cap; a missing document, or one with neither
+// signature file, wraps ErrNotFound.
 func ReadDocument(path string) (Document, error) {
 	b, err := readCapped(path, manifest.MaxDocumentSize)
 	if err != nil {
 		return Document{}, err
 	}
 	sig, err := readCapped(path+".sig", 64<<10)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Document{}, err
 	}
-	return Document{Bytes: b, Signature: sig}, nil
+	bundle, berr := readCapped(path+BundleSuffix, keyless.MaxBundleSize)
+	if berr != nil && !errors.Is(berr, ErrNotFound) {
+		return Document{}, berr
+	}
+	if sig == nil && bundle == nil {
+		return Document{}, err
+	}
+	return Document{Bytes: b, Signature: sig, Bundle: bundle}, nil
+}
+
+// WriteSignatureFiles writes the document's signature files beside path and
+// removes those of a kind it lacks, so a switch between key and keyless
+// signing leaves no stale signature over other bytes.
+func WriteSignatureFiles(path string, doc Document) error {
+	for _, f := range []struct {
+		suffix string
+		data   []byte
+	}{{".sig", doc.Signature}, {BundleSuffix, doc.Bundle}} {
+		if len(f.data) == 0 {
+			if err := os.Remove(path + f.suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		if err := atomicfile.WriteFile(path+f.suffix, f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readCapped reads a store file. Only a regular file under max bytes is
@@ -107,7 +137,7 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 	// The signature goes first: a reader that races the write sees a new
 	// signature over the old bytes and fails verification (and retries), never
 	// a document accepted under a stale signature.
-	if err := atomicfile.WriteFile(p+".sig", doc.Signature, 0o644); err != nil {
+	if err := WriteSignatureFiles(p, doc); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(p, doc.Bytes, 0o644)
@@ -130,13 +160,14 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 		return err
 	}
 	f.Close()
-	if err := atomicfile.WriteFile(p+".sig", doc.Signature, 0o644); err != nil {
+	if err := WriteSignatureFiles(p, doc); err != nil {
 		os.Remove(p)
 		return err
 	}
 	if err := atomicfile.WriteFile(p, doc.Bytes, 0o644); err != nil {
 		os.Remove(p)
 		os.Remove(p + ".sig")
+		os.Remove(p + BundleSuffix)
 		return err
 	}
 	return nil

@@ -2,6 +2,7 @@ package channels
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // HTTPStore reads a directory store's layout from a static web server
@@ -85,7 +87,18 @@ func (s *HTTPStore) get(ctx context.Context, rel string) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
+	// The key signature is asked for first: a key-signed store costs no extra
+	// request. Only a document without one is looked for with a bundle.
 	sig, err := s.fetch(ctx, rel+".sig", 64<<10)
+	if errors.Is(err, ErrNotFound) {
+		bundle, berr := s.fetch(ctx, rel+BundleSuffix, keyless.MaxBundleSize)
+		if berr == nil {
+			return Document{Bytes: b, Bundle: bundle}, nil
+		}
+		if !errors.Is(berr, ErrNotFound) {
+			err = berr
+		}
+	}
 	if err != nil {
 		return Document{}, err
 	}

@@ -12,11 +12,16 @@ import (
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // SignatureAnnotation carries a document's base64 blob signature on the
 // artifact manifest, so that one manifest fetch yields bytes and signature.
 const SignatureAnnotation = "dev.wellcomecollection.pin/signature"
+
+// BundleAnnotation carries a keylessly signed document's Sigstore bundle
+// (protobuf JSON) on the artifact manifest, beside or instead of the signature.
+const BundleAnnotation = "dev.wellcomecollection.pin/sigstore-bundle"
 
 // channelTagPrefix names channel index tags: channel-stable, channel-edge.
 const channelTagPrefix = "channel-"
@@ -133,7 +138,15 @@ func (s *OCIStore) get(ctx context.Context, what string, tag name.Tag) (Document
 	if len(sig) > maxSignatureSize {
 		return Document{}, fmt.Errorf("%s in %s: signature annotation is %d bytes, over the %d-byte cap", what, s, len(sig), maxSignatureSize)
 	}
-	return Document{Bytes: data, Signature: []byte(sig)}, nil
+	bundle := ann[BundleAnnotation]
+	if len(bundle) > keyless.MaxBundleSize {
+		return Document{}, fmt.Errorf("%s in %s: bundle annotation is %d bytes, over the %d-byte cap", what, s, len(bundle), keyless.MaxBundleSize)
+	}
+	doc := Document{Bytes: data, Signature: []byte(sig)}
+	if bundle != "" {
+		doc.Bundle = []byte(bundle)
+	}
+	return doc, nil
 }
 
 // PutChannel replaces the channel index (moves its tag).
@@ -173,6 +186,9 @@ func (s *OCIStore) put(ctx context.Context, what string, tag name.Tag, mediaType
 		return fmt.Errorf("%s is %d bytes, over the %d-byte cap", what, len(doc.Bytes), manifest.MaxDocumentSize)
 	}
 	ann := map[string]string{SignatureAnnotation: strings.TrimSpace(string(doc.Signature))}
+	if len(doc.Bundle) > 0 {
+		ann[BundleAnnotation] = string(doc.Bundle)
+	}
 	d, err := s.client.PushArtifact(ctx, s.repo, tag.TagStr(), mediaType, doc.Bytes, ann)
 	if err != nil {
 		return fmt.Errorf("publish %s to %s: %w", what, s, err)
@@ -180,11 +196,11 @@ func (s *OCIStore) put(ctx context.Context, what string, tag name.Tag, mediaType
 	if s.signer == nil {
 		return nil
 	}
-	payload, sig, err := s.signer.SignImage(ctx, s.repo.Digest(d.String()))
+	payload, ann, err := s.signer.SignImageAnnotated(ctx, s.repo.Digest(d.String()))
 	if err != nil {
 		return fmt.Errorf("sign %s (%s) in %s: %w", what, d, s, err)
 	}
-	if err := s.client.PushSignature(ctx, s.repo, d, payload, sig); err != nil {
+	if err := s.client.PushSignatureAnnotated(ctx, s.repo, d, payload, ann); err != nil {
 		return fmt.Errorf("%s was published as %s but its cosign signature was not: %w", what, d, err)
 	}
 	return nil

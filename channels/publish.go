@@ -29,6 +29,10 @@ type Publisher struct {
 	// rotation the current index and releases were signed by the old key;
 	// the publisher accepts them and re-signs what it publishes with Signer.
 	AlsoTrust map[string][]byte
+	// Identities are the CI identities whose Sigstore bundles the publisher
+	// accepts on what is already published: its own, when Signer is keyless
+	// (release.yaml's identities), and earlier ones during a move.
+	Identities signing.BundleVerifier
 	// TTLs are the channels' configured TTLs, used when an operation on one
 	// channel re-signs another (a yank that follows a promotion).
 	TTLs map[string]time.Duration
@@ -71,18 +75,23 @@ func (p *Publisher) now() time.Time {
 	return time.Now().UTC().Truncate(time.Second)
 }
 
-// anchor is what the publisher trusts in the store: its own key and the
-// earlier keys of a rotation.
+// anchor is what the publisher trusts in the store: its own key (or, signing
+// keylessly, its own identities) and the earlier keys of a rotation.
 func (p *Publisher) anchor() (SignatureVerifier, error) {
-	pub, err := p.Signer.PublicKeyPEM()
-	if err != nil {
-		return nil, err
+	keys := map[string][]byte{}
+	if !p.Signer.Keyless() {
+		pub, err := p.Signer.PublicKeyPEM()
+		if err != nil {
+			return nil, err
+		}
+		keys["signing key"] = pub
+	} else if p.Identities == nil {
+		return nil, exitcode.UsageError(errors.New("keyless publishing needs the pipeline's own identity (identities: in release.yaml) to verify what is already published before re-signing it"))
 	}
-	keys := map[string][]byte{"signing key": pub}
 	for name, pem := range p.AlsoTrust {
 		keys[name] = pem
 	}
-	v, err := signing.NewVerifier(keys)
+	v, err := signing.NewVerifierWithIdentities(keys, p.Identities)
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +186,11 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	if err != nil {
 		return nil, "", fmt.Errorf("encode channel %s: %w", idx.Channel, err)
 	}
-	sig, err := p.Signer.SignBlob(ctx, b)
+	sig, bundle, err := p.Signer.SignDocument(ctx, b)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := p.Store.PutChannel(ctx, idx.Channel, Document{Bytes: b, Signature: sig}); err != nil {
+	if err := p.Store.PutChannel(ctx, idx.Channel, Document{Bytes: b, Signature: sig, Bundle: bundle}); err != nil {
 		return nil, "", fmt.Errorf("publish channel %s to %s: %w", idx.Channel, p.Store, err)
 	}
 	if err := p.checkPublished(ctx, idx.Channel, next.Sequence, b); err != nil {
@@ -272,11 +281,11 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	if err != nil {
 		return nil, exitcode.UsageError(fmt.Errorf("release %s: %w", rel.Version, err))
 	}
-	sig, err := p.Signer.SignBlob(ctx, b)
+	sig, bundle, err := p.Signer.SignDocument(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Store.PutRelease(ctx, rel.Version, Document{Bytes: b, Signature: sig}); err != nil {
+	if err := p.Store.PutRelease(ctx, rel.Version, Document{Bytes: b, Signature: sig, Bundle: bundle}); err != nil {
 		if errors.Is(err, ErrExists) {
 			return nil, exitcode.UsageError(fmt.Errorf("publish release %s to %s: %w", rel.Version, p.Store, err))
 		}

@@ -17,12 +17,19 @@ var ErrExists = errors.New("already exists")
 // ErrReadOnly is wrapped when a store that can only be read is opened for writing.
 var ErrReadOnly = errors.New("store is read-only")
 
-// Document is a signed document as a store holds it: the canonical bytes and
-// the base64 signature over them (the content of a cosign .sig file).
+// Document is a signed document as a store holds it: the canonical bytes, the
+// base64 signature over them (the content of a cosign .sig file) when a key
+// signed it, and the Sigstore bundle (protobuf JSON) when a CI identity signed
+// it keylessly. A document has at least one of the two.
 type Document struct {
 	Bytes     []byte
 	Signature []byte
+	Bundle    []byte
 }
+
+// BundleSuffix names the file beside a document that holds its Sigstore
+// bundle, as `cosign sign-blob --bundle` names it by convention.
+const BundleSuffix = ".sigstore.json"
 
 // ReadStore is where releases and channel indexes are read from. Every store
 // kind implements it: a directory, the same layout over https://, an OCI

@@ -52,14 +52,15 @@ type SignatureVerifier interface {
 	VerifySignatures(ctx context.Context, s Signed) (signers []string, err error)
 }
 
-// Keys is today's trust anchor: any one of the listed public keys may sign
-// any document, whatever its role.
+// Keys is today's trust anchor: any one of the listed public keys, or of the
+// keyless identities the verifier trusts (a Sigstore bundle), may sign any
+// document, whatever its role.
 func Keys(v *signing.Verifier) SignatureVerifier { return keyList{v} }
 
 type keyList struct{ v *signing.Verifier }
 
 func (k keyList) VerifySignatures(ctx context.Context, s Signed) ([]string, error) {
-	id, err := k.v.VerifyBlob(ctx, s.Doc.Bytes, s.Doc.Signature)
+	id, err := k.v.VerifyDocument(ctx, s.Doc.Bytes, s.Doc.Signature, s.Doc.Bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +229,11 @@ func (t *Trusted) verifySignatures(ctx context.Context, s Signed) ([]string, err
 		return nil, nil
 	}
 	signers, err := t.anchor.VerifySignatures(ctx, s)
+	if err != nil && !errors.Is(err, signing.ErrSignature) {
+		// Not a refusal: the signatures could not be checked (a keyless
+		// identity's Sigstore trusted root could not be fetched). Operational.
+		return nil, fmt.Errorf("verify signatures of %s: %w", s.Role, err)
+	}
 	if err != nil {
 		return nil, refuse(signing.ErrSignature, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // Reference styles.
@@ -58,6 +59,12 @@ type Config struct {
 	Repositories []string `yaml:"repositories,omitempty"`
 	// registryMapLines is the line of each registryMap entry, for errors.
 	registryMapLines map[string]int
+
+	// Identities are CI identities trusted to sign keylessly (Sigstore), as
+	// well as or instead of keys.
+	Identities []keyless.Identity `yaml:"identities,omitempty"`
+	// Sigstore says where the trusted root for identities comes from.
+	Sigstore keyless.TrustConfig `yaml:"sigstore,omitempty"`
 }
 
 // Dir is the project directory: the one holding pin.yaml.
@@ -128,8 +135,19 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
 		return nil, errAt("constraint", "%v", err)
 	}
-	if len(c.Keys) == 0 {
-		return nil, errAt("keys", "keys is empty: list at least one trusted public key")
+	if len(c.Keys) == 0 && len(c.Identities) == 0 {
+		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities)")
+	}
+	for i, id := range c.Identities {
+		if err := id.Validate(); err != nil {
+			return nil, errAt("identities", "identities[%d]: %v", i, err)
+		}
+	}
+	c.Sigstore = c.Sigstore.Resolve(c.Dir())
+	if len(c.Identities) > 0 {
+		if err := c.Sigstore.Check(); err != nil {
+			return nil, errAt("sigstore", "%v", err)
+		}
 	}
 	if _, err := c.Verifier(); err != nil {
 		return nil, errAt("keys", "%v", err)
@@ -260,9 +278,17 @@ func namespaces(rel *manifest.Release) []string {
 	return out
 }
 
-// Verifier builds the set of trusted keys. An entry is a PEM public key
-// written inline, or the path of a PEM file relative to pin.yaml.
+// Verifier builds the set of trusted keys and identities. A key entry is a PEM
+// public key written inline, or the path of a PEM file relative to pin.yaml.
 func (c *Config) Verifier() (*signing.Verifier, error) {
+	var ids signing.BundleVerifier
+	if len(c.Identities) > 0 {
+		lv, err := keyless.NewLazyVerifier(c.Identities, c.Sigstore.Source())
+		if err != nil {
+			return nil, err
+		}
+		ids = lv
+	}
 	keys := map[string][]byte{}
 	for i, k := range c.Keys {
 		if strings.Contains(k, "-----BEGIN") {
@@ -279,7 +305,7 @@ func (c *Config) Verifier() (*signing.Verifier, error) {
 		}
 		keys[p] = b
 	}
-	return signing.NewVerifier(keys)
+	return signing.NewVerifierWithIdentities(keys, ids)
 }
 
 // Encode writes the config as a commented pin.yaml.

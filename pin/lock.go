@@ -18,7 +18,8 @@ import (
 const LockSchemaVersion = 1
 
 // Lock is pin.lock: what `pin update` verified and wrote. It carries the
-// signed manifest and its signature, so `pin check` needs no network.
+// signed manifest and its signature or Sigstore bundle, so `pin check` needs
+// no network.
 type Lock struct {
 	SchemaVersion  int                    `json:"schemaVersion"`
 	Source         string                 `json:"source"`
@@ -30,7 +31,10 @@ type Lock struct {
 	ManifestDigest string                 `json:"manifestDigest"`
 	Manifest       string                 `json:"manifest"`
 	Signature      string                 `json:"signature"`
-	References     []LockedReference      `json:"references"`
+	// Bundle is the manifest's Sigstore bundle when a CI identity signed it
+	// keylessly: with it `pin check` verifies the identity offline.
+	Bundle     string            `json:"bundle,omitempty"`
+	References []LockedReference `json:"references"`
 	// Hold, when set, keeps pin update on Hold.Version (pin update --hold).
 	Hold *Hold `json:"hold,omitempty"`
 }
@@ -110,7 +114,12 @@ func (l *Lock) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Document is the signed release the lock records, as a store would hold it.
+// Document is the signed release the lock records, as a store would hold it:
+// the manifest with its signature or (signed keylessly) its Sigstore bundle.
 func (l *Lock) Document() channels.Document {
-	return channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
+	doc := channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
+	if l.Bundle != "" {
+		doc.Bundle = []byte(l.Bundle)
+	}
+	return doc
 }

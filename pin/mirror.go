@@ -164,7 +164,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		}
 		have, err := dst.GetRelease(ctx, cand.Version)
 		switch {
-		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(doc.Signature)):
+		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(doc.Signature)) && bytes.Equal(have.Bundle, doc.Bundle):
 			out.Present++
 			out.SameReleases = append(out.SameReleases, cand.Version)
 			continue
@@ -185,7 +185,7 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		vc := sel.Indexes[n]
 		have, err := dst.GetChannel(ctx, n)
 		switch {
-		case err == nil && bytes.Equal(have.Bytes, vc.Doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(vc.Doc.Signature)):
+		case err == nil && bytes.Equal(have.Bytes, vc.Doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(vc.Doc.Signature)) && bytes.Equal(have.Bundle, vc.Doc.Bundle):
 			out.Present++
 			out.SameChannels = append(out.SameChannels, n)
 			continue

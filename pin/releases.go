@@ -125,7 +125,7 @@ func readDoc(p string) (channels.Document, error) {
 }
 
 func writeDoc(p string, doc channels.Document) {
-	if atomicfile.WriteFile(p+".sig", doc.Signature, 0o644) == nil {
+	if channels.WriteSignatureFiles(p, doc) == nil {
 		_ = atomicfile.WriteFile(p, doc.Bytes, 0o644)
 	}
 }

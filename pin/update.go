@@ -531,6 +531,7 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 		ManifestDigest: vr.Digest,
 		Manifest:       string(vr.Doc.Bytes),
 		Signature:      strings.TrimSpace(string(vr.Doc.Signature)),
+		Bundle:         string(vr.Doc.Bundle),
 	}
 	if p.OldLock != nil && p.OldLock.Product == p.Config.Product {
 		for n, li := range p.OldLock.Channels {

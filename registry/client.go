@@ -256,6 +256,15 @@ func cosignSignatures() v1.Image {
 // signature is already there. Concurrent pushes to one tag may lose one
 // signature (the registry has no compare-and-swap).
 func (c *Client) PushSignature(ctx context.Context, repo name.Repository, digest v1.Hash, payload, sigB64 []byte) error {
+	return c.PushSignatureAnnotated(ctx, repo, digest, payload, map[string]string{CosignSignatureAnnotation: string(sigB64)})
+}
+
+// PushSignatureAnnotated is PushSignature with the signature layer's
+// annotations given whole: a keyless signature carries its certificate and
+// Rekor entry beside the signature (cosign's dev.sigstore.cosign/certificate
+// and dev.sigstore.cosign/bundle).
+func (c *Client) PushSignatureAnnotated(ctx context.Context, repo name.Repository, digest v1.Hash, payload []byte, annotations map[string]string) error {
+	sigB64 := annotations[CosignSignatureAnnotation]
 	tag := SignatureTag(repo, digest)
 	fail := func(err error) error {
 		return fmt.Errorf("push signature %s: %w", tag, classify(ctx, repo.RegistryStr(), err))
@@ -275,7 +284,7 @@ func (c *Client) PushSignature(ctx context.Context, repo name.Repository, digest
 			return fail(err)
 		}
 		for _, l := range m.Layers {
-			if l.Digest == ld && l.Annotations[CosignSignatureAnnotation] == string(sigB64) {
+			if l.Digest == ld && l.Annotations[CosignSignatureAnnotation] == sigB64 {
 				return nil
 			}
 		}
@@ -288,7 +297,7 @@ func (c *Client) PushSignature(ctx context.Context, repo name.Repository, digest
 	}
 	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:       layer,
-		Annotations: map[string]string{CosignSignatureAnnotation: string(sigB64)},
+		Annotations: annotations,
 	})
 	if err != nil {
 		return fail(err)

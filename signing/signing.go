@@ -55,6 +55,8 @@ func GenerateKeyPair(password []byte) (privPEM, pubPEM []byte, err error) {
 type Signer struct {
 	sv  signature.SignerVerifier
 	pub crypto.PublicKey
+	// bundler, when set, makes the signer keyless (NewKeylessSigner).
+	bundler BundleSigner
 }
 
 // NewSigner wraps an existing signer-verifier (a loaded key, or later a KMS key).
@@ -116,10 +118,23 @@ func loadPEMKey(source string, b []byte, password func() ([]byte, error)) (*Sign
 func (s *Signer) PublicKey() crypto.PublicKey { return s.pub }
 
 // PublicKeyPEM returns the signer's public key as PEM.
-func (s *Signer) PublicKeyPEM() ([]byte, error) { return cryptoutils.MarshalPublicKeyToPEM(s.pub) }
+func (s *Signer) PublicKeyPEM() ([]byte, error) {
+	if s.sv == nil {
+		return nil, errKeyless
+	}
+	return cryptoutils.MarshalPublicKeyToPEM(s.pub)
+}
+
+// errKeyless is returned by the key operations of a keyless signer.
+var errKeyless = errors.New("a keyless signer has no key: it signs documents with Sigstore bundles only")
 
 // KeyID returns a short, stable identifier of the signer's public key.
-func (s *Signer) KeyID() string { return keyID(s.pub) }
+func (s *Signer) KeyID() string {
+	if s.sv == nil {
+		return "keyless"
+	}
+	return keyID(s.pub)
+}
 
 // ErrSelfCheck is wrapped when a key returns a signature that its own public
 // key does not verify (a misbehaving KMS or emulator): nothing signed so is
@@ -131,6 +146,9 @@ var ErrSelfCheck = errors.New("the key's signature does not verify with its own 
 // returned (ErrSelfCheck): a few microseconds locally, and the only way to
 // notice a KMS that signs badly before its signatures are published.
 func (s *Signer) SignBlob(ctx context.Context, data []byte) ([]byte, error) {
+	if s.sv == nil {
+		return nil, errKeyless
+	}
 	raw, err := s.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
@@ -163,6 +181,8 @@ func (s *Signer) SignImage(ctx context.Context, ref name.Digest) (payloadJSON, s
 // by any one of them is accepted, so keys can be rotated by trusting old and new.
 type Verifier struct {
 	keys []trustedKey
+	// identities, when set, checks documents' Sigstore bundles (VerifyDocument).
+	identities BundleVerifier
 }
 
 type trustedKey struct {

@@ -186,10 +186,16 @@ func TestCIExamplesParse(t *testing.T) {
 // channels, every signing command using the KMS key.
 func TestCIExamplesReleaseOneCommitWithKMS(t *testing.T) {
 	kms := regexp.MustCompile(`^awskms:///alias/[A-Za-z0-9/_-]+$`)
+	keylessKey := regexp.MustCompile(`^` + keylessKeyRef + `$`)
 	for file, revision := range map[string]string{
-		"buildkite-release.yml":  "$BUILDKITE_COMMIT",
-		"github-release-kms.yml": "$COMMIT",
+		"buildkite-release.yml":      "$BUILDKITE_COMMIT",
+		"github-release-kms.yml":     "$COMMIT",
+		"github-release-keyless.yml": "$COMMIT",
 	} {
+		kms := kms
+		if strings.Contains(file, "keyless") {
+			kms = keylessKey // the same workflow, signing as the job's identity
+		}
 		t.Run(file, func(t *testing.T) {
 			doc, cmds := ciCommands(t, file)
 			seen := map[string]bool{}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 func newKeysCmd(a *app) *cobra.Command {
@@ -150,4 +152,34 @@ func runKeysPublic(ctx context.Context, a *app, opts *keysPublicOptions) error {
 	}
 	fmt.Fprintf(a.Out, "Public key of %s (key id %s) written to %s: give it to consumers (pin init --key-file).\n", opts.Key, s.KeyID(), opts.Out)
 	return nil
+}
+
+// keylessKeyRef is the --key value that signs keylessly, as cosign's users
+// know Sigstore's keyless signing.
+const keylessKeyRef = "sigstore"
+
+// keylessSigner makes the keyless signer: an ephemeral key certified by
+// Fulcio (release.yaml's sigstore.fulcioURL, public-good by default) for the
+// CI job's identity token (tokenFile, or found in the environment), each
+// signature logged in Rekor (sigstore.rekorURL). release.yaml must name the
+// pipeline's identity, so the index already published can be verified.
+func keylessSigner(a *app, cfg *releaseconfig.Config, tokenFile string) (*signing.Signer, error) {
+	if len(cfg.Identities) == 0 {
+		return nil, exitcode.UsageError(fmt.Errorf("%s: --key %s needs identities: the pipeline's own identity (issuer, subject), to verify what is already published before re-signing it", cfg.Path, keylessKeyRef))
+	}
+	var tokens keyless.TokenSource
+	if tokenFile != "" {
+		tokens = keyless.TokenFile(tokenFile)
+	} else {
+		t, err := keyless.DetectToken(a.lookupEnv, nil)
+		if err != nil {
+			return nil, exitcode.UsageError(err)
+		}
+		tokens = t
+	}
+	s, err := keyless.NewSigner(keyless.SignerOptions{FulcioURL: cfg.Sigstore.FulcioURL, RekorURL: cfg.Sigstore.RekorURL, Token: tokens})
+	if err != nil {
+		return nil, exitcode.UsageError(err) // a build without keyless support (-tags nokeyless)
+	}
+	return signing.NewKeylessSigner(s), nil
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/wellcomecollection/pin/internal/termsafe"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
+	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 func newReleaseCmd(a *app) *cobra.Command {
@@ -44,9 +46,10 @@ func newReleaseCmd(a *app) *cobra.Command {
 
 // producerFlags are shared by the commands that sign and publish.
 type producerFlags struct {
-	Config string
-	Key    string
-	Output string
+	Config        string
+	Key           string
+	Output        string
+	IdentityToken string
 	// Record is the publish record (default: release.state.json next to
 	// release.yaml); NewChannel and AdoptStore are its two explicit
 	// overrides. See channels.Record.
@@ -57,7 +60,8 @@ type producerFlags struct {
 
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
-	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
+	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR, awskms:///alias/NAME, or "+keylessKeyRef+" (keyless: the CI job's identity, Fulcio and Rekor)")
+	cmd.Flags().StringVar(&f.IdentityToken, "identity-token", "", "with --key "+keylessKeyRef+": file holding the OIDC identity token (default: SIGSTORE_ID_TOKEN, GitHub Actions or Buildkite)")
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.Record, "record", "", "publish record: what this pipeline last published per channel, committed with release.yaml (default: "+channels.DefaultRecordName+" next to --config)")
 	cmd.Flags().BoolVar(&f.NewChannel, "new-channel", false, "start a channel the store lost again, empty, after the sequence the publish record holds")
@@ -89,9 +93,24 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
-	signer, err := loadSigner(ctx, a, f.Key)
+	var signer *signing.Signer
+	if f.Key == keylessKeyRef {
+		signer, err = keylessSigner(a, cfg, f.IdentityToken)
+	} else if f.IdentityToken != "" {
+		err = exitcode.UsageError(fmt.Errorf("--identity-token is for keyless signing (--key %s)", keylessKeyRef))
+	} else {
+		signer, err = loadSigner(ctx, a, f.Key)
+	}
 	if err != nil {
 		return nil, nil, err
+	}
+	var identities signing.BundleVerifier
+	if len(cfg.Identities) > 0 {
+		lv, err := keyless.NewLazyVerifier(cfg.Identities, cfg.Sigstore.Source())
+		if err != nil {
+			return nil, nil, exitcode.UsageError(fmt.Errorf("%s: %w", cfg.Path, err))
+		}
+		identities = lv
 	}
 	st, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
 	if errors.Is(err, channels.ErrReadOnly) {
@@ -111,7 +130,7 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting,
+	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, Identities: identities, TTLs: ttls, Waiting: waiting,
 		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // Config is a parsed release.yaml.
@@ -35,6 +36,12 @@ type Config struct {
 	// PreviousKeys are PEM public keys (read from the files release.yaml
 	// names) of earlier signing keys, trusted while keys rotate.
 	PreviousKeys map[string][]byte
+	// Identities are the pipeline's own CI identities (keyless signing):
+	// what is already published is verified against them before re-signing.
+	Identities []keyless.Identity
+	// Sigstore is where keyless signatures go (Fulcio, Rekor) and the trusted
+	// root Identities are checked with; paths are made absolute.
+	Sigstore keyless.SignerConfig
 }
 
 // Channel holds one channel's publishing settings.
@@ -94,6 +101,8 @@ type rawConfig struct {
 	Channels     map[string]rawChannel `yaml:"channels"`
 	Components   []rawComponent        `yaml:"components"`
 	PreviousKeys []string              `yaml:"previousKeys"`
+	Identities   []keyless.Identity    `yaml:"identities"`
+	Sigstore     keyless.SignerConfig  `yaml:"sigstore"`
 }
 
 type rawChannel struct {
@@ -228,6 +237,17 @@ func Parse(path string, b []byte) (*Config, error) {
 			c.PreviousKeys = map[string][]byte{}
 		}
 		c.PreviousKeys[p] = b
+	}
+	for i, id := range raw.Identities {
+		if err := id.Validate(); err != nil {
+			return nil, errAt(at("identities"), "identities[%d]: %v", i, err)
+		}
+	}
+	c.Identities = raw.Identities
+	c.Sigstore = raw.Sigstore
+	c.Sigstore.TrustConfig = raw.Sigstore.Resolve(filepath.Dir(path))
+	if err := c.Sigstore.Check(); err != nil {
+		return nil, errAt(at("sigstore"), "%v", err)
 	}
 	return c, nil
 }
