@@ -77,7 +77,34 @@ func ReadDocument(path string) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
-	return Document{Bytes: b, Signature: sig}, nil
+	doc := Document{Bytes: b, Signature: sig}
+	more, err := readCapped(path+".sigs", 64<<10)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return Document{}, err
+	default:
+		if doc.More, err = manifest.DecodeSignatures(more); err != nil {
+			return Document{}, fmt.Errorf("%s.sigs: %w", path, err)
+		}
+	}
+	return doc, nil
+}
+
+// writeMoreSignatures writes path.sigs with doc's further signatures, or
+// removes one left from an earlier document when there are none.
+func writeMoreSignatures(path string, doc Document) error {
+	if len(doc.More) == 0 {
+		if err := os.Remove(path + ".sigs"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := manifest.EncodeSignatures(doc.More)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path+".sigs", b, 0o644)
 }
 
 func readCapped(p string, max int64) ([]byte, error) {
@@ -104,6 +131,9 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 		return err
 	}
 	p := filepath.Join(s.root, filepath.FromSlash(channelPath(channel)))
+	if err := writeMoreSignatures(p, doc); err != nil {
+		return err
+	}
 	// The signature goes first: a reader that races the write sees a new
 	// signature over the old bytes and fails verification (and retries), never
 	// a document accepted under a stale signature.
@@ -130,6 +160,10 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 		return err
 	}
 	f.Close()
+	if err := writeMoreSignatures(p, doc); err != nil {
+		os.Remove(p)
+		return err
+	}
 	if err := WriteFileAtomic(p+".sig", doc.Signature, 0o644); err != nil {
 		os.Remove(p)
 		return err

@@ -133,7 +133,13 @@ func (s *OCIStore) get(ctx context.Context, what string, tag name.Tag) (Document
 	if len(sig) > maxSignatureSize {
 		return Document{}, fmt.Errorf("%s in %s: signature annotation is %d bytes, over the %d-byte cap", what, s, len(sig), maxSignatureSize)
 	}
-	return Document{Bytes: data, Signature: []byte(sig)}, nil
+	doc := Document{Bytes: data, Signature: []byte(sig)}
+	if more, ok := ann[SignaturesAnnotation]; ok {
+		if doc.More, err = manifest.DecodeSignatures([]byte(more)); err != nil {
+			return Document{}, fmt.Errorf("%s in %s: %w", what, s, err)
+		}
+	}
+	return doc, nil
 }
 
 // PutChannel replaces the channel index (moves its tag).
@@ -173,6 +179,13 @@ func (s *OCIStore) put(ctx context.Context, what string, tag name.Tag, mediaType
 		return fmt.Errorf("%s is %d bytes, over the %d-byte cap", what, len(doc.Bytes), manifest.MaxDocumentSize)
 	}
 	ann := map[string]string{SignatureAnnotation: strings.TrimSpace(string(doc.Signature))}
+	if len(doc.More) > 0 {
+		more, err := manifest.EncodeSignatures(doc.More)
+		if err != nil {
+			return err
+		}
+		ann[SignaturesAnnotation] = strings.TrimSpace(string(more))
+	}
 	d, err := s.client.PushArtifact(ctx, s.repo, tag.TagStr(), mediaType, doc.Bytes, ann)
 	if err != nil {
 		return fmt.Errorf("publish %s to %s: %w", what, s, err)

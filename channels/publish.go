@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 // Publisher performs the producer's operations on a store: create, promote,
@@ -37,6 +39,16 @@ type Publisher struct {
 	// Waiting, when set, is told once that the operation waits for another
 	// publisher (described by holder).
 	Waiting func(holder string)
+	// Root, when set, is the store's root of trust: current documents are
+	// verified with its roles (index role per channel, release role), and a
+	// signer the root does not list for the role it signs for is refused.
+	Root *trustroot.Trusted
+	// IndexSigner signs channel indexes when set (the index role's online
+	// key); otherwise Signer signs everything.
+	IndexSigner *signing.Signer
+	// CoSigners add their signatures to every channel index published, for
+	// an index role whose threshold is over one (CI and a person for stable).
+	CoSigners []*signing.Signer
 
 	holding bool // the publishing lock is held (operations nest)
 }
@@ -56,7 +68,25 @@ func (p *Publisher) now() time.Time {
 	return time.Now().UTC().Truncate(time.Second)
 }
 
+// verifier checks releases: the root's release role, or the publisher's keys.
 func (p *Publisher) verifier() (*signing.Verifier, error) {
+	if p.Root != nil {
+		return p.Root.RoleVerifier(manifest.RoleRelease)
+	}
+	return p.ownKeys()
+}
+
+// indexVerifier checks channel's current index: the root's index role for
+// it, or the publisher's keys.
+func (p *Publisher) indexVerifier(channel string) (*signing.Verifier, error) {
+	if p.Root != nil {
+		return p.Root.IndexVerifier(channel)
+	}
+	return p.ownKeys()
+}
+
+// ownKeys trusts the publisher's signing keys and AlsoTrust (no root).
+func (p *Publisher) ownKeys() (*signing.Verifier, error) {
 	pub, err := p.Signer.PublicKeyPEM()
 	if err != nil {
 		return nil, err
@@ -79,7 +109,7 @@ func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Chan
 	if err != nil {
 		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, p.Store, err)
 	}
-	v, err := p.verifier()
+	v, err := p.indexVerifier(channel)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +139,11 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	if err != nil {
 		return nil, "", fmt.Errorf("encode channel %s: %w", idx.Channel, err)
 	}
-	sig, err := p.Signer.SignBlob(ctx, b)
+	doc, err := p.signIndex(ctx, idx.Channel, b)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := p.Store.PutChannel(ctx, idx.Channel, Document{Bytes: b, Signature: sig}); err != nil {
+	if err := p.Store.PutChannel(ctx, idx.Channel, doc); err != nil {
 		return nil, "", fmt.Errorf("publish channel %s to %s: %w", idx.Channel, p.Store, err)
 	}
 	if err := p.checkPublished(ctx, idx.Channel, next.Sequence, b); err != nil {
@@ -183,6 +213,9 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	b, err := rel.Encode()
 	if err != nil {
 		return nil, exitcode.UsageError(fmt.Errorf("release %s: %w", rel.Version, err))
+	}
+	if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
+		return nil, err
 	}
 	sig, err := p.Signer.SignBlob(ctx, b)
 	if err != nil {
@@ -406,4 +439,54 @@ func (p *Publisher) refresh(ctx context.Context, channel string, ttl time.Durati
 		return nil, err
 	}
 	return &Published{Channel: ch, ChannelDigest: d}, nil
+}
+
+// checkRole refuses a signer the root does not list for role: what it
+// signed would be refused by every consumer.
+func (p *Publisher) checkRole(role string, s *signing.Signer) error {
+	if p.Root == nil {
+		return nil
+	}
+	id, err := trustroot.KeyID(s.PublicKey())
+	if err != nil {
+		return err
+	}
+	r := p.Root.Root.Roles[role]
+	if !slices.Contains(r.KeyIDs, id) {
+		return exitcode.UsageError(fmt.Errorf("key %s is not listed for role %s in root version %d of %s: sign with one of its keys (%s), or add this key with pin root add-key --role %s", id[:16], role, p.Root.Root.Version, p.Store, strings.Join(r.KeyIDs, ", "), role))
+	}
+	return nil
+}
+
+// signIndex signs an index with IndexSigner (or Signer) and every CoSigner,
+// each of which must be listed for the channel's index role.
+func (p *Publisher) signIndex(ctx context.Context, channel string, b []byte) (Document, error) {
+	first := p.IndexSigner
+	if first == nil {
+		first = p.Signer
+	}
+	role := manifest.RoleIndex
+	if p.Root != nil {
+		role = p.Root.Root.IndexRole(channel)
+	}
+	var doc Document
+	for i, s := range append([]*signing.Signer{first}, p.CoSigners...) {
+		if err := p.checkRole(role, s); err != nil {
+			return Document{}, err
+		}
+		sig, err := s.SignBlob(ctx, b)
+		if err != nil {
+			return Document{}, err
+		}
+		if i == 0 {
+			doc = Document{Bytes: b, Signature: sig}
+			continue
+		}
+		id, err := trustroot.KeyID(s.PublicKey())
+		if err != nil {
+			return Document{}, err
+		}
+		doc.More = append(doc.More, manifest.Signature{KeyID: id, Sig: string(sig)})
+	}
+	return doc, nil
 }

@@ -3,6 +3,8 @@ package channels
 import (
 	"context"
 	"errors"
+
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // ErrNotFound is wrapped when a store has no such channel or release.
@@ -16,6 +18,20 @@ var ErrExists = errors.New("already exists")
 type Document struct {
 	Bytes     []byte
 	Signature []byte
+	// More holds further base64 signatures over Bytes, for a role whose
+	// threshold is over one (a directory store's <name>.json.sigs, an OCI
+	// artifact's signatures annotation). Signature stays the first one, so
+	// `cosign verify-blob` and older readers keep working.
+	More []manifest.Signature
+}
+
+// Signatures lists every signature the document carries.
+func (d Document) Signatures() [][]byte {
+	out := [][]byte{d.Signature}
+	for _, s := range d.More {
+		out = append(out, []byte(s.Sig))
+	}
+	return out
 }
 
 // Store is where releases and channel indexes are published. Implementations:

@@ -16,8 +16,11 @@ import (
 type Reader struct {
 	Store    Store
 	Verifier *signing.Verifier
-	Product  string           // required product inside the signed bytes
-	Now      func() time.Time // defaults to time.Now
+	// IndexVerifier, when set, gives the verifier of one channel's index (a
+	// root of trust's index role for it); Verifier then checks releases only.
+	IndexVerifier func(channel string) (*signing.Verifier, error)
+	Product       string           // required product inside the signed bytes
+	Now           func() time.Time // defaults to time.Now
 	// AllowExpired returns an expired index (marked Expired) instead of
 	// failing: for reports that list expiry as a finding.
 	AllowExpired bool
@@ -64,7 +67,13 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 	if err != nil {
 		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, r.Store, err)
 	}
-	vc, err := VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
+	v := r.Verifier
+	if r.IndexVerifier != nil {
+		if v, err = r.IndexVerifier(channel); err != nil {
+			return nil, exitcode.TrustError(fmt.Errorf("channel %s: %w", channel, err))
+		}
+	}
+	vc, err := VerifyChannel(ctx, v, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
 	if errors.Is(err, signing.ErrSignature) {
 		// A directory store is written signature first: a read racing a
 		// publish sees the new signature over the old bytes. Read once more.
@@ -75,7 +84,7 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 		}
 		if again, gerr := r.Store.GetChannel(ctx, channel); gerr == nil {
 			doc = again
-			vc, err = VerifyChannel(ctx, r.Verifier, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
+			vc, err = VerifyChannel(ctx, v, doc, manifest.Expect{Product: r.Product, Channel: channel}, r.now())
 		}
 	}
 	if errors.Is(err, ErrExpired) && r.AllowExpired {
@@ -96,10 +105,11 @@ func (r *Reader) Channel(ctx context.Context, channel string) (*VerifiedChannel,
 // decoding, product and channel as expected, the versions the channel may
 // hold, and not expired at now (a zero now skips the expiry check).
 func VerifyChannel(ctx context.Context, v *signing.Verifier, doc Document, want manifest.Expect, now time.Time) (*VerifiedChannel, error) {
-	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
+	keyIDs, err := v.VerifyBlobs(ctx, doc.Bytes, doc.Signatures())
 	if err != nil {
 		return nil, exitcode.TrustError(err)
 	}
+	keyID := keyIDs[0]
 	idx, err := manifest.DecodeChannel(doc.Bytes, want)
 	if err != nil {
 		return nil, exitcode.TrustError(err)
@@ -150,10 +160,11 @@ func VerifyRelease(ctx context.Context, v *signing.Verifier, doc Document, wantD
 	if wantDigest != "" && got != wantDigest {
 		return nil, exitcode.TrustError(fmt.Errorf("manifest digest %s does not match %s listed by the signed channel index", got, wantDigest))
 	}
-	keyID, err := v.VerifyBlob(ctx, doc.Bytes, doc.Signature)
+	keyIDs, err := v.VerifyBlobs(ctx, doc.Bytes, doc.Signatures())
 	if err != nil {
 		return nil, exitcode.TrustError(err)
 	}
+	keyID := keyIDs[0]
 	rel, err := manifest.DecodeRelease(doc.Bytes, want)
 	if err != nil {
 		return nil, exitcode.TrustError(err)

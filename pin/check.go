@@ -77,11 +77,13 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if lock.Product != cfg.Product {
 		return nil, exitcode.TrustError(fmt.Errorf("pin.lock is for product %q, pin.yaml says %q", lock.Product, cfg.Product))
 	}
-	verifier, err := cfg.Verifier()
+	// The newest root pin.yaml and pin.lock's verified roots lead to: a
+	// release signed by a rotated-in release key checks offline.
+	verifier, err := releaseVerifier(ctx, cfg, lock)
 	if err != nil {
-		return nil, exitcode.UsageError(err)
+		return nil, err
 	}
-	doc := channels.Document{Bytes: []byte(lock.Manifest), Signature: []byte(lock.Signature)}
+	doc := channels.Document{Bytes: []byte(lock.Manifest), Signature: []byte(lock.Signature), More: lock.MoreSignatures}
 	vr, err := channels.VerifyRelease(ctx, verifier, doc, lock.ManifestDigest, manifest.Expect{Product: cfg.Product, Version: lock.Version})
 	if err != nil {
 		return nil, fmt.Errorf("pin.lock: %w", err)
@@ -168,10 +170,6 @@ func hasDigestField(res *rewrite.Result, component string) bool {
 }
 
 func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) ([]Finding, error) {
-	verifier, err := cfg.Verifier()
-	if err != nil {
-		return nil, exitcode.UsageError(err)
-	}
 	store, err := openStore(o.Store, cfg.Source, o.Open)
 	if err != nil {
 		return nil, err
@@ -180,8 +178,16 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	if o.Now != nil {
 		now = o.Now
 	}
-	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: now, AllowExpired: true}
-	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
+	trust, err := followRoots(ctx, cfg, lock, store, now())
+	if err != nil {
+		return nil, err
+	}
+	rd, err := trust.reader(store, cfg.Product, now)
+	if err != nil {
+		return nil, err
+	}
+	rd.AllowExpired = true
+	indexes, err := fetchVerified(ctx, cfg.Channel, trust.applyTo(lock), rd, false)
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,14 @@ package pin
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -24,6 +26,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 // Reference styles.
@@ -41,15 +44,18 @@ type Config struct {
 	// SourceAsWritten is source as pin.yaml says it (a relative directory
 	// stays relative), which is what pin.lock records: the lock must mean the
 	// same thing in every checkout.
-	SourceAsWritten string            `yaml:"-"`
-	Source          string            `yaml:"source"`
-	Product         string            `yaml:"product"`
-	Channel         string            `yaml:"channel"`
-	Constraint      string            `yaml:"constraint,omitempty"`
-	Keys            []string          `yaml:"keys"`
-	Files           []string          `yaml:"files,omitempty"`
-	Style           string            `yaml:"style,omitempty"`
-	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
+	SourceAsWritten string   `yaml:"-"`
+	Source          string   `yaml:"source"`
+	Product         string   `yaml:"product"`
+	Channel         string   `yaml:"channel"`
+	Constraint      string   `yaml:"constraint,omitempty"`
+	Keys            []string `yaml:"keys,omitempty"`
+	// Root is the trusted root of trust document (its canonical JSON, as
+	// `pin init` writes it). pin follows the producer's newer roots from it.
+	Root        string            `yaml:"root,omitempty"`
+	Files       []string          `yaml:"files,omitempty"`
+	Style       string            `yaml:"style,omitempty"`
+	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
 	// registryMapLines is the line of each registryMap entry, for errors.
 	registryMapLines map[string]int
 }
@@ -122,11 +128,19 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
 		return nil, errAt("constraint", "%v", err)
 	}
-	if len(c.Keys) == 0 {
-		return nil, errAt("keys", "keys is empty: list at least one trusted public key")
-	}
-	if _, err := c.Verifier(); err != nil {
-		return nil, errAt("keys", "%v", err)
+	switch {
+	case c.Root != "" && len(c.Keys) > 0:
+		return nil, errAt("keys", "give root or keys, not both: the root lists the keys")
+	case c.Root != "":
+		if _, err := c.TrustedRoot(); err != nil {
+			return nil, errAt("root", "%v", err)
+		}
+	case len(c.Keys) == 0:
+		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or give the producer's root)")
+	default:
+		if _, err := c.TrustedRoot(); err != nil {
+			return nil, errAt("keys", "%v", err)
+		}
 	}
 	switch c.Style {
 	case "":
@@ -249,9 +263,44 @@ func namespaces(rel *manifest.Release) []string {
 	return out
 }
 
-// Verifier builds the set of trusted keys. An entry is a PEM public key
-// written inline, or the path of a PEM file relative to pin.yaml.
+// TrustedRoot is the root of trust pin.yaml holds: its root document, or
+// for a plain keys: list a legacy root in which any one of the keys may sign
+// anything and which cannot rotate.
+func (c *Config) TrustedRoot() (*trustroot.Trusted, error) {
+	if c.Root != "" {
+		t, err := trustroot.Parse(trustroot.Signed{Bytes: []byte(strings.TrimSpace(c.Root))}, c.Product)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	keys, err := c.keyPEMs()
+	if err != nil {
+		return nil, err
+	}
+	return trustroot.FromKeys(c.Product, keys)
+}
+
+// Verifier builds the set of trusted keys of a keys: list, or the release
+// role's of pin.yaml's root (for readers that do not follow newer roots).
 func (c *Config) Verifier() (*signing.Verifier, error) {
+	if c.Root != "" {
+		t, err := c.TrustedRoot()
+		if err != nil {
+			return nil, err
+		}
+		return t.RoleVerifier(manifest.RoleRelease)
+	}
+	keys, err := c.keyPEMs()
+	if err != nil {
+		return nil, err
+	}
+	return signing.NewVerifier(keys)
+}
+
+// keyPEMs reads the keys: list. An entry is a PEM public key written
+// inline, or the path of a PEM file relative to pin.yaml.
+func (c *Config) keyPEMs() (map[string][]byte, error) {
 	keys := map[string][]byte{}
 	for i, k := range c.Keys {
 		if strings.Contains(k, "-----BEGIN") {
@@ -268,7 +317,7 @@ func (c *Config) Verifier() (*signing.Verifier, error) {
 		}
 		keys[p] = b
 	}
-	return signing.NewVerifier(keys)
+	return keys, nil
 }
 
 // Encode writes the config as a commented pin.yaml.
@@ -289,9 +338,15 @@ func (c *Config) Encode() []byte {
 	} else {
 		b.WriteString("# constraint: \"~1.5\"\n")
 	}
-	b.WriteString("# Public keys trusted to sign the channel and its releases. Any one of them may sign:\n")
-	b.WriteString("# to rotate, add the new key, wait for releases signed by it, then remove the old one.\n")
-	b.WriteString("keys:\n")
+	if c.Root != "" {
+		b.WriteString("# The producer's root of trust (version " + rootVersion(c.Root) + "): which keys sign indexes and releases, and how\n")
+		b.WriteString("# many must. pin follows the producer's newer roots by itself (recorded in pin.lock).\n")
+		fmt.Fprintf(&b, "root: %s\n", yamlString(strings.TrimSpace(c.Root)))
+	} else {
+		b.WriteString("# Public keys trusted to sign the channel and its releases. Any one of them may sign:\n")
+		b.WriteString("# to rotate, add the new key, wait for releases signed by it, then remove the old one.\n")
+		b.WriteString("keys:\n")
+	}
 	for _, k := range c.Keys {
 		if strings.Contains(k, "\n") {
 			b.WriteString("  - |\n")
@@ -325,6 +380,17 @@ func (c *Config) Encode() []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// rootVersion reads a root document's version for a comment.
+func rootVersion(doc string) string {
+	var v struct {
+		Version int64 `json:"version"`
+	}
+	if json.Unmarshal([]byte(doc), &v) != nil {
+		return "?"
+	}
+	return strconv.FormatInt(v.Version, 10)
 }
 
 func yamlString(s string) string {

@@ -19,17 +19,23 @@ const LockSchemaVersion = 1
 // Lock is pin.lock: what `pin update` verified and wrote. It carries the
 // signed manifest and its signature, so `pin check` needs no network.
 type Lock struct {
-	SchemaVersion  int                    `json:"schemaVersion"`
-	Source         string                 `json:"source"`
-	Product        string                 `json:"product"`
-	Channel        string                 `json:"channel"`
-	Channels       map[string]LockedIndex `json:"channels"`
-	Version        string                 `json:"version"`
-	ReleaseChannel string                 `json:"releaseChannel"`
-	ManifestDigest string                 `json:"manifestDigest"`
-	Manifest       string                 `json:"manifest"`
-	Signature      string                 `json:"signature"`
-	References     []LockedReference      `json:"references"`
+	SchemaVersion int                    `json:"schemaVersion"`
+	Source        string                 `json:"source"`
+	Product       string                 `json:"product"`
+	Channel       string                 `json:"channel"`
+	Channels      map[string]LockedIndex `json:"channels"`
+	// Roots are the roots of trust newer than pin.yaml's that were verified
+	// and followed, oldest first; omitted while pin.yaml's root is the newest.
+	Roots          []LockedRoot `json:"roots,omitempty"`
+	Version        string       `json:"version"`
+	ReleaseChannel string       `json:"releaseChannel"`
+	ManifestDigest string       `json:"manifestDigest"`
+	Manifest       string       `json:"manifest"`
+	Signature      string       `json:"signature"`
+	// MoreSignatures are the manifest's further signatures, when the
+	// release role's threshold is over one.
+	MoreSignatures []manifest.Signature `json:"moreSignatures,omitempty"`
+	References     []LockedReference    `json:"references"`
 }
 
 // LockedIndex records the channel index a consumer last verified, for rollback detection.

@@ -90,6 +90,21 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 		return nil, err
 	}
 	rd := &channels.Reader{Store: store, Verifier: verifier, Product: product, Now: o.Now}
+	if o.Config != nil {
+		// Follow the producer's roots as update does.
+		now := time.Now
+		if o.Now != nil {
+			now = o.Now
+		}
+		trust, err := followRoots(ctx, o.Config, lock, store, now())
+		if err != nil {
+			return nil, err
+		}
+		if rd, err = trust.reader(store, product, o.Now); err != nil {
+			return nil, err
+		}
+		lock = trust.applyTo(lock)
+	}
 	indexes, err := fetchVerified(ctx, channel, lock, rd, false)
 	if err != nil {
 		return nil, err

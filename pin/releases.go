@@ -27,6 +27,9 @@ type ReleaseSetOptions struct {
 	Channel    string
 	Constraint string
 	Verifier   *signing.Verifier
+	// IndexVerifier, when set, checks each channel's index (a root's index
+	// roles); Verifier then checks releases only.
+	IndexVerifier func(channel string) (*signing.Verifier, error)
 	// CacheDir holds verified documents by digest; empty disables the cache.
 	CacheDir string
 	// Offline reads only the cache and Lock.
@@ -151,7 +154,7 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		}
 		cs.inner = inner
 	}
-	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, Product: o.Product, Now: o.Now, AllowExpired: true}
+	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, IndexVerifier: o.IndexVerifier, Product: o.Product, Now: o.Now, AllowExpired: true}
 	indexes, err := fetchVerified(ctx, o.Channel, o.Lock, rd, o.Offline)
 	if err != nil {
 		return nil, err

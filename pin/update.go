@@ -46,10 +46,14 @@ type Plan struct {
 	// some files and before writing pin.lock (it left PendingLockName):
 	// this one completes it.
 	Interrupted bool
-	lockOld     []byte
-	lockNew     []byte
-	pending     *Lock    // the interrupted update's journal
-	stale       []string // staged files a killed update left
+	// RootNotes are messages about the root of trust (a rotation followed,
+	// sequences forgotten, a plain keys: list that cannot rotate).
+	RootNotes []string
+	roots     []LockedRoot // the roots newer than pin.yaml's, for pin.lock
+	lockOld   []byte
+	lockNew   []byte
+	pending   *Lock    // the interrupted update's journal
+	stale     []string // staged files a killed update left
 }
 
 // FileChange is one file's old and new bytes.
@@ -149,15 +153,21 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := cfg.Verifier()
-	if err != nil {
-		return nil, exitcode.UsageError(err)
-	}
 	store, err := openStore(o.Store, cfg.Source, o.Open)
 	if err != nil {
 		return nil, err
 	}
-	rd := &channels.Reader{Store: store, Verifier: verifier, Product: cfg.Product, Now: o.now}
+	trust, err := followRoots(ctx, cfg, lock, store, o.now())
+	if err != nil {
+		return nil, err
+	}
+	// Sequences recorded under index keys that have since changed are
+	// forgotten: rotating the index key undoes a thief's huge sequence.
+	lock = trust.applyTo(lock)
+	rd, err := trust.reader(store, cfg.Product, o.now)
+	if err != nil {
+		return nil, err
+	}
 	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
 	if err != nil {
 		return nil, err
@@ -177,7 +187,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 		return nil, err
 	}
 	pending := loadPending(cfg)
-	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
+	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil, RootNotes: trust.notes, roots: trust.lockRoots()}
 	if err := p.scan(); err != nil {
 		return nil, err
 	}
@@ -411,6 +421,8 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 		ManifestDigest: vr.Digest,
 		Manifest:       string(vr.Doc.Bytes),
 		Signature:      strings.TrimSpace(string(vr.Doc.Signature)),
+		MoreSignatures: vr.Doc.More,
+		Roots:          p.roots,
 	}
 	if p.OldLock != nil && p.OldLock.Product == p.Config.Product {
 		for n, li := range p.OldLock.Channels {

@@ -1,0 +1,184 @@
+package pin
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/trustroot"
+)
+
+// LockedRoot is a root newer than pin.yaml's that an update verified and
+// followed. pin.lock carries the chain (each root signed by the one before),
+// so `pin check` verifies offline with the newest keys and the next update
+// starts from the newest root: one probe for the next version.
+type LockedRoot struct {
+	Document   string               `json:"document"`
+	Signatures []manifest.Signature `json:"signatures"`
+}
+
+// rootTrust is what a run trusts: the chain of roots from pin.yaml's on.
+type rootTrust struct {
+	chain *trustroot.Chain
+	// recorded is the root pin.lock's sequences were recorded under.
+	recorded *trustroot.Trusted
+	// forgotten lists channels whose recorded sequence was dropped because
+	// their index keys changed (fast-forward recovery).
+	forgotten []string
+	// notes are messages for the user (a legacy keys: list, a truncated chain).
+	notes []string
+}
+
+func (t *rootTrust) newest() *trustroot.Trusted { return t.chain.Newest() }
+
+// lockedChain verifies, offline, pin.yaml's root and then the roots pin.lock
+// carries, each against the one before. Roots at or below pin.yaml's version
+// are skipped (pin.yaml was moved to a newer root since).
+func lockedChain(ctx context.Context, cfg *Config, lock *Lock) (*trustroot.Chain, error) {
+	first, err := cfg.TrustedRoot()
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	c := &trustroot.Chain{Roots: []*trustroot.Trusted{first}}
+	if lock == nil || first.Legacy || lock.Product != cfg.Product {
+		return c, nil
+	}
+	cur := first
+	for i, lr := range lock.Roots {
+		s := trustroot.Signed{Bytes: []byte(lr.Document), Signatures: lr.Signatures}
+		t, err := trustroot.Parse(s, cfg.Product)
+		if err != nil {
+			return nil, exitcode.TrustError(fmt.Errorf("pin.lock roots[%d]: %w", i, err))
+		}
+		if t.Root.Version <= cur.Root.Version {
+			continue
+		}
+		next, err := cur.Next(ctx, s)
+		if err != nil {
+			return nil, exitcode.TrustError(fmt.Errorf("pin.lock roots[%d]: %w", i, err))
+		}
+		c.Roots = append(c.Roots, next)
+		cur = next
+	}
+	return c, nil
+}
+
+// followRoots walks from the roots pin.yaml and pin.lock trust to the newest
+// the store publishes, and decides which recorded index sequences to forget.
+// A store that keeps no roots (a test double) leaves the chain as it is.
+func followRoots(ctx context.Context, cfg *Config, lock *Lock, store channels.Store, now time.Time) (*rootTrust, error) {
+	base, err := lockedChain(ctx, cfg, lock)
+	if err != nil {
+		return nil, err
+	}
+	rt := &rootTrust{chain: base, recorded: base.Newest()}
+	rs, ok := store.(channels.RootStore)
+	if !ok {
+		return rt, nil
+	}
+	if rt.recorded.Legacy {
+		// One probe: a producer that publishes a root should be followed.
+		if s, err := rs.GetRoot(ctx, 1); err == nil {
+			rt.notes = append(rt.notes, fmt.Sprintf("%s publishes a root of trust (sha256 %s) but pin.yaml lists plain keys, which cannot follow key rotations: check the fingerprint with the producer and run `pin init --root-sha256 <fingerprint>` to trust it", store, strings.TrimPrefix(manifest.Digest(s.Bytes), "sha256:")))
+		}
+		return rt, nil
+	}
+	more, err := trustroot.Update(ctx, rt.recorded, channels.RootFetcher(rs), now)
+	if err != nil {
+		return nil, fmt.Errorf("root of trust from %s: %w", store, err)
+	}
+	rt.chain = &trustroot.Chain{Roots: append(base.Roots, more.Roots[1:]...), Truncated: more.Truncated}
+	if more.Truncated {
+		rt.notes = append(rt.notes, fmt.Sprintf("followed %d newer roots of trust, the most one run takes; the next run goes on from version %d", trustroot.MaxRotations, rt.newest().Root.Version))
+	}
+	if lock != nil {
+		names := make([]string, 0, len(lock.Channels))
+		for n := range lock.Channels {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if trustroot.IndexKeysChanged(rt.recorded, rt.newest(), n) {
+				rt.forgotten = append(rt.forgotten, n)
+			}
+		}
+	}
+	for _, n := range rt.forgotten {
+		rt.notes = append(rt.notes, fmt.Sprintf("the keys that sign channel %s changed in root version %d: the sequence recorded in pin.lock (%d) is forgotten, so an index signed by the old keys no longer binds this project", n, rt.newest().Root.Version, lock.Channels[n].Sequence))
+	}
+	return rt, nil
+}
+
+// applyTo returns lock as the newest root sees it: the sequences of
+// channels whose index keys changed are dropped. lock itself is unchanged.
+func (t *rootTrust) applyTo(lock *Lock) *Lock {
+	if lock == nil || len(t.forgotten) == 0 {
+		return lock
+	}
+	l := *lock
+	l.Channels = map[string]LockedIndex{}
+	for n, li := range lock.Channels {
+		l.Channels[n] = li
+	}
+	for _, n := range t.forgotten {
+		delete(l.Channels, n)
+	}
+	return &l
+}
+
+// reader returns a channels.Reader that checks indexes with the newest
+// root's index roles and releases with its release role.
+func (t *rootTrust) reader(store channels.Store, product string, now func() time.Time) (*channels.Reader, error) {
+	rv, err := t.newest().RoleVerifier(manifest.RoleRelease)
+	if err != nil {
+		return nil, exitcode.TrustError(err)
+	}
+	newest := t.newest()
+	return &channels.Reader{Store: store, Verifier: rv, Product: product, Now: now,
+		IndexVerifier: func(channel string) (*signing.Verifier, error) { return newest.IndexVerifier(channel) }}, nil
+}
+
+// lockRoots lists the roots newer than pin.yaml's, for pin.lock.
+func (t *rootTrust) lockRoots() []LockedRoot {
+	var out []LockedRoot
+	for _, r := range t.chain.Roots[1:] {
+		out = append(out, LockedRoot{Document: string(r.Signed.Bytes), Signatures: r.Signed.Signatures})
+	}
+	return out
+}
+
+// LockedVerifiers returns, offline, the release verifier and the index
+// verifiers of the newest root pin.yaml and pin.lock's verified roots lead
+// to: for readers (audit) that take no new root from the store.
+func LockedVerifiers(ctx context.Context, cfg *Config, lock *Lock) (*signing.Verifier, func(channel string) (*signing.Verifier, error), error) {
+	c, err := lockedChain(ctx, cfg, lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	newest := c.Newest()
+	v, err := newest.RoleVerifier(manifest.RoleRelease)
+	if err != nil {
+		return nil, nil, exitcode.UsageError(err)
+	}
+	return v, newest.IndexVerifier, nil
+}
+
+// releaseVerifier is the verifier of the newest root pin.yaml and pin.lock
+// trust offline: `pin check` uses it for the lock's manifest.
+func releaseVerifier(ctx context.Context, cfg *Config, lock *Lock) (*signing.Verifier, error) {
+	c, err := lockedChain(ctx, cfg, lock)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.Newest().RoleVerifier(manifest.RoleRelease)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	return v, nil
+}
