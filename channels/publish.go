@@ -43,6 +43,11 @@ type Publisher struct {
 	// verified with its roles (index role per channel, release role), and a
 	// signer the root does not list for the role it signs for is refused.
 	Root *trustroot.Trusted
+	// PreviousRoots are the roots before Root, newest first. The current
+	// index was published under one of them when the index key has just
+	// been rotated: it is accepted with their index role so that the next
+	// publish, signed by the new key, can follow it.
+	PreviousRoots []*trustroot.Trusted
 	// IndexSigner signs channel indexes when set (the index role's online
 	// key); otherwise Signer signs everything.
 	IndexSigner *signing.Signer
@@ -115,6 +120,16 @@ func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Chan
 	}
 	// Expiry is not enforced (zero time): refreshing an expired index is the point.
 	vc, err := VerifyChannel(ctx, v, doc, manifest.Expect{Product: p.Product, Channel: channel}, time.Time{})
+	for _, prev := range p.PreviousRoots {
+		if !errors.Is(err, signing.ErrSignature) {
+			break
+		}
+		pv, perr := prev.IndexVerifier(channel)
+		if perr != nil {
+			return nil, perr
+		}
+		vc, err = VerifyChannel(ctx, pv, doc, manifest.Expect{Product: p.Product, Channel: channel}, time.Time{})
+	}
 	if errors.Is(err, signing.ErrSignature) {
 		return nil, exitcode.TrustError(fmt.Errorf("channel %s in %s is not signed by this key (rotating keys? list the old public key under previousKeys in release.yaml): %w", channel, p.Store, err))
 	}
@@ -200,6 +215,9 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	if err := p.CheckCreate(ctx, channel, rel.Version); err != nil {
 		return nil, err
 	}
+	if err := p.checkSigners(channel, true); err != nil {
+		return nil, err
+	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
 		return nil, err
@@ -267,6 +285,9 @@ func (p *Publisher) Promote(ctx context.Context, version, to, as string, ttl tim
 func (p *Publisher) promote(ctx context.Context, version, to, as string, ttl time.Duration) (*Published, error) {
 	if to != Stable {
 		return nil, exitcode.UsageError(fmt.Errorf("promotion goes to stable; %q is not a promotion target", to))
+	}
+	if err := p.checkSigners(to, true); err != nil {
+		return nil, err
 	}
 	if as == "" {
 		t, err := PromoteTarget(version, to)
@@ -340,6 +361,9 @@ func (p *Publisher) yank(ctx context.Context, channel, version, reason string, t
 	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
+	}
+	if err := p.checkSigners(channel, false); err != nil {
+		return nil, err
 	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
@@ -427,6 +451,9 @@ func (p *Publisher) refresh(ctx context.Context, channel string, ttl time.Durati
 	if err := ValidName(channel); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
+	if err := p.checkSigners(channel, false); err != nil {
+		return nil, err
+	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
 		return nil, err
@@ -454,6 +481,30 @@ func (p *Publisher) checkRole(role string, s *signing.Signer) error {
 	r := p.Root.Root.Roles[role]
 	if !slices.Contains(r.KeyIDs, id) {
 		return exitcode.UsageError(fmt.Errorf("key %s is not listed for role %s in root version %d of %s: sign with one of its keys (%s), or add this key with pin root add-key --role %s", id[:16], role, p.Root.Root.Version, p.Store, strings.Join(r.KeyIDs, ", "), role))
+	}
+	return nil
+}
+
+// checkSigners refuses, before anything is written, signers the root does
+// not list: the index signers for channel, and the release signer when the
+// operation signs a release.
+func (p *Publisher) checkSigners(channel string, release bool) error {
+	if p.Root == nil {
+		return nil
+	}
+	if release {
+		if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
+			return err
+		}
+	}
+	first := p.IndexSigner
+	if first == nil {
+		first = p.Signer
+	}
+	for _, s := range append([]*signing.Signer{first}, p.CoSigners...) {
+		if err := p.checkRole(p.Root.Root.IndexRole(channel), s); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -172,16 +172,14 @@ func TestStolenIndexKeyRecovery(t *testing.T) {
 	f.publishRoot(next, "root")
 	f.pub.IndexSigner = f.key("index2")
 	f.clk.now = t0.Add(2 * time.Hour)
-	if _, err := f.pub.Refresh(ctx, channels.Stable, 24*time.Hour); err == nil {
-		t.Fatal("refresh verified the current (thief's, or old-key) index with the new root: it must not")
+	// The producer publishes the next index with the new key, building on
+	// the last one published under root 1 (pin channel refresh does this).
+	prevRoot, err := trustroot.Parse(mustSigned(t, f.store, 1), "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The producer republishes from its own records: a fresh index at a low
-	// sequence, signed by the new key (here: the real releases, sequence 3).
-	low.Sequence = 3
-	low.Issued, low.Expires = f.clk.now, f.clk.now.Add(24*time.Hour)
-	b3, _ := low.Encode()
-	sig3, _ := f.key("index2").SignBlob(ctx, b3)
-	if err := f.store.PutChannel(ctx, channels.Stable, channels.Document{Bytes: b3, Signature: sig3}); err != nil {
+	f.pub.PreviousRoots = []*trustroot.Trusted{prevRoot}
+	if _, err := f.pub.Refresh(ctx, channels.Stable, 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	plan, err := f.update(UpdateOptions{})
@@ -227,6 +225,15 @@ func TestStolenIndexKeyRecovery(t *testing.T) {
 	if _, err := Check(ctx, f.cfg, CheckOptions{}); err != nil {
 		t.Fatalf("offline check after the rotation: %v", err)
 	}
+}
+
+func mustSigned(t *testing.T, st *channels.DirStore, version int64) trustroot.Signed {
+	t.Helper()
+	s, err := st.GetRoot(context.Background(), version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func mustID(t *testing.T, s *signing.Signer) string {

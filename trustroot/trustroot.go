@@ -332,3 +332,32 @@ func sortedIDs(r manifest.Role) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Latest is how a producer finds its store's current root: root 1, checked
+// against its own root keys (the producer made it), followed to the newest.
+// It returns nil, nil when the store has no root: keys are used as before.
+func Latest(ctx context.Context, fetch Fetch, product string, now time.Time) (*Chain, error) {
+	first, err := fetch(ctx, 1)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch root version 1: %w", err)
+	}
+	t, err := VerifySelf(ctx, first, product)
+	if err != nil {
+		return nil, fmt.Errorf("root version 1: %w", err)
+	}
+	c, err := Update(ctx, t, fetch, now)
+	if err != nil {
+		return nil, err
+	}
+	for c.Truncated {
+		more, err := Update(ctx, c.Newest(), fetch, now)
+		if err != nil {
+			return nil, err
+		}
+		c = &Chain{Roots: append(c.Roots, more.Roots[1:]...), Truncated: more.Truncated}
+	}
+	return c, nil
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 func newReleaseCmd(a *app) *cobra.Command {
@@ -44,12 +45,18 @@ type producerFlags struct {
 	Config string
 	Key    string
 	Output string
+	// IndexKey signs channel indexes when the store's root gives the index
+	// role its own key; CoSignKeys add signatures for a threshold over one.
+	IndexKey   string
+	CoSignKeys []string
 }
 
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
 	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.IndexKey, "index-key", "", "key that signs channel indexes, when the store's root lists another key for the index role than for releases (default: --key)")
+	cmd.Flags().StringArrayVar(&f.CoSignKeys, "co-sign-key", nil, "a further key that signs each channel index, for an index role whose threshold is over one (repeatable)")
 }
 
 // publisher loads release.yaml and the key and opens the store for writing.
@@ -79,7 +86,45 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	waiting := func(holder string) {
 		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}, nil
+	pub := &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}
+	if err := f.roles(ctx, a, pub); err != nil {
+		return nil, nil, err
+	}
+	return cfg, pub, nil
+}
+
+// roles puts the publisher under the store's root of trust, when it has
+// one, and loads the index and co-signing keys.
+func (f *producerFlags) roles(ctx context.Context, a *app, pub *channels.Publisher) error {
+	if f.IndexKey != "" {
+		s, err := loadSigner(ctx, a, f.IndexKey)
+		if err != nil {
+			return err
+		}
+		pub.IndexSigner = s
+	}
+	for _, ref := range f.CoSignKeys {
+		s, err := loadSigner(ctx, a, ref)
+		if err != nil {
+			return err
+		}
+		pub.CoSigners = append(pub.CoSigners, s)
+	}
+	rs, ok := pub.Store.(channels.RootStore)
+	if !ok {
+		return nil
+	}
+	chain, err := trustroot.Latest(ctx, channels.RootFetcher(rs), pub.Product, a.now())
+	if err != nil {
+		return fmt.Errorf("root of trust of %s: %w", pub.Store, err)
+	}
+	if chain != nil {
+		pub.Root = chain.Newest()
+		for i := len(chain.Roots) - 2; i >= 0; i-- {
+			pub.PreviousRoots = append(pub.PreviousRoots, chain.Roots[i])
+		}
+	}
+	return nil
 }
 
 type releaseCreateOptions struct {
