@@ -501,10 +501,17 @@ func (p *Publisher) checkSigners(channel string, release bool) error {
 	if first == nil {
 		first = p.Signer
 	}
+	role := p.Root.Root.IndexRole(channel)
+	distinct := map[string]bool{}
 	for _, s := range append([]*signing.Signer{first}, p.CoSigners...) {
-		if err := p.checkRole(p.Root.Root.IndexRole(channel), s); err != nil {
+		if err := p.checkRole(role, s); err != nil {
 			return err
 		}
+		id, _ := trustroot.KeyID(s.PublicKey())
+		distinct[id] = true
+	}
+	if need := p.Root.Root.Roles[role].Threshold; len(distinct) < need {
+		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct keys to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
 	}
 	return nil
 }
