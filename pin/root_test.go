@@ -302,3 +302,41 @@ func TestStableThresholdTwo(t *testing.T) {
 		t.Fatalf("a refused refresh changed the index: %v", err)
 	}
 }
+
+// TestLegacyKeysKeepWorking: a pin.yaml with a plain keys: list works on a
+// store that has a root, and each update says how to move on.
+func TestLegacyKeysKeepWorking(t *testing.T) {
+	f := newFixture(t)
+	f.release("1.5.0", channels.Stable, "a")
+	f.write("infra/main.tf", demoTF)
+	f.init(channels.Stable)
+	plan, err := f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.RootNotes) != 0 {
+		t.Fatalf("notes without a root in the store: %q", plan.RootNotes)
+	}
+	r := trustroot.NewRoot("storage-service", t0.Add(time.Hour*24*365))
+	pem, _ := f.signer.PublicKeyPEM()
+	for _, role := range []string{manifest.RoleRoot, manifest.RoleRelease, manifest.RoleIndex} {
+		if _, err := trustroot.AddKey(r, role, pem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := r.Encode()
+	s, err := trustroot.Sign(context.Background(), f.signer, trustroot.Signed{Bytes: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.PutRoot(context.Background(), 1, s); err != nil {
+		t.Fatal(err)
+	}
+	plan, err = f.update(UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.RootNotes) != 1 || !strings.Contains(plan.RootNotes[0], "pin init --root-sha256") || !strings.Contains(plan.RootNotes[0], strings.TrimPrefix(manifest.Digest(b), "sha256:")) {
+		t.Fatalf("notes: %q", plan.RootNotes)
+	}
+}

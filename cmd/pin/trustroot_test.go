@@ -88,8 +88,11 @@ func TestRootCeremony(t *testing.T) {
 	runPin(t, consumer, nil, "init", "--source", filepath.Join(dir, "store"), "--channel", "edge", "--root-sha256", m[1]).mustSucceed(t, "init --root-sha256")
 	pinYAML, _ := os.ReadFile(filepath.Join(consumer, "pin.yaml"))
 	runPin(t, consumer, nil, "update").mustSucceed(t, "update")
-	if r := runPin(t, consumer, nil, "init", "--force", "--source", filepath.Join(dir, "store"), "--channel", "edge", "--root-sha256", strings.Repeat("0", 64)); r.code != 3 {
+	if r := runPin(t, consumer, nil, "init", "--force", "--source", filepath.Join(dir, "store"), "--channel", "edge", "--root-sha256", strings.Repeat("0", 64)); r.code != 3 || !strings.Contains(r.err, "none has sha256 000") {
 		t.Fatalf("init with a wrong fingerprint: exit %d: %s", r.code, r.err)
+	}
+	if again, _ := os.ReadFile(filepath.Join(consumer, "pin.yaml")); string(again) != string(pinYAML) {
+		t.Fatal("init with a wrong fingerprint rewrote pin.yaml")
 	}
 
 	// Routine rotation of the index key: root 2, signed by two root keys.
