@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
@@ -181,4 +182,56 @@ func releaseVerifier(ctx context.Context, cfg *Config, lock *Lock) (*signing.Ver
 		return nil, exitcode.UsageError(err)
 	}
 	return v, nil
+}
+
+// prefetchStore reads the channel indexes a run needs while the root of
+// trust is probed, so that the probe for root N+1 costs no round trip of its
+// own. The first GetChannel of a prefetched channel takes the prefetched
+// result; any later one (the reader's retry) reads the store again.
+type prefetchStore struct {
+	channels.Store
+	mu      sync.Mutex
+	pending map[string]chan prefetched
+}
+
+type prefetched struct {
+	doc channels.Document
+	err error
+}
+
+func prefetchChannels(ctx context.Context, st channels.Store, names []string) *prefetchStore {
+	p := &prefetchStore{Store: st, pending: map[string]chan prefetched{}}
+	for _, n := range names {
+		ch := make(chan prefetched, 1)
+		p.pending[n] = ch
+		go func() {
+			doc, err := st.GetChannel(ctx, n)
+			ch <- prefetched{doc, err}
+		}()
+	}
+	return p
+}
+
+func (p *prefetchStore) GetChannel(ctx context.Context, channel string) (channels.Document, error) {
+	p.mu.Lock()
+	ch, ok := p.pending[channel]
+	delete(p.pending, channel)
+	p.mu.Unlock()
+	if !ok {
+		return p.Store.GetChannel(ctx, channel)
+	}
+	select {
+	case r := <-ch:
+		return r.doc, r.err
+	case <-ctx.Done():
+		return channels.Document{}, ctx.Err()
+	}
+}
+
+// readChannels lists the indexes a consumer of channel reads (edge reads stable too).
+func readChannels(channel string) []string {
+	if channel == channels.Edge {
+		return []string{channel, channels.Stable}
+	}
+	return []string{channel}
 }

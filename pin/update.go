@@ -157,6 +157,12 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
+	// The indexes are read while the root is probed: the probe for root N+1
+	// costs no round trip of its own. Nothing read is trusted before the
+	// root is settled; the reader verifies the indexes with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	early := prefetchChannels(ctx, store, readChannels(cfg.Channel))
 	trust, err := followRoots(ctx, cfg, lock, store, o.now())
 	if err != nil {
 		return nil, err
@@ -164,7 +170,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	// Sequences recorded under index keys that have since changed are
 	// forgotten: rotating the index key undoes a thief's huge sequence.
 	lock = trust.applyTo(lock)
-	rd, err := trust.reader(store, cfg.Product, o.now)
+	rd, err := trust.reader(early, cfg.Product, o.now)
 	if err != nil {
 		return nil, err
 	}
