@@ -64,7 +64,17 @@ func newPublisher(t *testing.T) (*Publisher, *Reader, *clock) {
 	c := &clock{now: t0}
 	store := NewDirStore(t.TempDir())
 	return &Publisher{Store: store, Signer: s, Product: product, Now: c.Now, TTLs: map[string]time.Duration{Edge: time.Hour, Stable: 720 * time.Hour}},
-		&Reader{Store: store, Verifier: v, Product: product, Now: c.Now}, c
+		newReader(t, store, v, c.Now), c
+}
+
+// newReader reads store trusting v's keys for product, every check enforced.
+func newReader(t testing.TB, store ReadStore, v *signing.Verifier, now func() time.Time) *Reader {
+	t.Helper()
+	rd, err := NewReader(store, Keys(v), TrustOptions{Product: product, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
 }
 
 func TestCheckVersion(t *testing.T) {
@@ -215,13 +225,21 @@ func TestPublishLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("refreshed edge: %v", err)
 	}
-	if err := CheckRollback(vc2, 4, ""); exitcode.Of(err) != exitcode.Trust {
+	known := func(seq int64, digest string) error {
+		tr, err := NewTrusted(Keys(mustVerifier(t, pub.Signer)), TrustOptions{Product: product, Now: clk.Now, Known: map[string]KnownIndex{Edge: {Sequence: seq, Digest: digest}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tr.UpdateChannel(ctx, Edge, vc2.Doc)
+		return err
+	}
+	if err := known(4, ""); exitcode.Of(err) != exitcode.Trust || !errors.Is(err, ErrRollback) {
 		t.Fatalf("rollback not caught: %v", err)
 	}
-	if err := CheckRollback(vc2, 3, vc.Digest); exitcode.Of(err) != exitcode.Trust {
+	if err := known(3, vc.Digest); exitcode.Of(err) != exitcode.Trust || !errors.Is(err, ErrFork) {
 		t.Fatalf("fork not caught: %v", err)
 	}
-	if err := CheckRollback(vc2, 3, vc2.Digest); err != nil {
+	if err := known(3, vc2.Digest); err != nil {
 		t.Fatalf("same index: %v", err)
 	}
 }
@@ -328,7 +346,7 @@ func TestHTTPStoreServesDirLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := &Reader{Store: hs, Verifier: mustVerifier(t, pub.Signer), Product: product, Now: clk.Now}
+	rd := newReader(t, hs, mustVerifier(t, pub.Signer), clk.Now)
 	vc, err := rd.Channel(ctx, Edge)
 	if err != nil {
 		t.Fatal(err)
@@ -339,8 +357,11 @@ func TestHTTPStoreServesDirLayout(t *testing.T) {
 	if _, err := hs.GetChannel(ctx, Stable); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing channel over HTTP: %v", err)
 	}
-	if err := hs.PutChannel(ctx, Edge, Document{}); err == nil {
-		t.Fatal("HTTP store accepted a write")
+	if _, err := Writable(hs); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("HTTP store accepted a write: %v", err)
+	}
+	if _, err := OpenWritable(srv.URL, OpenOptions{HTTPClient: srv.Client()}); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("an https:// location opened for writing: %v", err)
 	}
 	if _, err := NewHTTPStore("http://example.invalid/releases", nil); err == nil {
 		t.Fatal("plain http to a non-loopback host must be refused")
@@ -384,7 +405,7 @@ func TestKeyRotation(t *testing.T) {
 	if _, err := rotating.Refresh(ctx, Edge, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	rd := &Reader{Store: oldPub.Store, Verifier: newVerifier, Product: product, Now: clk.Now}
+	rd := newReader(t, oldPub.Store, newVerifier, clk.Now)
 	if _, err := rd.Channel(ctx, Edge); err != nil {
 		t.Fatalf("consumer trusting the new key: %v", err)
 	}

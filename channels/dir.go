@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/flock"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -32,7 +32,8 @@ type DirStore struct {
 
 // NewDirStore returns a store rooted at dir (a path or a file:// URL).
 func NewDirStore(dir string) *DirStore {
-	return &DirStore{root: strings.TrimPrefix(dir, "file://")}
+	d, _ := LocalDir(dir)
+	return &DirStore{root: d}
 }
 
 func (s *DirStore) String() string { return s.root }
@@ -104,7 +105,7 @@ func writeMoreSignatures(path string, doc Document) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path+".sigs", b, 0o644)
+	return atomicfile.WriteFile(path+".sigs", b, 0o644)
 }
 
 func readCapped(p string, max int64) ([]byte, error) {
@@ -137,10 +138,10 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 	// The signature goes first: a reader that races the write sees a new
 	// signature over the old bytes and fails verification (and retries), never
 	// a document accepted under a stale signature.
-	if err := WriteFileAtomic(p+".sig", doc.Signature, 0o644); err != nil {
+	if err := atomicfile.WriteFile(p+".sig", doc.Signature, 0o644); err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, doc.Bytes, 0o644)
+	return atomicfile.WriteFile(p, doc.Bytes, 0o644)
 }
 
 func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document) error {
@@ -164,11 +165,11 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 		os.Remove(p)
 		return err
 	}
-	if err := WriteFileAtomic(p+".sig", doc.Signature, 0o644); err != nil {
+	if err := atomicfile.WriteFile(p+".sig", doc.Signature, 0o644); err != nil {
 		os.Remove(p)
 		return err
 	}
-	if err := WriteFileAtomic(p, doc.Bytes, 0o644); err != nil {
+	if err := atomicfile.WriteFile(p, doc.Bytes, 0o644); err != nil {
 		os.Remove(p)
 		os.Remove(p + ".sig")
 		return err
@@ -176,172 +177,37 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 	return nil
 }
 
-// WriteFileAtomic writes data to a temporary file in the target's directory,
-// syncs it and renames it over path, so readers see the old or the new bytes,
-// never a mix.
-func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := StageFile(path, data, mode)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("rename into %s: %w", path, err)
-	}
-	return nil
-}
+// publishLockFile is locked instead of the store's directory where the
+// file system cannot flock a directory.
+const publishLockFile = ".pin-publish.lck"
 
-// StageFile writes data with mode to a new temporary file beside dst and
-// syncs it, returning its name: renaming it over dst then replaces dst
-// atomically. On failure nothing is left behind. The name is
-// .<base>.pin-<digits> (IsStagedFile); one left by a killed process is
-// never taken for a config, and `pin update` removes it.
-func StageFile(dst string, data []byte, mode fs.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+stagedMark+"*")
-	if err != nil {
-		return "", err
+// LockPublishing takes an exclusive flock on the store's directory (created
+// if missing). The kernel drops it when the holder exits, kill -9 included.
+func (s *DirStore) LockPublishing(ctx context.Context, wait time.Duration, waiting func(holder string)) (func() error, error) {
+	if err := os.MkdirAll(s.root, 0o755); err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.root, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return "", err
-	}
-	if err := f.Chmod(mode); err != nil {
-		return "", err
-	}
-	if err := f.Sync(); err != nil {
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	ok = true
-	return f.Name(), nil
-}
-
-const stagedMark = ".pin-"
-
-// IsStagedFile reports whether a file name is one StageFile makes.
-func IsStagedFile(name string) bool {
-	i := strings.LastIndex(name, stagedMark)
-	if len(name) < 2 || name[0] != '.' || i < 2 || i+len(stagedMark) == len(name) {
-		return false
-	}
-	for _, c := range name[i+len(stagedMark):] {
-		if c < '0' || c > '9' {
-			return false
+	o := flock.Options{Wait: wait}
+	if waiting != nil {
+		o.Waiting = func(pid int) {
+			if pid > 0 {
+				waiting(fmt.Sprintf("pid %d", pid))
+			} else {
+				waiting("another process")
+			}
 		}
 	}
-	return true
-}
-
-// HTTPStore reads a directory store's layout from a static web server
-// (https://, or plain http:// on loopback for tests). It is read-only.
-type HTTPStore struct {
-	base   *url.URL
-	client *http.Client
-}
-
-// NewHTTPStore returns a read-only store for base. A nil client gets a
-// default one with a 30 s timeout.
-func NewHTTPStore(base string, client *http.Client) (*HTTPStore, error) {
-	u, err := url.Parse(strings.TrimSuffix(base, "/") + "/")
-	if err != nil {
-		return nil, fmt.Errorf("store URL %q: %w", base, err)
+	l, err := flock.Acquire(ctx, filepath.Clean(s.root), publishLockFile, o)
+	if errors.Is(err, flock.ErrTimeout) {
+		return nil, fmt.Errorf("another publisher is publishing to %s: %w; %w: retry when it has finished", s, err, ErrConflict)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
-		return nil, fmt.Errorf("store URL %q: only https:// (or http:// on loopback) is allowed", base)
-	}
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	c := *client
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return fmt.Errorf("stopped after %d redirects", len(via))
-		}
-		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-			return fmt.Errorf("refusing redirect from %s to %s: it leaves https", via[0].URL, req.URL)
-		}
-		return nil
-	}
-	client = &c
-	return &HTTPStore{base: u, client: client}, nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
-}
-
-func (s *HTTPStore) String() string { return strings.TrimSuffix(s.base.String(), "/") }
-
-func (s *HTTPStore) GetChannel(ctx context.Context, channel string) (Document, error) {
-	if err := safeName("channel", channel); err != nil {
-		return Document{}, err
-	}
-	return s.get(ctx, channelPath(channel))
-}
-
-func (s *HTTPStore) GetRelease(ctx context.Context, version string) (Document, error) {
-	if err := safeName("release", version); err != nil {
-		return Document{}, err
-	}
-	return s.get(ctx, releasePath(version))
-}
-
-func (s *HTTPStore) get(ctx context.Context, rel string) (Document, error) {
-	b, err := s.fetch(ctx, rel, manifest.MaxDocumentSize)
-	if err != nil {
-		return Document{}, err
-	}
-	sig, err := s.fetch(ctx, rel+".sig", 64<<10)
-	if err != nil {
-		return Document{}, err
-	}
-	return Document{Bytes: b, Signature: sig}, nil
-}
-
-func (s *HTTPStore) fetch(ctx context.Context, rel string, max int64) ([]byte, error) {
-	u := s.base.ResolveReference(&url.URL{Path: rel})
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("GET %s: %w", u, ErrNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
-	case resp.ContentLength > max:
-		return nil, exitcode.TrustError(fmt.Errorf("GET %s: %d bytes, over the %d-byte cap: refused", u, resp.ContentLength, max))
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if int64(len(b)) > max {
-		return nil, exitcode.TrustError(fmt.Errorf("GET %s: over the %d-byte cap: cut off and refused", u, max))
-	}
-	return b, nil
+	return l.Release, nil
 }
 
-func (s *HTTPStore) PutChannel(context.Context, string, Document) error {
-	return fmt.Errorf("%s is read-only (served over HTTP): publish to the directory or bucket behind it", s)
-}
-
-func (s *HTTPStore) PutRelease(ctx context.Context, _ string, _ Document) error {
-	return s.PutChannel(ctx, "", Document{})
-}
+var (
+	_ Store         = (*DirStore)(nil)
+	_ PublishLocker = (*DirStore)(nil)
+)

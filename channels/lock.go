@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/wellcomecollection/pin/internal/flock"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -31,40 +28,18 @@ type PublishLocker interface {
 // DefaultLockWait is how long a publisher waits for another by default.
 const DefaultLockWait = 2 * time.Minute
 
-// publishLockFile is locked instead of the store's directory where the
-// file system cannot flock a directory.
-const publishLockFile = ".pin-publish.lck"
-
-// LockPublishing takes an exclusive flock on the store's directory (created
-// if missing). The kernel drops it when the holder exits, kill -9 included.
-func (s *DirStore) LockPublishing(ctx context.Context, wait time.Duration, waiting func(holder string)) (func() error, error) {
-	if err := os.MkdirAll(s.root, 0o755); err != nil {
-		return nil, fmt.Errorf("store %s: %w", s.root, err)
-	}
-	o := flock.Options{Wait: wait}
-	if waiting != nil {
-		o.Waiting = func(pid int) {
-			if pid > 0 {
-				waiting(fmt.Sprintf("pid %d", pid))
-			} else {
-				waiting("another process")
-			}
-		}
-	}
-	l, err := flock.Acquire(ctx, filepath.Clean(s.root), publishLockFile, o)
-	if errors.Is(err, flock.ErrTimeout) {
-		return nil, fmt.Errorf("another publisher is publishing to %s: %w; %w: retry when it has finished", s, err, ErrConflict)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return l.Release, nil
-}
-
 // exclusive runs fn holding the store's publishing lock, when the store has
 // one. Operations nest (a promotion creates, a yank yanks another channel):
 // the outermost takes the lock.
 func (p *Publisher) exclusive(ctx context.Context, fn func() error) error {
+	if p.op == nil {
+		t, err := p.trusted()
+		if err != nil {
+			return err
+		}
+		p.op = t
+		defer func() { p.op = nil }()
+	}
 	lk, ok := p.Store.(PublishLocker)
 	if !ok || p.holding {
 		return fn()

@@ -71,7 +71,7 @@ func NewOCIStore(repo string, opts ...OCIOption) (*OCIStore, error) {
 			o(&c)
 		}
 	}
-	loc := strings.TrimPrefix(repo, "oci://")
+	loc := strings.TrimPrefix(repo, ociScheme)
 	r, err := name.NewRepository(loc)
 	if err != nil {
 		return nil, fmt.Errorf("store oci://%s: %w", loc, err)
@@ -80,7 +80,7 @@ func NewOCIStore(repo string, opts ...OCIOption) (*OCIStore, error) {
 }
 
 // String names the store as oci://host/repo.
-func (s *OCIStore) String() string { return "oci://" + s.repo.Name() }
+func (s *OCIStore) String() string { return ociScheme + s.repo.Name() }
 
 // ReleaseTag and ChannelTag name the tags an OCI store keeps a release and
 // a channel index under.
@@ -203,4 +203,8 @@ func (s *OCIStore) put(ctx context.Context, what string, tag name.Tag, mediaType
 	return nil
 }
 
-var _ Store = (*OCIStore)(nil)
+var (
+	_ Store         = (*OCIStore)(nil)
+	_ InRegistry    = (*OCIStore)(nil)
+	_ PublishLocker = (*OCIStore)(nil)
+)

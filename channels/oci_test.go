@@ -247,7 +247,10 @@ func TestOCIStorePublishAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := &channels.Reader{Store: st, Verifier: verifier, Product: "storage-service", Now: now}
+	rd, err := channels.NewReader(st, channels.Keys(verifier), channels.TrustOptions{Product: "storage-service", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	vc, err := rd.Channel(ctx, "edge")
 	if err != nil {
 		t.Fatal(err)

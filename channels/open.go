@@ -20,13 +20,14 @@ type OpenOptions struct {
 	HTTPClient *http.Client
 }
 
-// Open returns the store at location: oci://host/repo, https://host/path
-// (read-only), file:///dir or a directory path.
-func Open(location string, o OpenOptions) (Store, error) {
+// Open returns the store at location for reading: oci://host/repo,
+// https://host/path, file:///dir or a directory path. A caller that writes
+// asks Writable (or calls OpenWritable).
+func Open(location string, o OpenOptions) (ReadStore, error) {
 	switch {
 	case location == "":
 		return nil, fmt.Errorf("no store given: pass --source (oci://host/repo, https://..., or a directory)")
-	case strings.HasPrefix(location, "oci://"):
+	case strings.HasPrefix(location, ociScheme):
 		opts := []OCIOption{WithRegistryOptions(o.Registry...)}
 		if o.Signer != nil {
 			opts = append(opts, WithImageSigner(o.Signer))
@@ -40,6 +41,31 @@ func Open(location string, o OpenOptions) (Store, error) {
 		}
 		return NewHTTPStore(location, c)
 	default:
-		return NewDirStore(location), nil
+		dir, _ := LocalDir(location)
+		return NewDirStore(dir), nil
 	}
+}
+
+const ociScheme = "oci://"
+
+// LocalDir returns the directory a location names (a path or file:///dir),
+// and false for a remote store (oci://, https://, http://). It is the one
+// place that tells store locations apart by their form.
+func LocalDir(location string) (string, bool) {
+	for _, remote := range []string{ociScheme, "https://", "http://"} {
+		if strings.HasPrefix(location, remote) {
+			return "", false
+		}
+	}
+	return strings.TrimPrefix(location, "file://"), true
+}
+
+// OpenWritable opens location for publishing: errors wrap ErrReadOnly for a
+// store that can only be read (https://).
+func OpenWritable(location string, o OpenOptions) (Store, error) {
+	st, err := Open(location, o)
+	if err != nil {
+		return nil, err
+	}
+	return Writable(st)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -55,7 +56,8 @@ type Publisher struct {
 	// an index role whose threshold is over one (CI and a person for stable).
 	CoSigners []*signing.Signer
 
-	holding bool // the publishing lock is held (operations nest)
+	holding bool     // the publishing lock is held (operations nest)
+	op      *Trusted // the trusted state of the outermost operation under way
 }
 
 // Published is the outcome of a publishing operation.
@@ -73,25 +75,13 @@ func (p *Publisher) now() time.Time {
 	return time.Now().UTC().Truncate(time.Second)
 }
 
-// verifier checks releases: the root's release role, or the publisher's keys.
-func (p *Publisher) verifier() (*signing.Verifier, error) {
+// anchor is what the publisher trusts in the store: the store's root of
+// trust (and, for an index, the roots before it), or else its own key and
+// the earlier keys of a rotation.
+func (p *Publisher) anchor() (SignatureVerifier, error) {
 	if p.Root != nil {
-		return p.Root.RoleVerifier(manifest.RoleRelease)
+		return RootAnchor(p.Root, p.PreviousRoots...), nil
 	}
-	return p.ownKeys()
-}
-
-// indexVerifier checks channel's current index: the root's index role for
-// it, or the publisher's keys.
-func (p *Publisher) indexVerifier(channel string) (*signing.Verifier, error) {
-	if p.Root != nil {
-		return p.Root.IndexVerifier(channel)
-	}
-	return p.ownKeys()
-}
-
-// ownKeys trusts the publisher's signing keys and AlsoTrust (no root).
-func (p *Publisher) ownKeys() (*signing.Verifier, error) {
 	pub, err := p.Signer.PublicKeyPEM()
 	if err != nil {
 		return nil, err
@@ -100,12 +90,30 @@ func (p *Publisher) ownKeys() (*signing.Verifier, error) {
 	for name, pem := range p.AlsoTrust {
 		keys[name] = pem
 	}
-	return signing.NewVerifier(keys)
+	v, err := signing.NewVerifier(keys)
+	if err != nil {
+		return nil, err
+	}
+	return Keys(v), nil
 }
 
-// current returns the channel's index as published (verified with the
-// publisher's key, expiry not enforced: refreshing an expired index is the
-// point), or an empty index when the channel does not exist yet.
+// trusted returns the trusted state of the operation under way (one per
+// outermost operation, so that a promotion checks the release against the
+// index it found it in), or a new one outside an operation. The publisher
+// reads in ReportExpired mode: re-signing an expired index is what refresh is for.
+func (p *Publisher) trusted() (*Trusted, error) {
+	if p.op != nil {
+		return p.op, nil
+	}
+	a, err := p.anchor()
+	if err != nil {
+		return nil, err
+	}
+	return NewTrusted(a, TrustOptions{Product: p.Product, Mode: ReportExpired, Now: p.Now, KnownSource: "this publisher's earlier read"})
+}
+
+// current returns the channel's index as published, trusted (any expiry),
+// or an empty index when the channel does not exist yet.
 func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Channel, error) {
 	doc, err := p.Store.GetChannel(ctx, channel)
 	if errors.Is(err, ErrNotFound) {
@@ -114,29 +122,38 @@ func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Chan
 	if err != nil {
 		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, p.Store, err)
 	}
-	v, err := p.indexVerifier(channel)
+	t, err := p.trusted()
 	if err != nil {
 		return nil, err
 	}
-	// Expiry is not enforced (zero time): refreshing an expired index is the point.
-	vc, err := VerifyChannel(ctx, v, doc, manifest.Expect{Product: p.Product, Channel: channel}, time.Time{})
-	for _, prev := range p.PreviousRoots {
-		if !errors.Is(err, signing.ErrSignature) {
-			break
-		}
-		pv, perr := prev.IndexVerifier(channel)
-		if perr != nil {
-			return nil, perr
-		}
-		vc, err = VerifyChannel(ctx, pv, doc, manifest.Expect{Product: p.Product, Channel: channel}, time.Time{})
-	}
+	vc, err := t.UpdateChannel(ctx, channel, doc)
 	if errors.Is(err, signing.ErrSignature) {
-		return nil, exitcode.TrustError(fmt.Errorf("channel %s in %s is not signed by this key (rotating keys? list the old public key under previousKeys in release.yaml): %w", channel, p.Store, err))
+		return nil, fmt.Errorf("channel %s in %s is not signed by this key (rotating keys? list the old public key under previousKeys in release.yaml): %w", channel, p.Store, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("channel %s in %s: %w", channel, p.Store, err)
 	}
-	return vc.Index, nil
+	// The caller edits the index it gets: hand it a copy of the trusted one.
+	idx := *vc.Index
+	idx.Releases = append([]manifest.Entry(nil), vc.Index.Releases...)
+	return &idx, nil
+}
+
+// release fetches version and verifies it against the trusted index that lists it.
+func (p *Publisher) release(ctx context.Context, version string) (*VerifiedRelease, error) {
+	doc, err := p.Store.GetRelease(ctx, version)
+	if err != nil {
+		return nil, fmt.Errorf("fetch release %s from %s: %w", version, p.Store, err)
+	}
+	t, err := p.trusted()
+	if err != nil {
+		return nil, err
+	}
+	vr, err := t.UpdateRelease(ctx, version, doc)
+	if err != nil {
+		return nil, fmt.Errorf("release %s: %w", version, err)
+	}
+	return vr, nil
 }
 
 // publishChannel signs and stores the next version of idx: sequence+1,
@@ -301,21 +318,13 @@ func (p *Publisher) promote(ctx context.Context, version, to, as string, ttl tim
 	} else if as != want {
 		return nil, exitcode.UsageError(fmt.Errorf("%s promotes to %s, not %s: a stable release keeps the X.Y.Z of the edge release it came from", version, want, as))
 	}
-	src, err := p.findEntry(ctx, version, to)
-	if err != nil {
+	if _, err := p.findEntry(ctx, version, to); err != nil {
 		return nil, err
 	}
-	doc, err := p.Store.GetRelease(ctx, version)
-	if err != nil {
-		return nil, fmt.Errorf("fetch release %s from %s: %w", version, p.Store, err)
-	}
-	v, err := p.verifier()
+	// Checked against the digest the index findEntry trusted lists.
+	vr, err := p.release(ctx, version)
 	if err != nil {
 		return nil, err
-	}
-	vr, err := VerifyRelease(ctx, v, doc, src.Digest, manifest.Expect{Product: p.Product, Version: version})
-	if err != nil {
-		return nil, fmt.Errorf("release %s: %w", version, err)
 	}
 	rel := *vr.Release
 	rel.Version = as
@@ -398,15 +407,8 @@ func (p *Publisher) yank(ctx context.Context, channel, version, reason string, t
 // exactly the same digests, so leaving it selectable on edge would hand edge
 // consumers the very images that were withdrawn.
 func (p *Publisher) yankPromotedFrom(ctx context.Context, channel, version, reason string, ttl time.Duration) error {
-	doc, err := p.Store.GetRelease(ctx, version)
-	if err != nil {
-		return fmt.Errorf("fetch release %s: %w", version, err)
-	}
-	v, err := p.verifier()
-	if err != nil {
-		return err
-	}
-	vr, err := VerifyRelease(ctx, v, doc, "", manifest.Expect{Product: p.Product, Version: version})
+	// Checked against the digest listed by the index yank just read.
+	vr, err := p.release(ctx, version)
 	if err != nil {
 		return err
 	}

@@ -10,13 +10,14 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/trustroot"
 )
 
-// RootStore is where the versions of a product's root of trust are kept.
-// Every store kind implements it:
+// RootReader reads the versions of a product's root of trust; every store
+// kind implements it, RootStore (publishing roots) every writable one:
 //
 //	directory / HTTPS:  root/<N>.json  root/<N>.json.sigs
 //	OCI:                tag root-<N> (the signature set in annotation
@@ -25,11 +26,16 @@ import (
 // The .sigs file is a JSON signature set (manifest.SignatureSet) whose every
 // "sig" is a cosign blob signature: `jq -r '.signatures[i].sig'` gives a
 // .sig file that `cosign verify-blob --key K.pub` checks against root/<N>.json.
-// Like Store, a RootStore moves bytes and verifies nothing.
-type RootStore interface {
+// Like a Store, they move bytes and verify nothing: trustroot does.
+type RootReader interface {
 	// GetRoot returns root version N; errors wrap trustroot.ErrNotFound (and
 	// ErrNotFound) when absent.
 	GetRoot(ctx context.Context, version int64) (trustroot.Signed, error)
+}
+
+// RootStore is a RootReader that can also publish roots.
+type RootStore interface {
+	RootReader
 	// PutRoot publishes root version N, or adds signatures to it; other bytes
 	// under a published version are refused (ErrExists).
 	PutRoot(ctx context.Context, version int64, s trustroot.Signed) error
@@ -99,10 +105,10 @@ func (s *DirStore) PutRoot(ctx context.Context, version int64, sr trustroot.Sign
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(p+".sigs", sigs, 0o644); err != nil {
+	if err := atomicfile.WriteFile(p+".sigs", sigs, 0o644); err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, sr.Bytes, 0o644)
+	return atomicfile.WriteFile(p, sr.Bytes, 0o644)
 }
 
 // GetRoot reads root/<N>.json and its .sigs over HTTPS. Probing for a root
@@ -124,11 +130,6 @@ func (s *HTTPStore) GetRoot(ctx context.Context, version int64) (trustroot.Signe
 		return trustroot.Signed{}, err
 	}
 	return decodeSigned(fmt.Sprintf("root version %d in %s", version, s), b, sb)
-}
-
-// PutRoot refuses: an HTTPS store is read-only.
-func (s *HTTPStore) PutRoot(ctx context.Context, _ int64, _ trustroot.Signed) error {
-	return s.PutChannel(ctx, "", Document{})
 }
 
 // GetRoot pulls tag root-<N>. Probing for a root that does not exist yet
@@ -181,22 +182,35 @@ func (s *OCIStore) PutRoot(ctx context.Context, version int64, sr trustroot.Sign
 }
 
 var (
-	_ RootStore = (*DirStore)(nil)
-	_ RootStore = (*HTTPStore)(nil)
-	_ RootStore = (*OCIStore)(nil)
+	_ RootStore  = (*DirStore)(nil)
+	_ RootReader = (*HTTPStore)(nil)
+	_ RootStore  = (*OCIStore)(nil)
 )
 
-// Roots returns the root store behind st, or an error naming the store when
-// it keeps no roots (a test double, say).
-func Roots(st Store) (RootStore, error) {
-	rs, ok := st.(RootStore)
+// Roots returns the root reader behind st, or an error naming the store
+// when it keeps no roots (a test double, say).
+func Roots(st ReadStore) (RootReader, error) {
+	rs, ok := st.(RootReader)
 	if !ok {
 		return nil, fmt.Errorf("store %s keeps no root of trust", st)
 	}
 	return rs, nil
 }
 
-// RootFetcher adapts a RootStore to trustroot.Update.
-func RootFetcher(rs RootStore) trustroot.Fetch {
+// WritableRoots returns the root store behind st, or an error wrapping
+// ErrReadOnly (an HTTPS store) or naming a store that keeps no roots.
+func WritableRoots(st ReadStore) (RootStore, error) {
+	if _, ok := st.(RootReader); !ok {
+		return nil, fmt.Errorf("store %s keeps no root of trust", st)
+	}
+	rs, ok := st.(RootStore)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", st, ErrReadOnly)
+	}
+	return rs, nil
+}
+
+// RootFetcher adapts a RootReader to trustroot.Update.
+func RootFetcher(rs RootReader) trustroot.Fetch {
 	return rs.GetRoot
 }

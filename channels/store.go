@@ -3,6 +3,9 @@ package channels
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/wellcomecollection/pin/manifest"
 )
@@ -12,6 +15,9 @@ var ErrNotFound = errors.New("not found")
 
 // ErrExists is wrapped when a release version is already published: releases are immutable.
 var ErrExists = errors.New("already exists")
+
+// ErrReadOnly is wrapped when a store that can only be read is opened for writing.
+var ErrReadOnly = errors.New("store is read-only")
 
 // Document is a signed document as a store holds it: the canonical bytes and
 // the base64 signature over them (the content of a cosign .sig file).
@@ -34,18 +40,41 @@ func (d Document) Signatures() [][]byte {
 	return out
 }
 
-// Store is where releases and channel indexes are published. Implementations:
-// a directory (read over https:// too) and an OCI registry repository.
-// A Store moves bytes; it verifies nothing: verification is the caller's job.
-type Store interface {
+// ReadStore is where releases and channel indexes are read from. Every store
+// kind implements it: a directory, the same layout over https://, an OCI
+// registry repository (and audit's cache in front of any of them). A store
+// moves bytes; it verifies nothing: Trusted does.
+type ReadStore interface {
 	// GetChannel returns the channel index document; errors wrap ErrNotFound when absent.
 	GetChannel(ctx context.Context, channel string) (Document, error)
-	// PutChannel replaces the channel index document.
-	PutChannel(ctx context.Context, channel string, doc Document) error
 	// GetRelease returns a release manifest; errors wrap ErrNotFound when absent.
 	GetRelease(ctx context.Context, version string) (Document, error)
-	// PutRelease publishes a release manifest; errors wrap ErrExists when the version is taken.
-	PutRelease(ctx context.Context, version string, doc Document) error
 	// String names the store's location in messages.
 	String() string
+}
+
+// Store is a store that can also be published to: a directory or an OCI
+// repository. What else a store can do is an optional interface it may
+// implement: PublishLocker (serialise publishers) and InRegistry (its
+// documents are registry artifacts, with cosign signatures to copy).
+type Store interface {
+	ReadStore
+	// PutChannel replaces the channel index document.
+	PutChannel(ctx context.Context, channel string, doc Document) error
+	// PutRelease publishes a release manifest; errors wrap ErrExists when the version is taken.
+	PutRelease(ctx context.Context, version string, doc Document) error
+}
+
+// InRegistry is implemented by stores whose documents are artifacts in a
+// registry repository (OCIStore): their tags carry cosign signatures too.
+type InRegistry interface {
+	Repository() name.Repository
+}
+
+// Writable returns st as a Store, or an error wrapping ErrReadOnly.
+func Writable(st ReadStore) (Store, error) {
+	if w, ok := st.(Store); ok {
+		return w, nil
+	}
+	return nil, fmt.Errorf("%s: %w", st, ErrReadOnly)
 }

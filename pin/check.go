@@ -48,7 +48,7 @@ func (f Finding) String() string {
 type CheckOptions struct {
 	Online bool
 	Now    func() time.Time
-	Store  channels.Store
+	Store  channels.ReadStore
 	Open   channels.OpenOptions
 }
 
@@ -79,12 +79,11 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	}
 	// The newest root pin.yaml and pin.lock's verified roots lead to: a
 	// release signed by a rotated-in release key checks offline.
-	verifier, err := releaseVerifier(ctx, cfg, lock)
+	anchor, err := lockedAnchor(ctx, cfg, lock)
 	if err != nil {
 		return nil, err
 	}
-	doc := channels.Document{Bytes: []byte(lock.Manifest), Signature: []byte(lock.Signature), More: lock.MoreSignatures}
-	vr, err := channels.VerifyRelease(ctx, verifier, doc, lock.ManifestDigest, manifest.Expect{Product: cfg.Product, Version: lock.Version})
+	vr, err := verifyLocked(ctx, anchor, cfg.Product, lock)
 	if err != nil {
 		return nil, fmt.Errorf("pin.lock: %w", err)
 	}
@@ -182,12 +181,11 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	if err != nil {
 		return nil, err
 	}
-	rd, err := trust.reader(store, cfg.Product, now)
+	rd, err := trust.reader(store, cfg.Product, trust.applyTo(lock), channels.ReportExpired, now)
 	if err != nil {
 		return nil, err
 	}
-	rd.AllowExpired = true
-	indexes, err := fetchVerified(ctx, cfg.Channel, trust.applyTo(lock), rd, false)
+	indexes, err := fetchVerified(ctx, cfg.Channel, rd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -227,4 +225,14 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 		}
 	}
 	return out, nil
+}
+
+// verifyLocked verifies the release pin.lock records, offline: its bytes hash
+// to the digest the lock records, and its signature is by a trusted key.
+func verifyLocked(ctx context.Context, anchor channels.SignatureVerifier, product string, lock *Lock) (*channels.VerifiedRelease, error) {
+	t, err := channels.NewTrusted(anchor, channels.TrustOptions{Product: product, KnownSource: "pin.lock"})
+	if err != nil {
+		return nil, err
+	}
+	return t.UpdatePinnedRelease(ctx, lock.Version, lock.ManifestDigest, lock.Document())
 }

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/rewrite"
 )
 
@@ -91,7 +91,7 @@ func findFiles(dir string, globs []string, stale *[]string) (files []File, escap
 			return nil
 		}
 		if ownBookkeeping(d.Name()) {
-			if stale != nil && d.Type().IsRegular() && channels.IsStagedFile(d.Name()) {
+			if stale != nil && d.Type().IsRegular() && atomicfile.IsStaged(d.Name()) {
 				*stale = append(*stale, p)
 			}
 			return nil

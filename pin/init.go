@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -32,7 +33,7 @@ type InitOptions struct {
 	Style      string
 	Force      bool
 	Now        func() time.Time
-	Store      channels.Store // overrides Source when set (tests, the demo)
+	Store      channels.ReadStore // overrides Source when set (tests, the demo)
 	Open       channels.OpenOptions
 }
 
@@ -60,7 +61,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	var pem []byte
 	var rootDoc string
 	// The product is whatever the verified index says: it goes into pin.yaml.
-	rd := &channels.Reader{Store: store, Now: o.Now}
+	var rd *channels.Reader
 	if o.RootSHA256 != "" {
 		trusted, err := rootByFingerprint(ctx, store, o.RootSHA256)
 		if err != nil {
@@ -70,13 +71,13 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		if o.Now != nil {
 			now = o.Now()
 		}
-		rs, _ := store.(channels.RootStore)
+		rs, _ := store.(channels.RootReader)
 		chain, err := trustroot.Update(ctx, trusted, channels.RootFetcher(rs), now)
 		if err != nil {
 			return nil, fmt.Errorf("root of trust from %s: %w", store, err)
 		}
 		rt := &rootTrust{chain: chain, recorded: trusted}
-		if rd, err = rt.reader(store, trusted.Root.Product, o.Now); err != nil {
+		if rd, err = rt.reader(store, trusted.Root.Product, nil, channels.Enforce, o.Now); err != nil {
 			return nil, err
 		}
 		rootDoc = string(trusted.Signed.Bytes)
@@ -84,8 +85,12 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		if pem, err = os.ReadFile(o.KeyFile); err != nil {
 			return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
 		}
-		if rd.Verifier, err = signing.NewVerifier(map[string][]byte{o.KeyFile: pem}); err != nil {
+		v, err := signing.NewVerifier(map[string][]byte{o.KeyFile: pem})
+		if err != nil {
 			return nil, exitcode.UsageError(err)
+		}
+		if rd, err = newReader(store, v, "", nil, channels.Enforce, o.Now); err != nil {
+			return nil, err
 		}
 	}
 	vc, err := rd.Channel(ctx, o.Channel)
@@ -93,7 +98,12 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
 	source := o.Source
-	if abs, err := filepath.Abs(o.Path); err == nil && !isURL(source) {
+	// A plain path is written relative to pin.yaml; a URL (file:// too) as given.
+	if dir, local := channels.LocalDir(source); local && dir == source {
+		abs, err := filepath.Abs(o.Path)
+		if err != nil {
+			return nil, err
+		}
 		if rel, err := filepath.Rel(filepath.Dir(abs), mustAbs(source)); err == nil {
 			source = rel
 		}
@@ -116,7 +126,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if _, err := ParseConfig(o.Path, b); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	if err := channels.WriteFileAtomic(o.Path, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(o.Path, b, 0o644); err != nil {
 		return nil, err
 	}
 	return LoadConfig(o.Path)
@@ -128,7 +138,7 @@ const maxRootScan = 1024
 
 // rootByFingerprint finds the root whose bytes hash to fingerprint, reading
 // root 1, 2, ... from the store, and checks it is signed by its own root keys.
-func rootByFingerprint(ctx context.Context, store channels.Store, fingerprint string) (*trustroot.Trusted, error) {
+func rootByFingerprint(ctx context.Context, store channels.ReadStore, fingerprint string) (*trustroot.Trusted, error) {
 	want := "sha256:" + strings.ToLower(strings.TrimPrefix(fingerprint, "sha256:"))
 	if !manifest.ValidDigest(want) {
 		return nil, exitcode.UsageError(fmt.Errorf("--root-sha256 %q is not 64 hex digits", fingerprint))
@@ -151,15 +161,6 @@ func rootByFingerprint(ctx context.Context, store channels.Store, fingerprint st
 		return trustroot.VerifySelf(ctx, s, "")
 	}
 	return nil, exitcode.TrustError(fmt.Errorf("no root of trust with sha256 %s among the first %d in %s", strings.TrimPrefix(want, "sha256:"), maxRootScan, store))
-}
-
-func isURL(s string) bool {
-	for _, p := range []string{"oci://", "https://", "http://", "file://"} {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
-	}
-	return false
 }
 
 func mustAbs(p string) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 )
@@ -106,4 +107,9 @@ func (l *Lock) Encode() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// Document is the signed release the lock records, as a store would hold it.
+func (l *Lock) Document() channels.Document {
+	return channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature), More: l.MoreSignatures}
 }

@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/flock"
 )
 
@@ -29,7 +29,7 @@ const (
 
 // ownBookkeeping reports the files pin leaves in a project while it works.
 func ownBookkeeping(name string) bool {
-	return name == PendingLockName || name == lockFallbackName || channels.IsStagedFile(name)
+	return name == PendingLockName || name == lockFallbackName || atomicfile.IsStaged(name)
 }
 
 // LockOptions tune LockProject.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 )
 
 // TestUpdateCompletesInterruptedUpdate builds, by hand, each state a kill -9
@@ -61,7 +62,7 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, c := range plan.Changes {
-				if _, err := channels.StageFile(c.File.Path, c.New, 0o644); err != nil {
+				if _, err := atomicfile.Stage(c.File.Path, c.New, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -153,7 +154,7 @@ func restore(t *testing.T, dir string, snap map[string][]byte) {
 func staged(t *testing.T, dir string) []string {
 	var out []string
 	for name := range treeBytes(t, dir) {
-		if channels.IsStagedFile(filepath.Base(name)) {
+		if atomicfile.IsStaged(filepath.Base(name)) {
 			out = append(out, name)
 		}
 	}
@@ -207,7 +208,7 @@ func TestIsStagedFile(t *testing.T) {
 		".pin-123":               false,
 		"docker-compose.pin.yml": false,
 	} {
-		if got := channels.IsStagedFile(name); got != want {
+		if got := atomicfile.IsStaged(name); got != want {
 			t.Errorf("IsStagedFile(%q) = %v, want %v", name, got, want)
 		}
 	}

@@ -22,7 +22,7 @@ type SelectOptions struct {
 	Source   string
 	Verifier *signing.Verifier
 	Now      func() time.Time
-	Store    channels.Store
+	Store    channels.ReadStore
 	Open     channels.OpenOptions
 }
 
@@ -34,7 +34,7 @@ type Selection struct {
 	Channel  string // the channel read (edge reads stable too)
 	Indexes  map[string]*channels.VerifiedChannel
 	// Store is the store the release was read from.
-	Store  channels.Store
+	Store  channels.ReadStore
 	reader *channels.Reader
 }
 
@@ -89,7 +89,7 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 	if err != nil {
 		return nil, err
 	}
-	rd := &channels.Reader{Store: store, Verifier: verifier, Product: product, Now: o.Now}
+	var rd *channels.Reader
 	if o.Config != nil {
 		// Follow the producer's roots as update does.
 		now := time.Now
@@ -100,12 +100,13 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 		if err != nil {
 			return nil, err
 		}
-		if rd, err = trust.reader(store, product, o.Now); err != nil {
+		if rd, err = trust.reader(store, product, trust.applyTo(lock), channels.Enforce, o.Now); err != nil {
 			return nil, err
 		}
-		lock = trust.applyTo(lock)
+	} else if rd, err = newReader(store, verifier, product, lock, channels.Enforce, o.Now); err != nil {
+		return nil, err
 	}
-	indexes, err := fetchVerified(ctx, channel, lock, rd, false)
+	indexes, err := fetchVerified(ctx, channel, rd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +197,8 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 			continue
 		case err == nil:
 			// Keep a newer index the mirror already has, if it is genuine.
-			hv, verr := channels.VerifyChannel(ctx, sel.reader.Verifier, have, manifest.Expect{Product: vc.Index.Product, Channel: n}, time.Time{})
+			// Any expiry: a newer index the mirror holds is kept, not judged.
+			hv, verr := sel.reader.Trust.Fresh(channels.ReportExpired).UpdateChannel(ctx, n, have)
 			if verr == nil && hv.Index.Sequence > vc.Index.Sequence {
 				out.Kept = append(out.Kept, n)
 				continue

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -27,16 +27,16 @@ type ReleaseSetOptions struct {
 	Channel    string
 	Constraint string
 	Verifier   *signing.Verifier
-	// IndexVerifier, when set, checks each channel's index (a root's index
-	// roles); Verifier then checks releases only.
-	IndexVerifier func(channel string) (*signing.Verifier, error)
+	// Anchor, when set, is the trust anchor instead of Verifier (pin.yaml's
+	// root of trust, followed through pin.lock's roots).
+	Anchor channels.SignatureVerifier
 	// CacheDir holds verified documents by digest; empty disables the cache.
 	CacheDir string
 	// Offline reads only the cache and Lock.
 	Offline bool
 	Lock    *Lock
 	Now     func() time.Time
-	Store   channels.Store
+	Store   channels.ReadStore
 	Open    channels.OpenOptions
 }
 
@@ -69,7 +69,7 @@ func DefaultCacheDir() string {
 type cachingStore struct {
 	dir     string
 	source  string
-	inner   channels.Store // nil when offline
+	inner   channels.ReadStore // nil when offline
 	rs      *ReleaseSet
 	digests map[string]string // version → digest the verified index lists
 }
@@ -123,21 +123,13 @@ func (c *cachingStore) GetRelease(ctx context.Context, version string) (channels
 	return doc, err
 }
 
-func (c *cachingStore) PutChannel(context.Context, string, channels.Document) error {
-	return errors.New("read-only")
-}
-
-func (c *cachingStore) PutRelease(context.Context, string, channels.Document) error {
-	return errors.New("read-only")
-}
-
 func readDoc(p string) (channels.Document, error) {
 	return channels.ReadDocument(p) // capped like any store read: the cache is not trusted more than the network
 }
 
 func writeDoc(p string, doc channels.Document) {
-	if channels.WriteFileAtomic(p+".sig", doc.Signature, 0o644) == nil {
-		_ = channels.WriteFileAtomic(p, doc.Bytes, 0o644)
+	if atomicfile.WriteFile(p+".sig", doc.Signature, 0o644) == nil {
+		_ = atomicfile.WriteFile(p, doc.Bytes, 0o644)
 	}
 }
 
@@ -154,12 +146,21 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		}
 		cs.inner = inner
 	}
-	rd := &channels.Reader{Store: cs, Verifier: o.Verifier, IndexVerifier: o.IndexVerifier, Product: o.Product, Now: o.Now, AllowExpired: true}
-	indexes, err := fetchVerified(ctx, o.Channel, o.Lock, rd, o.Offline)
+	var rd *channels.Reader
+	var err error
+	if o.Anchor != nil {
+		rd, err = newAnchoredReader(cs, o.Anchor, o.Product, o.Lock, channels.ReportExpired, o.Now)
+	} else {
+		rd, err = newReader(cs, o.Verifier, o.Product, o.Lock, channels.ReportExpired, o.Now)
+	}
 	if err != nil {
 		return nil, err
 	}
-	rs.Product = rd.Product
+	indexes, err := fetchVerified(ctx, o.Channel, rd, o.Offline)
+	if err != nil {
+		return nil, err
+	}
+	rs.Product = rd.Trust.Product()
 	idx := map[string]*manifest.Channel{}
 	for n, vc := range indexes {
 		cs.remember(n, vc.Doc)
@@ -184,8 +185,7 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		rs.Releases[e.Version] = vr.Release
 	}
 	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
-		doc := channels.Document{Bytes: []byte(o.Lock.Manifest), Signature: []byte(o.Lock.Signature)}
-		vr, err := channels.VerifyRelease(ctx, o.Verifier, doc, o.Lock.ManifestDigest, manifest.Expect{Product: rs.Product, Version: o.Lock.Version})
+		vr, err := rd.Trust.UpdatePinnedRelease(ctx, o.Lock.Version, o.Lock.ManifestDigest, o.Lock.Document())
 		if err != nil {
 			return nil, fmt.Errorf("pin.lock: %w", err)
 		}
@@ -217,4 +217,39 @@ func (rs *ReleaseSet) Newer(version string) int {
 		}
 	}
 	return n
+}
+
+// UnverifiedRelease reads, without trusting it (channels.Unverified mode), a
+// release that names the product's components: the lock's, or the newest on
+// the channel. Audit uses it after a trust failure, only to tell which
+// references belong to the product; nothing read here is trusted.
+func UnverifiedRelease(ctx context.Context, o ReleaseSetOptions) *manifest.Release {
+	if o.Lock != nil {
+		t, err := channels.NewTrusted(nil, channels.TrustOptions{Mode: channels.Unverified, KnownSource: "pin.lock"})
+		if err == nil {
+			if vr, err := t.UpdatePinnedRelease(ctx, o.Lock.Version, o.Lock.ManifestDigest, o.Lock.Document()); err == nil {
+				return vr.Release
+			}
+		}
+	}
+	if o.Offline {
+		return nil
+	}
+	st, err := openStore(o.Store, o.Source, o.Open)
+	if err != nil {
+		return nil
+	}
+	rd, err := newReader(st, nil, "", nil, channels.Unverified, o.Now)
+	if err != nil {
+		return nil
+	}
+	vc, err := rd.Channel(ctx, o.Channel)
+	if err != nil || len(vc.Index.Releases) == 0 {
+		return nil
+	}
+	vr, err := rd.Release(ctx, vc.Index.Releases[len(vc.Index.Releases)-1])
+	if err != nil {
+		return nil
+	}
+	return vr.Release
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
-	"github.com/wellcomecollection/pin/signing"
 	"github.com/wellcomecollection/pin/trustroot"
 )
 
@@ -73,13 +72,13 @@ func lockedChain(ctx context.Context, cfg *Config, lock *Lock) (*trustroot.Chain
 // followRoots walks from the roots pin.yaml and pin.lock trust to the newest
 // the store publishes, and decides which recorded index sequences to forget.
 // A store that keeps no roots (a test double) leaves the chain as it is.
-func followRoots(ctx context.Context, cfg *Config, lock *Lock, store channels.Store, now time.Time) (*rootTrust, error) {
+func followRoots(ctx context.Context, cfg *Config, lock *Lock, store channels.ReadStore, now time.Time) (*rootTrust, error) {
 	base, err := lockedChain(ctx, cfg, lock)
 	if err != nil {
 		return nil, err
 	}
 	rt := &rootTrust{chain: base, recorded: base.Newest()}
-	rs, ok := store.(channels.RootStore)
+	rs, ok := store.(channels.RootReader)
 	if !ok {
 		return rt, nil
 	}
@@ -133,16 +132,11 @@ func (t *rootTrust) applyTo(lock *Lock) *Lock {
 	return &l
 }
 
-// reader returns a channels.Reader that checks indexes with the newest
-// root's index roles and releases with its release role.
-func (t *rootTrust) reader(store channels.Store, product string, now func() time.Time) (*channels.Reader, error) {
-	rv, err := t.newest().RoleVerifier(manifest.RoleRelease)
-	if err != nil {
-		return nil, exitcode.TrustError(err)
-	}
-	newest := t.newest()
-	return &channels.Reader{Store: store, Verifier: rv, Product: product, Now: now,
-		IndexVerifier: func(channel string) (*signing.Verifier, error) { return newest.IndexVerifier(channel) }}, nil
+// reader returns a channels.Reader whose anchor is the newest root: indexes
+// are checked with its index roles, releases with its release role, and
+// lock's index history (after applyTo) against rollback.
+func (t *rootTrust) reader(store channels.ReadStore, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	return newAnchoredReader(store, channels.RootAnchor(t.newest()), product, lock, mode, now)
 }
 
 // lockRoots lists the roots newer than pin.yaml's, for pin.lock.
@@ -154,34 +148,22 @@ func (t *rootTrust) lockRoots() []LockedRoot {
 	return out
 }
 
-// LockedVerifiers returns, offline, the release verifier and the index
-// verifiers of the newest root pin.yaml and pin.lock's verified roots lead
-// to: for readers (audit) that take no new root from the store.
-func LockedVerifiers(ctx context.Context, cfg *Config, lock *Lock) (*signing.Verifier, func(channel string) (*signing.Verifier, error), error) {
-	c, err := lockedChain(ctx, cfg, lock)
-	if err != nil {
-		return nil, nil, err
-	}
-	newest := c.Newest()
-	v, err := newest.RoleVerifier(manifest.RoleRelease)
-	if err != nil {
-		return nil, nil, exitcode.UsageError(err)
-	}
-	return v, newest.IndexVerifier, nil
+// LockedAnchor is, offline, the trust anchor of the newest root pin.yaml
+// and pin.lock's verified roots lead to: for readers (audit) that take no
+// new root from the store.
+func LockedAnchor(ctx context.Context, cfg *Config, lock *Lock) (channels.SignatureVerifier, error) {
+	return lockedAnchor(ctx, cfg, lock)
 }
 
-// releaseVerifier is the verifier of the newest root pin.yaml and pin.lock
-// trust offline: `pin check` uses it for the lock's manifest.
-func releaseVerifier(ctx context.Context, cfg *Config, lock *Lock) (*signing.Verifier, error) {
+// lockedAnchor is, offline, the newest root pin.yaml and pin.lock's
+// verified roots lead to, as a trust anchor: `pin check` verifies the lock's
+// manifest with it.
+func lockedAnchor(ctx context.Context, cfg *Config, lock *Lock) (channels.SignatureVerifier, error) {
 	c, err := lockedChain(ctx, cfg, lock)
 	if err != nil {
 		return nil, err
 	}
-	v, err := c.Newest().RoleVerifier(manifest.RoleRelease)
-	if err != nil {
-		return nil, exitcode.UsageError(err)
-	}
-	return v, nil
+	return channels.RootAnchor(c.Newest()), nil
 }
 
 // prefetchStore reads the channel indexes a run needs while the root of
@@ -189,7 +171,7 @@ func releaseVerifier(ctx context.Context, cfg *Config, lock *Lock) (*signing.Ver
 // own. The first GetChannel of a prefetched channel takes the prefetched
 // result; any later one (the reader's retry) reads the store again.
 type prefetchStore struct {
-	channels.Store
+	channels.ReadStore
 	mu      sync.Mutex
 	pending map[string]chan prefetched
 }
@@ -199,8 +181,8 @@ type prefetched struct {
 	err error
 }
 
-func prefetchChannels(ctx context.Context, st channels.Store, names []string) *prefetchStore {
-	p := &prefetchStore{Store: st, pending: map[string]chan prefetched{}}
+func prefetchChannels(ctx context.Context, st channels.ReadStore, names []string) *prefetchStore {
+	p := &prefetchStore{ReadStore: st, pending: map[string]chan prefetched{}}
 	for _, n := range names {
 		ch := make(chan prefetched, 1)
 		p.pending[n] = ch
@@ -218,7 +200,7 @@ func (p *prefetchStore) GetChannel(ctx context.Context, channel string) (channel
 	delete(p.pending, channel)
 	p.mu.Unlock()
 	if !ok {
-		return p.Store.GetChannel(ctx, channel)
+		return p.ReadStore.GetChannel(ctx, channel)
 	}
 	select {
 	case r := <-ch:

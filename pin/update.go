@@ -16,9 +16,11 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
+	"github.com/wellcomecollection/pin/signing"
 )
 
 // UpdateOptions tune PlanUpdate.
@@ -27,7 +29,7 @@ type UpdateOptions struct {
 	AllowDowngrade bool   // allow the selected version to be lower than pin.lock's
 	Now            func() time.Time
 	// Store overrides the store named by pin.yaml (tests, the demo).
-	Store channels.Store
+	Store channels.ReadStore
 	// Open configures how pin.yaml's store is opened.
 	Open channels.OpenOptions
 }
@@ -84,43 +86,53 @@ func (w FileWarning) String() string {
 	return s
 }
 
-// fetchVerified fetches the consumer's channel (and stable, for edge),
-// verifies each index and checks it against the lock for rollback. Update,
-// check and audit all read channels through it. Offline (audit from the
-// cache), an index missing from the cache is skipped instead of refused.
-func fetchVerified(ctx context.Context, channel string, lock *Lock, rd *channels.Reader, offline bool) (map[string]*channels.VerifiedChannel, error) {
+// newReader reads store for a consumer through one channels.Trusted: the
+// keys of pin.yaml (or --key-file), the product (empty: the first index names
+// it), and pin.lock's index history. The sequences in pin.lock belong to the
+// product's signed indexes, not to a store: they are checked whatever source
+// pin.yaml names (a mirror, a respelled path), so changing the source cannot
+// reset the history.
+func newReader(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	var anchor channels.SignatureVerifier
+	if v != nil {
+		anchor = channels.Keys(v)
+	}
+	return newAnchoredReader(store, anchor, product, lock, mode, now)
+}
+
+// newAnchoredReader is newReader over any trust anchor (a root of trust's roles).
+func newAnchoredReader(store channels.ReadStore, anchor channels.SignatureVerifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: "pin.lock"}
+	if lock != nil && (product == "" || lock.Product == product) {
+		o.Known = map[string]channels.KnownIndex{}
+		for name, li := range lock.Channels {
+			o.Known[name] = channels.KnownIndex{Sequence: li.Sequence, Digest: li.Digest}
+		}
+	}
+	return channels.NewReader(store, anchor, o)
+}
+
+// fetchVerified reads the consumer's channel (and stable, for edge) through
+// rd. Update, check, audit and mirror all read channels through it. Offline
+// (audit from the cache), an index missing from the cache is skipped instead
+// of refused.
+func fetchVerified(ctx context.Context, channel string, rd *channels.Reader, offline bool) (map[string]*channels.VerifiedChannel, error) {
 	names := []string{channel}
 	if channel == channels.Edge {
 		names = append(names, channels.Stable)
 	}
-	// The sequences in pin.lock belong to the product's signed indexes, not to
-	// a store: they are checked whatever source pin.yaml names (a mirror, a
-	// respelled path), so changing the source cannot reset the history.
-	var locked map[string]LockedIndex
-	if lock != nil && (rd.Product == "" || lock.Product == rd.Product) {
-		locked = lock.Channels
-	}
 	out := map[string]*channels.VerifiedChannel{}
 	for _, name := range names {
 		vc, err := rd.Channel(ctx, name)
-		li, known := locked[name]
 		switch {
 		case channels.IsNotFound(err) && offline:
 			continue
-		case channels.IsNotFound(err) && known:
-			return nil, exitcode.TrustError(fmt.Errorf("channel %s was at sequence %d in pin.lock and is now missing from %s: a store that hides an index could hide yanks and fixes", name, li.Sequence, rd.Store))
+		case errors.Is(err, channels.ErrHidden):
+			return nil, err
 		case channels.IsNotFound(err) && name != channel:
 			continue // edge before the first stable release
 		case err != nil:
 			return nil, err
-		}
-		if known {
-			if err := channels.CheckRollback(vc, li.Sequence, li.Digest); err != nil {
-				return nil, err
-			}
-		}
-		if rd.Product == "" {
-			rd.Product = vc.Index.Product // the first index read names the product for the rest
 		}
 		out[name] = vc
 	}
@@ -135,7 +147,7 @@ func (o UpdateOptions) now() time.Time {
 }
 
 // openStore returns the store a test or the demo handed in, or opens source.
-func openStore(given channels.Store, source string, open channels.OpenOptions) (channels.Store, error) {
+func openStore(given channels.ReadStore, source string, open channels.OpenOptions) (channels.ReadStore, error) {
 	if given != nil {
 		return given, nil
 	}
@@ -170,11 +182,11 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	// Sequences recorded under index keys that have since changed are
 	// forgotten: rotating the index key undoes a thief's huge sequence.
 	lock = trust.applyTo(lock)
-	rd, err := trust.reader(early, cfg.Product, o.now)
+	rd, err := trust.reader(early, cfg.Product, lock, channels.Enforce, o.now)
 	if err != nil {
 		return nil, err
 	}
-	indexes, err := fetchVerified(ctx, cfg.Channel, lock, rd, false)
+	indexes, err := fetchVerified(ctx, cfg.Channel, rd, false)
 	if err != nil {
 		return nil, err
 	}
@@ -534,7 +546,7 @@ func (p *Plan) Apply() error {
 	journal := filepath.Join(p.Config.Dir(), PendingLockName)
 	if len(tmps) == 0 {
 		if !bytes.Equal(p.lockOld, p.lockNew) {
-			if err := channels.WriteFileAtomic(lockPath, p.lockNew, 0o644); err != nil {
+			if err := atomicfile.WriteFile(lockPath, p.lockNew, 0o644); err != nil {
 				return fmt.Errorf("write %s: %w", lockPath, err)
 			}
 		}
@@ -544,7 +556,7 @@ func (p *Plan) Apply() error {
 		return nil
 	}
 	// The journal is durable before the first file is replaced.
-	if err := channels.WriteFileAtomic(journal, p.lockNew, 0o644); err != nil {
+	if err := atomicfile.WriteFile(journal, p.lockNew, 0o644); err != nil {
 		cleanup(0)
 		return fmt.Errorf("write %s: %w; no file was changed", journal, err)
 	}
@@ -576,7 +588,7 @@ func stage(dst string, data []byte, mode os.FileMode) (string, error) {
 		}
 		mode = info.Mode().Perm()
 	}
-	return channels.StageFile(dst, data, mode)
+	return atomicfile.Stage(dst, data, mode)
 }
 
 // Summary lists, per component, the old and new values of the references that change.

@@ -116,7 +116,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		// Nothing is trusted; the unverified documents only say which
 		// references belong to the product, so they can be flagged.
 		cat.VerifyErr = loadErr
-		if rel := unverifiedRelease(ctx, rsOpts); rel != nil {
+		if rel := pin.UnverifiedRelease(ctx, rsOpts); rel != nil {
 			m = pin.NewMatcher(rel, registryMap)
 			cat.Component = m.Component
 			if cat.Product == "" {
@@ -220,11 +220,11 @@ func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSe
 		if err != nil {
 			return o, nil, err
 		}
-		v, iv, err := pin.LockedVerifiers(ctx, cfg, lock)
+		anchor, err := pin.LockedAnchor(ctx, cfg, lock)
 		if err != nil {
 			return o, nil, err
 		}
-		o.Source, o.Product, o.Channel, o.Constraint, o.Verifier, o.IndexVerifier, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, v, iv, lock
+		o.Source, o.Product, o.Channel, o.Constraint, o.Anchor, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, anchor, lock
 		if opts.Source != "" {
 			o.Source = opts.Source
 		}
@@ -312,38 +312,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// unverifiedRelease reads, without trusting it, a release that names the
-// product's components: the lock's, or the newest on the channel.
-func unverifiedRelease(ctx context.Context, o pin.ReleaseSetOptions) *manifest.Release {
-	if o.Lock != nil {
-		if rel, err := manifest.DecodeRelease([]byte(o.Lock.Manifest), manifest.Expect{}); err == nil {
-			return rel
-		}
-	}
-	if o.Offline {
-		return nil
-	}
-	st, err := channels.Open(o.Source, o.Open)
-	if err != nil {
-		return nil
-	}
-	doc, err := st.GetChannel(ctx, o.Channel)
-	if err != nil {
-		return nil
-	}
-	idx, err := manifest.DecodeChannel(doc.Bytes, manifest.Expect{})
-	if err != nil || len(idx.Releases) == 0 {
-		return nil
-	}
-	rd, err := st.GetRelease(ctx, idx.Releases[len(idx.Releases)-1].Version)
-	if err != nil {
-		return nil
-	}
-	rel, err := manifest.DecodeRelease(rd.Bytes, manifest.Expect{})
-	if err != nil {
-		return nil
-	}
-	return rel
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
@@ -264,7 +265,7 @@ func (cp *crashProject) inspect(t *testing.T) crashOutcome {
 			o.filesNew++
 		case known:
 			t.Errorf("%s is neither entirely old nor entirely new:\n%s", name, b)
-		case channels.IsStagedFile(filepath.Base(name)):
+		case atomicfile.IsStaged(filepath.Base(name)):
 			o.staged++
 		case name == pin.PendingLockName:
 			o.journal = true

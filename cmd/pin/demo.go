@@ -237,7 +237,7 @@ func (d *demo) setup() error {
 	if d.cfg, err = releaseconfig.Load(path); err != nil {
 		return err
 	}
-	store, err := channels.Open(d.cfg.Store, channels.OpenOptions{Signer: d.signer, Registry: registryOptions(d.a)})
+	store, err := channels.OpenWritable(d.cfg.Store, channels.OpenOptions{Signer: d.signer, Registry: registryOptions(d.a)})
 	if err != nil {
 		return err
 	}

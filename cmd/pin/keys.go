@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/signing"
 )
@@ -74,10 +74,10 @@ func runKeysGenerate(a *app, opts *keysGenerateOptions) error {
 	if err != nil {
 		return fmt.Errorf("generate key pair: %w", err)
 	}
-	if err := channels.WriteFileAtomic(privPath, priv, 0o600); err != nil {
+	if err := atomicfile.WriteFile(privPath, priv, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", privPath, err)
 	}
-	if err := channels.WriteFileAtomic(pubPath, pub, 0o644); err != nil {
+	if err := atomicfile.WriteFile(pubPath, pub, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", pubPath, err)
 	}
 	fmt.Fprintf(a.Out, "Private key written to %s (encrypted, mode 0600): keep it secret.\nPublic key written to %s: give it to consumers (pin init --key-file).\n", privPath, pubPath)
@@ -145,7 +145,7 @@ func runKeysPublic(ctx context.Context, a *app, opts *keysPublicOptions) error {
 		_, err = a.Out.Write(pub)
 		return err
 	}
-	if err := channels.WriteFileAtomic(opts.Out, pub, 0o644); err != nil {
+	if err := atomicfile.WriteFile(opts.Out, pub, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", opts.Out, err)
 	}
 	fmt.Fprintf(a.Out, "Public key of %s (key id %s) written to %s: give it to consumers (pin init --key-file).\n", opts.Key, s.KeyID(), opts.Out)

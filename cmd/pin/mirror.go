@@ -120,10 +120,11 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	}
 	var dstStore channels.Store
 	if opts.WithStore != "" {
-		if strings.HasPrefix(opts.WithStore, "https://") || strings.HasPrefix(opts.WithStore, "http://") {
+		dstStore, err = channels.OpenWritable(opts.WithStore, channels.OpenOptions{Registry: regOpts})
+		if errors.Is(err, channels.ErrReadOnly) {
 			return exitcode.UsageError(fmt.Errorf("--with-store %s: an https:// store is read-only; give a directory (served by any static host) or oci://", opts.WithStore))
 		}
-		if dstStore, err = channels.Open(opts.WithStore, channels.OpenOptions{Registry: regOpts}); err != nil {
+		if err != nil {
 			return exitcode.UsageError(fmt.Errorf("--with-store: %w", err))
 		}
 	}
@@ -156,8 +157,8 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 		}
 		// Between two OCI stores the artifacts are byte-identical: their
 		// cosign signatures are copied too, so cosign verifies the copies.
-		from, fromOCI := sel.Store.(*channels.OCIStore)
-		to, toOCI := dstStore.(*channels.OCIStore)
+		from, fromOCI := sel.Store.(channels.InRegistry)
+		to, toOCI := dstStore.(channels.InRegistry)
 		if fromOCI && toOCI && !opts.DryRun {
 			var tags []string
 			for _, v := range sc.SameReleases {

@@ -72,12 +72,12 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := channels.Open(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
+	st, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
+	if errors.Is(err, channels.ErrReadOnly) {
+		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
+	}
 	if err != nil {
 		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
-	}
-	if _, readOnly := st.(*channels.HTTPStore); readOnly {
-		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
 	}
 	ttls := map[string]time.Duration{}
 	for name, ch := range cfg.Channels {
@@ -595,9 +595,13 @@ func runReleaseShow(ctx context.Context, a *app, opts *releaseShowOptions) error
 	if err != nil {
 		return err
 	}
-	rel, doc, err := src.release(ctx, opts.Version)
+	vr, err := src.release(ctx, opts.Version)
 	if err != nil {
 		return err
+	}
+	rel, doc := vr.Release, vr.Doc
+	if vr.Unlisted {
+		fmt.Fprintf(a.Err, "pin: note: no channel in %s lists %s\n", src.store, opts.Version)
 	}
 	if opts.Output == "json" {
 		return writeDocument(a, doc.Bytes)
@@ -658,15 +662,15 @@ func runReleaseDiff(ctx context.Context, a *app, opts *releaseDiffOptions) error
 	if err != nil {
 		return err
 	}
-	from, _, err := src.release(ctx, opts.From)
+	from, err := src.release(ctx, opts.From)
 	if err != nil {
 		return err
 	}
-	to, _, err := src.release(ctx, opts.To)
+	to, err := src.release(ctx, opts.To)
 	if err != nil {
 		return err
 	}
-	changes := manifest.Diff(from, to)
+	changes := manifest.Diff(from.Release, to.Release)
 	if !opts.All {
 		kept := changes[:0]
 		for _, c := range changes {

@@ -36,24 +36,24 @@ func (f *sourceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
 }
 
-// source is an opened store plus what is known about it.
+// source is an opened store read through one channels.Trusted: in Inspect
+// mode with --key-file (expiry is reported, not enforced; a release no index
+// lists is shown), or Unverified without.
 type source struct {
-	store    channels.Store
-	product  string // from release.yaml, or empty
-	verifier *signing.Verifier
+	store  channels.ReadStore
+	reader *channels.Reader
 }
 
 func (f *sourceFlags) open(a *app) (*source, error) {
 	if err := checkOutput(f.Output, "text", "json"); err != nil {
 		return nil, err
 	}
-	s := &source{}
 	if f.Source == "" && f.Config == "" {
 		if _, err := os.Stat("release.yaml"); err == nil {
 			f.Config = "release.yaml"
 		}
 	}
-	loc := f.Source
+	loc, product := f.Source, ""
 	if f.Config != "" {
 		cfg, err := releaseconfig.Load(f.Config)
 		if err != nil {
@@ -62,7 +62,7 @@ func (f *sourceFlags) open(a *app) (*source, error) {
 		if loc == "" {
 			loc = cfg.Store
 		}
-		s.product = cfg.Product
+		product = cfg.Product
 	}
 	if loc == "" {
 		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml (there is no ./release.yaml)"))
@@ -71,60 +71,60 @@ func (f *sourceFlags) open(a *app) (*source, error) {
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	s.store = st
+	var anchor channels.SignatureVerifier
+	mode := channels.Inspect
 	if len(f.KeyFile) > 0 {
 		v, err := signing.LoadVerifierFiles(f.KeyFile...)
 		if err != nil {
 			return nil, exitcode.UsageError(err)
 		}
-		s.verifier = v
+		anchor = channels.Keys(v)
 	} else {
+		mode = channels.Unverified
 		fmt.Fprintln(a.Err, "pin: note: signatures not verified; pass --key-file PUB to verify them")
 	}
-	return s, nil
+	rd, err := channels.NewReader(st, anchor, channels.TrustOptions{Product: product, Mode: mode, Now: a.now})
+	if err != nil {
+		return nil, err
+	}
+	return &source{store: st, reader: rd}, nil
 }
 
-// channel fetches a channel index, verifying its signature when a key is
-// given. Expiry is reported, not enforced: these commands inspect.
+// channel fetches a channel index and checks it as the source's mode says.
 func (s *source) channel(ctx context.Context, name string) (*manifest.Channel, channels.Document, error) {
-	doc, err := s.store.GetChannel(ctx, name)
+	vc, err := s.reader.Channel(ctx, name)
 	if err != nil {
-		return nil, doc, fmt.Errorf("fetch channel %s from %s: %w", name, s.store, err)
+		return nil, channels.Document{}, err
 	}
-	if s.verifier != nil {
-		if _, err := s.verifier.VerifyBlob(ctx, doc.Bytes, doc.Signature); err != nil {
-			return nil, doc, exitcode.TrustError(fmt.Errorf("channel %s from %s: %w", name, s.store, err))
-		}
-	}
-	idx, err := manifest.DecodeChannel(doc.Bytes, manifest.Expect{Product: s.product, Channel: name})
-	if err != nil {
-		return nil, doc, exitcode.TrustError(fmt.Errorf("channel %s from %s: %w", name, s.store, err))
-	}
-	return idx, doc, nil
+	return vc.Index, vc.Doc, nil
 }
 
-// release fetches a release manifest, verifying its signature when a key is given.
-func (s *source) release(ctx context.Context, version string) (*manifest.Release, channels.Document, error) {
+// release fetches a release manifest and checks it against the index of the
+// channel its version belongs on (its digest as listed), when there is one.
+func (s *source) release(ctx context.Context, version string) (*channels.VerifiedRelease, error) {
 	if _, err := manifest.ParseVersion(version); err != nil {
-		return nil, channels.Document{}, exitcode.UsageError(err)
+		return nil, exitcode.UsageError(err)
+	}
+	for _, name := range channels.Names {
+		if _, err := channels.CheckVersion(name, version); err != nil || s.reader.Trust.Channel(name) != nil {
+			continue
+		}
+		if _, err := s.reader.Channel(ctx, name); err != nil && !errors.Is(err, channels.ErrNotFound) {
+			return nil, err
+		}
 	}
 	doc, err := s.store.GetRelease(ctx, version)
 	if err != nil {
 		if errors.Is(err, channels.ErrNotFound) {
-			return nil, doc, exitcode.UsageError(fmt.Errorf("release %s is not in %s", version, s.store))
+			return nil, exitcode.UsageError(fmt.Errorf("release %s is not in %s", version, s.store))
 		}
-		return nil, doc, fmt.Errorf("fetch release %s from %s: %w", version, s.store, err)
+		return nil, fmt.Errorf("fetch release %s from %s: %w", version, s.store, err)
 	}
-	if s.verifier != nil {
-		if _, err := s.verifier.VerifyBlob(ctx, doc.Bytes, doc.Signature); err != nil {
-			return nil, doc, exitcode.TrustError(fmt.Errorf("release %s from %s: %w", version, s.store, err))
-		}
-	}
-	rel, err := manifest.DecodeRelease(doc.Bytes, manifest.Expect{Product: s.product, Version: version})
+	vr, err := s.reader.Trust.UpdateRelease(ctx, version, doc)
 	if err != nil {
-		return nil, doc, exitcode.TrustError(fmt.Errorf("release %s from %s: %w", version, s.store, err))
+		return nil, fmt.Errorf("release %s from %s: %w", version, s.store, err)
 	}
-	return rel, doc, nil
+	return vr, nil
 }
 
 // registryOptions are the registry settings every command shares: requests

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
@@ -85,10 +86,10 @@ func (rf *rootFile) save() error {
 	if err != nil {
 		return err
 	}
-	if err := channels.WriteFileAtomic(rf.path, rf.s.Bytes, 0o644); err != nil {
+	if err := atomicfile.WriteFile(rf.path, rf.s.Bytes, 0o644); err != nil {
 		return err
 	}
-	return channels.WriteFileAtomic(rf.path+".sigs", sigs, 0o644)
+	return atomicfile.WriteFile(rf.path+".sigs", sigs, 0o644)
 }
 
 func (rf *rootFile) setRoot(r *manifest.Root) error {
@@ -355,7 +356,7 @@ func runRootPublish(ctx context.Context, a *app, path string, o *rootPublishOpti
 	if err != nil {
 		return exitcode.UsageError(fmt.Errorf("store: %w", err))
 	}
-	rs, err := channels.Roots(st)
+	rs, err := channels.WritableRoots(st)
 	if err != nil {
 		return exitcode.UsageError(err)
 	}

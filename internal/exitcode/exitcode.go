@@ -24,8 +24,13 @@ type classified struct {
 func (c *classified) Error() string { return c.err.Error() }
 func (c *classified) Unwrap() error { return c.err }
 
-// Code reports the exit code the error was classified with.
-func (c *classified) Code() int { return c.code }
+// ExitCode reports the exit code the error was classified with.
+func (c *classified) ExitCode() int { return c.code }
+
+// Coder is implemented by errors that know their class: typed errors of the
+// packages that decide it (channels.TrustError is exit 3), and every error
+// this package wraps.
+type Coder interface{ ExitCode() int }
 
 func wrap(code int, err error) error {
 	if err == nil {
@@ -48,14 +53,14 @@ func FindingsError(err error) error { return wrap(Findings, err) }
 func OperationalError(err error) error { return wrap(Operational, err) }
 
 // Of returns the exit code for err: 0 for nil, the outermost classification
-// found in its chain, or 1 (operational) when it was never classified.
+// (a Coder) found in its chain, or 1 (operational) when it was never classified.
 func Of(err error) int {
 	if err == nil {
 		return OK
 	}
-	var c *classified
+	var c Coder
 	if errors.As(err, &c) {
-		return c.code
+		return c.ExitCode()
 	}
 	return Operational
 }

@@ -20,6 +20,8 @@ func TestOf(t *testing.T) {
 		{"findings", FindingsError(base), Findings},
 		{"outermost wins", UsageError(TrustError(base)), Usage},
 		{"operational", OperationalError(base), Operational},
+		{"typed error that knows its class", fmt.Errorf("channel edge: %w", typed{}), Trust},
+		{"classified around a typed error", UsageError(typed{}), Usage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,3 +37,9 @@ func TestOf(t *testing.T) {
 		t.Fatal("classifying nil must stay nil")
 	}
 }
+
+// typed is an error type of another package that knows its class.
+type typed struct{}
+
+func (typed) Error() string { return "typed" }
+func (typed) ExitCode() int { return Trust }

@@ -146,14 +146,14 @@ func Parse(path string, b []byte) (*Config, error) {
 	switch {
 	case raw.Store == "":
 		return nil, errAt(at("store"), "store is missing: oci://host/repo or a directory")
-	case strings.HasPrefix(raw.Store, "oci://"), strings.HasPrefix(raw.Store, "https://"), strings.HasPrefix(raw.Store, "http://"):
-		c.Store = raw.Store
 	default:
-		dir := strings.TrimPrefix(raw.Store, "file://")
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(filepath.Dir(path), dir)
+		c.Store = raw.Store
+		if dir, local := channels.LocalDir(raw.Store); local {
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(filepath.Dir(path), dir)
+			}
+			c.Store = dir
 		}
-		c.Store = dir
 	}
 	if len(raw.Channels) == 0 {
 		return nil, errAt(at("channels"), "channels is empty: list stable and/or edge with their ttl")
