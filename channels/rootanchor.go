@@ -3,7 +3,6 @@ package channels
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -44,13 +43,6 @@ func verifyRole(ctx context.Context, t *trustroot.Trusted, s Signed) ([]string, 
 	if s.Role == RoleIndex {
 		role = t.Root.IndexRole(s.Channel)
 	}
-	v, err := t.RoleVerifier(role)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := v.VerifyBlobs(ctx, s.Doc.Bytes, s.Doc.Signatures())
-	if err != nil {
-		return nil, fmt.Errorf("role %s of root version %d (threshold %d): %w", role, t.Root.Version, v.Threshold(), err)
-	}
-	return ids, nil
+	sigs := append([]manifest.Signature{{Sig: string(s.Doc.Signature)}}, s.Doc.More...)
+	return t.VerifyRole(ctx, role, s.Doc.Bytes, sigs)
 }
