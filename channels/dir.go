@@ -92,6 +92,18 @@ func ReadDocument(path string) (Document, error) {
 	return doc, nil
 }
 
+// WriteDocument writes a document file as ReadDocument reads it: its further
+// signatures (.sigs), its signature (.sig), then its bytes, each atomically.
+func WriteDocument(path string, doc Document) error {
+	if err := writeMoreSignatures(path, doc); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(path+".sig", doc.Signature, 0o644); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, doc.Bytes, 0o644)
+}
+
 // writeMoreSignatures writes path.sigs with doc's further signatures, or
 // removes one left from an earlier document when there are none.
 func writeMoreSignatures(path string, doc Document) error {
@@ -131,17 +143,10 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 	if err := safeName("channel", channel); err != nil {
 		return err
 	}
-	p := filepath.Join(s.root, filepath.FromSlash(channelPath(channel)))
-	if err := writeMoreSignatures(p, doc); err != nil {
-		return err
-	}
-	// The signature goes first: a reader that races the write sees a new
-	// signature over the old bytes and fails verification (and retries), never
-	// a document accepted under a stale signature.
-	if err := atomicfile.WriteFile(p+".sig", doc.Signature, 0o644); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(p, doc.Bytes, 0o644)
+	// The signatures go first: a reader that races the write sees new
+	// signatures over the old bytes and fails verification (and retries),
+	// never a document accepted under a stale signature.
+	return WriteDocument(filepath.Join(s.root, filepath.FromSlash(channelPath(channel))), doc)
 }
 
 func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document) error {

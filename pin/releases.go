@@ -14,7 +14,6 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
-	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -128,9 +127,7 @@ func readDoc(p string) (channels.Document, error) {
 }
 
 func writeDoc(p string, doc channels.Document) {
-	if atomicfile.WriteFile(p+".sig", doc.Signature, 0o644) == nil {
-		_ = atomicfile.WriteFile(p, doc.Bytes, 0o644)
-	}
+	_ = channels.WriteDocument(p, doc) // with its further signatures, for a threshold over one
 }
 
 // LoadReleaseSet fetches (or reads from the cache) and verifies the channel
