@@ -74,8 +74,8 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if lock == nil {
 		return nil, exitcode.UsageError(fmt.Errorf("%s does not exist: run pin update first", cfg.LockPath()))
 	}
-	if lock.Product != cfg.Product {
-		return nil, exitcode.TrustError(fmt.Errorf("pin.lock is for product %q, pin.yaml says %q", lock.Product, cfg.Product))
+	if err := CheckLockFitsConfig(cfg, lock); err != nil {
+		return nil, err
 	}
 	// The newest root pin.yaml and pin.lock's verified roots lead to: a
 	// release signed by a rotated-in release key checks offline.
@@ -83,12 +83,15 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err != nil {
 		return nil, err
 	}
-	vr, err := verifyLocked(ctx, anchor, cfg.Product, lock)
+	vr, err := verifyLockedRelease(ctx, anchor, lock, cfg.LockPath(), cfg.Product)
 	if err != nil {
-		return nil, fmt.Errorf("pin.lock: %w", err)
+		return nil, err
 	}
 	rel := vr.Release
 	if err := cfg.CheckRegistryMap(rel); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckRepositories(rel, lock); err != nil {
 		return nil, err
 	}
 	m := NewMatcher(rel, cfg.RegistryMap)
@@ -109,6 +112,12 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 				return nil, exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
 			}
 			res.References++
+			if splitWithoutDigest(r) {
+				want := NewValue(rewrite.FieldRef, m.Target(c.Name), c, rel.Version, cfg.Style)
+				res.Findings = append(res.Findings, Finding{Kind: FindingUnpinned, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Image, Want: want,
+					Message: fmt.Sprintf("%s is %s split across fields with no digest field, release %s pins %s", c.Name, r.Image, rel.Version, want)})
+				continue
+			}
 			want := NewValue(r.Field, m.Target(c.Name), c, rel.Version, cfg.Style)
 			if r.Value == want {
 				continue

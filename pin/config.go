@@ -36,7 +36,10 @@ const (
 )
 
 // DefaultFiles are the globs pin manages when pin.yaml names none.
-var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json", "**/Dockerfile*"}
+// They read every file pin audit reads when it walks a directory (rewrite.FormatOf),
+// so that audit and update see the same files.
+var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json",
+	"**/Dockerfile*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile*", "**/*.Containerfile", "**/*.containerfile"}
 
 // Config is a parsed pin.yaml.
 type Config struct {
@@ -56,6 +59,9 @@ type Config struct {
 	Files       []string          `yaml:"files,omitempty"`
 	Style       string            `yaml:"style,omitempty"`
 	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
+	// Repositories bounds the repositories the product's releases may
+	// name (prefixes at a path boundary); see CheckRepositories.
+	Repositories []string `yaml:"repositories,omitempty"`
 	// registryMapLines is the line of each registryMap entry, for errors.
 	registryMapLines map[string]int
 }
@@ -180,6 +186,11 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		}
 		if strings.TrimSuffix(from, "/") == strings.TrimSuffix(to, "/") {
 			return nil, at("maps a prefix to itself")
+		}
+	}
+	for _, p := range c.Repositories {
+		if err := validPrefix(p); err != nil {
+			return nil, errAt("repositories", "repositories entry: %v", err)
 		}
 	}
 	c.SourceAsWritten = c.Source
@@ -377,6 +388,16 @@ func (c *Config) Encode() []byte {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(&b, "  %s: %s\n", yamlString(k), yamlString(c.RegistryMap[k]))
+		}
+	}
+	b.WriteString("# The repositories this product's releases may use (prefixes). A signed release naming any\n")
+	b.WriteString("# other repository is refused, so it cannot rewrite unrelated references. Recorded by pin init.\n")
+	if len(c.Repositories) == 0 {
+		b.WriteString("# repositories:\n#   - public.ecr.aws/y1p3h6z3/\n")
+	} else {
+		b.WriteString("repositories:\n")
+		for _, r := range c.Repositories {
+			fmt.Fprintf(&b, "  - %s\n", yamlString(r))
 		}
 	}
 	return []byte(b.String())

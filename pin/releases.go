@@ -143,13 +143,15 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		}
 		cs.inner = inner
 	}
-	var rd *channels.Reader
-	var err error
-	if o.Anchor != nil {
-		rd, err = newAnchoredReader(cs, o.Anchor, o.Product, o.Lock, channels.ReportExpired, o.Now)
-	} else {
-		rd, err = newReader(cs, o.Verifier, o.Product, o.Lock, channels.ReportExpired, o.Now)
+	floor, floorSource := o.Lock, "pin.lock"
+	if !o.Offline {
+		floor, floorSource = withCacheFloor(ctx, cs, o)
 	}
+	anchor := o.Anchor
+	if anchor == nil && o.Verifier != nil {
+		anchor = channels.Keys(o.Verifier)
+	}
+	rd, err := newAnchoredReader(cs, anchor, o.Product, floor, floorSource, channels.ReportExpired, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -182,9 +184,12 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		rs.Releases[e.Version] = vr.Release
 	}
 	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
+		if err := checkLockedManifestDigest(o.Lock, "pin.lock"); err != nil {
+			return nil, err
+		}
 		vr, err := rd.Trust.UpdatePinnedRelease(ctx, o.Lock.Version, o.Lock.ManifestDigest, o.Lock.Document())
 		if err != nil {
-			return nil, fmt.Errorf("pin.lock: %w", err)
+			return nil, err
 		}
 		rs.Releases[o.Lock.Version] = vr.Release
 		if len(rs.Entries) == 0 {

@@ -136,7 +136,7 @@ func (t *rootTrust) applyTo(lock *Lock) *Lock {
 // are checked with its index roles, releases with its release role, and
 // lock's index history (after applyTo) against rollback.
 func (t *rootTrust) reader(store channels.ReadStore, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
-	return newAnchoredReader(store, channels.RootAnchor(t.newest()), product, lock, mode, now)
+	return newAnchoredReader(store, channels.RootAnchor(t.newest()), product, lock, "pin.lock", mode, now)
 }
 
 // lockRoots lists the roots newer than pin.yaml's, for pin.lock.

@@ -93,16 +93,22 @@ func (w FileWarning) String() string {
 // pin.yaml names (a mirror, a respelled path), so changing the source cannot
 // reset the history.
 func newReader(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	return newReaderKnown(store, v, product, lock, "pin.lock", mode, now)
+}
+
+// newReaderKnown is newReader with the index history taken from lock but
+// named knownSource in messages (audit raises pin.lock's floor to its cache).
+func newReaderKnown(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, knownSource string, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
 	var anchor channels.SignatureVerifier
 	if v != nil {
 		anchor = channels.Keys(v)
 	}
-	return newAnchoredReader(store, anchor, product, lock, mode, now)
+	return newAnchoredReader(store, anchor, product, lock, knownSource, mode, now)
 }
 
-// newAnchoredReader is newReader over any trust anchor (a root of trust's roles).
-func newAnchoredReader(store channels.ReadStore, anchor channels.SignatureVerifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
-	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: "pin.lock"}
+// newAnchoredReader is newReaderKnown over any trust anchor (a root of trust's roles).
+func newAnchoredReader(store channels.ReadStore, anchor channels.SignatureVerifier, product string, lock *Lock, knownSource string, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: knownSource}
 	if lock != nil && (product == "" || lock.Product == product) {
 		o.Known = map[string]channels.KnownIndex{}
 		for name, li := range lock.Channels {
@@ -204,6 +210,9 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err := cfg.CheckRegistryMap(vr.Release); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckRepositories(vr.Release, lock); err != nil {
+		return nil, err
+	}
 	pending := loadPending(cfg)
 	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil, RootNotes: trust.notes, roots: trust.lockRoots()}
 	if err := p.scan(); err != nil {
@@ -233,6 +242,11 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 			if c.Version == o.To {
 				if c.Yanked {
 					return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("release %s is yanked on %s (%s): pin never selects a yanked release", c.Version, c.Channel, c.Reason))
+				}
+				// pin check refuses a lock outside the constraint (a
+				// lock-only downgrade), so --to may not write one.
+				if err := checkToWithinConstraint(cfg, c.Version); err != nil {
+					return channels.Candidate{}, err
 				}
 				return c, nil
 			}
@@ -304,7 +318,7 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	}
 	var out []FileWarning
 	for _, r := range res.Refs {
-		if r.Field == rewrite.FieldTag && !digest[r.Component] {
+		if r.Field == rewrite.FieldTag && !digest[r.Component] && r.Image == "" {
 			out = append(out, FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Value,
 				Message: "a tag marker without a digest marker: the release version is written as the tag, which pins nothing unless images are tagged so",
 				Hint:    fmt.Sprintf("add a field for the digest marked # pin:%s:digest (Helm: image.digest), or use one whole reference", r.Component)}})
@@ -313,18 +327,32 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	return out
 }
 
+// splitWithoutDigest reports an image split across fields that pin found by
+// their keys (Helm's image.repository and image.tag) in a chart with no
+// digest field: a tag pins nothing, so pin has nowhere to write the digest.
+func splitWithoutDigest(r rewrite.Ref) bool {
+	return r.Image != "" && r.Field != rewrite.FieldDigest
+}
+
+// splitWarning says what to do about a split image without a digest field.
+func splitWarning(file string, r rewrite.Ref) FileWarning {
+	return FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Image,
+		Message: "image split across fields has no digest field: not pinned",
+		Hint:    "add `digest: \"\"` beside the tag (charts that follow the Bitnami convention read it) and run pin update again"}}
+}
+
 // templateWarning turns the parse failure of a YAML file that is really a
 // Go/Helm template (it has {{ }} and is not valid YAML) into a warning: such
 // a file is not pin's to rewrite, and it must not block every other file.
 func templateWarning(rel string, data []byte, m *Matcher, res *rewrite.Result, err error) (*rewrite.Result, error) {
 	var pe *rewrite.ParseError
-	if f, _ := rewrite.FormatOf(rel); f != rewrite.FormatYAML || !errors.As(err, &pe) || !bytes.Contains(data, []byte("{{")) {
+	if !rewrite.IsTemplate(rel, data, err) || !errors.As(err, &pe) {
 		return res, err
 	}
 	c, _ := m.Mentions(string(data))
 	return &rewrite.Result{Warnings: []rewrite.Warning{{
 		Line: pe.Line, Component: c, Value: rel,
-		Message: "a Go/Helm template, not valid YAML until rendered: not rewritten",
+		Message: rewrite.TemplateMessage,
 		Hint:    "pin the image in the chart's values file (with # pin:<component>:<field> markers for split fields), or leave the templates out of the files: globs",
 	}}}, nil
 }
@@ -403,6 +431,10 @@ func (p *Plan) scan() error {
 			c, ok := rel.Component(r.Component)
 			if !ok {
 				return exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
+			}
+			if splitWithoutDigest(r) {
+				p.Warnings = append(p.Warnings, splitWarning(s.file.Rel, r))
+				continue
 			}
 			nv := NewValue(r.Field, m.Target(c.Name), c, rel.Version, p.Config.Style)
 			p.Refs = append(p.Refs, PlannedRef{File: s.file.Rel, Ref: r, New: nv})

@@ -75,7 +75,7 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		}
 		return pflag.NormalizedName(name)
 	})
-	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,expired (a channel index not refreshed)")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
 	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/pin)")
@@ -109,6 +109,9 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		m, union = fillCatalog(cat, rs, registryMap)
 		if cfg != nil {
 			if err := cfg.CheckRegistryMap(union); err != nil {
+				return err
+			}
+			if err := cfg.CheckRepositories(union, rsOpts.Lock); err != nil {
 				return err
 			}
 		}
@@ -220,6 +223,13 @@ func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSe
 		if err != nil {
 			return o, nil, err
 		}
+		if lock != nil {
+			// The lock is the audit's floor and, offline, its release: a
+			// lock pin.yaml could not have produced is refused, as by check.
+			if err := pin.CheckLockFitsConfig(cfg, lock); err != nil {
+				return o, nil, err
+			}
+		}
 		anchor, err := pin.LockedAnchor(ctx, cfg, lock)
 		if err != nil {
 			return o, nil, err
@@ -258,6 +268,7 @@ func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSe
 // component map covers every component any visible release has.
 func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
+	cat.Expired = append([]string(nil), rs.Expired...)
 	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
 	seen := map[string]bool{}
 	for _, e := range rs.Entries {

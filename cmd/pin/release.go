@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,6 +50,12 @@ type producerFlags struct {
 	// role its own key; CoSignKeys add signatures for a threshold over one.
 	IndexKey   string
 	CoSignKeys []string
+	// Record is the publish record (default: release.state.json next to
+	// release.yaml); NewChannel and AdoptStore are its two explicit
+	// overrides. See channels.Record.
+	Record     string
+	NewChannel bool
+	AdoptStore bool
 }
 
 func (f *producerFlags) bind(cmd *cobra.Command) {
@@ -57,6 +64,25 @@ func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.IndexKey, "index-key", "", "key that signs channel indexes, when the store's root lists another key for the index role than for releases (default: --key)")
 	cmd.Flags().StringArrayVar(&f.CoSignKeys, "co-sign-key", nil, "a further key that signs each channel index, for an index role whose threshold is over one (repeatable)")
+	cmd.Flags().StringVar(&f.Record, "record", "", "publish record: what this pipeline last published per channel, committed with release.yaml (default: "+channels.DefaultRecordName+" next to --config)")
+	cmd.Flags().BoolVar(&f.NewChannel, "new-channel", false, "start a channel the store lost again, empty, after the sequence the publish record holds")
+	cmd.Flags().BoolVar(&f.AdoptStore, "adopt-store", false, "trust the store's current channel indexes that the publish record does not know yet, and record them")
+}
+
+// noteNewRecord tells the user to commit a publish record this run created.
+func noteNewRecord(a *app, pub *channels.Publisher) {
+	if pub != nil && pub.Record != nil && pub.Record.Created() {
+		fmt.Fprintf(a.Err, "pin: wrote the publish record %s: commit it with release.yaml (the next publish checks the store against it)\n", pub.Record.Path)
+	}
+}
+
+// loadRecord opens the publish record for cfg's product.
+func (f *producerFlags) loadRecord(cfg *releaseconfig.Config) (*channels.Record, error) {
+	path := f.Record
+	if path == "" {
+		path = filepath.Join(filepath.Dir(cfg.Path), channels.DefaultRecordName)
+	}
+	return channels.LoadRecord(path, cfg.Product)
 }
 
 // publisher loads release.yaml and the key and opens the store for writing.
@@ -86,7 +112,12 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	waiting := func(holder string) {
 		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
 	}
-	pub := &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}
+	record, err := f.loadRecord(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub := &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting,
+		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}
 	if err := f.roles(ctx, a, pub); err != nil {
 		return nil, nil, err
 	}
@@ -202,6 +233,7 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
 			return err
 		}
+		defer noteNewRecord(a, pub)
 		if err := cfg.SetRevision(opts.Revision); err != nil {
 			return err
 		}
@@ -437,6 +469,7 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl, err := cfg.TTL(opts.To)
 	if err != nil {
 		return err
@@ -481,6 +514,7 @@ func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl, err := cfg.TTL(opts.Channel)
 	if err != nil {
 		return err
