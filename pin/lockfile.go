@@ -10,27 +10,12 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/flock"
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 )
 
-// Names of pin's bookkeeping files in a project directory. Neither is ever
-// managed, checked or audited.
-const (
-	// PendingLockName is the journal of an update in progress: the pin.lock
-	// it will write, synced before the first file is replaced and renamed to
-	// pin.lock after the last. Found at the start of an update, it means the
-	// previous one was killed between the two.
-	PendingLockName = ".pin.lock.next"
-	// lockFallbackName is locked instead of the directory where the file
-	// system cannot flock a directory.
-	lockFallbackName = ".pin.lck"
-)
-
-// ownBookkeeping reports the files pin leaves in a project while it works.
-func ownBookkeeping(name string) bool {
-	return name == PendingLockName || name == lockFallbackName || atomicfile.IsStaged(name)
-}
+// PendingLockName is the journal of an update in progress (see projectfiles).
+const PendingLockName = projectfiles.PendingLockName
 
 // LockOptions tune LockProject.
 type LockOptions struct {
@@ -49,7 +34,7 @@ func LockProject(ctx context.Context, configPath string, o LockOptions) (release
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return func() error { return nil }, nil
 	}
-	l, err := flock.Acquire(ctx, dir, lockFallbackName, flock.Options{Wait: o.Wait, Waiting: o.Waiting})
+	l, err := flock.Acquire(ctx, dir, projectfiles.LockFallbackName, flock.Options{Wait: o.Wait, Waiting: o.Waiting})
 	if errors.Is(err, flock.ErrTimeout) {
 		return nil, fmt.Errorf("another pin process is writing %s: %w; retry when it has finished", dir, err)
 	}

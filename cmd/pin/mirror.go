@@ -11,6 +11,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/mirror"
 	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/registry"
@@ -93,7 +94,7 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs %d: at least 1", opts.Jobs))
 	}
-	prefix, err := mirror.ParsePrefix(opts.To)
+	prefix, err := reponame.ParsePrefix(opts.To)
 	if err != nil {
 		return exitcode.UsageError(fmt.Errorf("--to: %w", err))
 	}
@@ -193,25 +194,16 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 		}
 		fmt.Fprintln(a.Out, ".")
 	}
-	if cfg != nil && mapsContain(cfg.RegistryMap, res.RegistryMap) {
+	if cfg != nil && reponame.Contains(cfg.RegistryMap, res.RegistryMap) {
 		fmt.Fprintf(a.Out, "%s's registryMap already points at this mirror.\n", cfg.Path)
 		return nil
 	}
 	fmt.Fprintf(a.Out, "\nAdd to pin.yaml, then run pin update:\n\nregistryMap:\n")
-	for _, l := range mirror.SortedMap(res.RegistryMap) {
+	for _, l := range reponame.Lines(res.RegistryMap) {
 		from, to, _ := strings.Cut(l, ": ")
 		fmt.Fprintf(a.Out, "  %q: %q\n", from, to)
 	}
 	return nil
-}
-
-func mapsContain(have, want map[string]string) bool {
-	for k, v := range want {
-		if strings.TrimSuffix(have[k], "/") != v {
-			return false
-		}
-	}
-	return true
 }
 
 // byteSize renders n bytes for people: 1.5 MB.
