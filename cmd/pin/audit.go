@@ -15,9 +15,7 @@ import (
 	"github.com/wellcomecollection/pin/audit"
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
-	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
-	"github.com/wellcomecollection/pin/rewrite"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -96,36 +94,11 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	var registryMap map[string]string
-	if cfg != nil {
-		registryMap = cfg.RegistryMap
+	cat, m, rs, err := audit.BuildCatalog(ctx, rsOpts, cfg)
+	if err != nil {
+		return err
 	}
-	cat := &audit.Catalog{Channel: rsOpts.Channel, Product: rsOpts.Product}
-	rs, loadErr := pin.LoadReleaseSet(ctx, rsOpts)
-	var m *pin.Matcher
-	switch {
-	case loadErr == nil:
-		var union *manifest.Release
-		m, union = fillCatalog(cat, rs, registryMap)
-		if cfg != nil {
-			if err := cfg.CheckRegistryMap(union); err != nil {
-				return err
-			}
-		}
-	case exitcode.Of(loadErr) == exitcode.Trust:
-		// Nothing is trusted; the unverified documents only say which
-		// references belong to the product, so they can be flagged.
-		cat.VerifyErr = loadErr
-		if rel := pin.UnverifiedRelease(ctx, rsOpts); rel != nil {
-			m = pin.NewMatcher(rel, registryMap)
-			cat.Component = m.Component
-			if cat.Product == "" {
-				cat.Product = rel.Product + " (unverified)"
-			}
-		}
-	default:
-		return loadErr
-	}
+	loadErr := cat.VerifyErr
 	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
 	if len(paths) == 0 {
 		dir := "."
@@ -153,7 +126,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		switch {
 		case n.Component == "":
 			notes = append(notes, n)
-		case m != nil && (m.Target(n.Component) != "" || isProductRepo(m, n.Component)):
+		case m != nil && (m.Target(n.Component) != "" || audit.IsProductRepo(m, n.Component)):
 			notes = append(notes, n)
 			unjudged = append(unjudged, n)
 		}
@@ -254,30 +227,6 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 	return o, cfg, nil
 }
 
-// fillCatalog turns a verified release set into the audit's catalog. The
-// component map covers every component any visible release has.
-func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
-	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
-	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
-	seen := map[string]bool{}
-	for _, e := range rs.Entries {
-		rel := rs.Releases[e.Version]
-		if rel == nil {
-			continue
-		}
-		cat.Releases = append(cat.Releases, audit.CatalogRelease{Version: e.Version, Channel: e.Channel, Yanked: e.Yanked, Reason: e.Reason, Release: rel})
-		for _, c := range rel.Components {
-			if !seen[c.Repository] {
-				seen[c.Repository] = true
-				union.Components = append(union.Components, c)
-			}
-		}
-	}
-	m := pin.NewMatcher(union, registryMap)
-	cat.Component = m.Component
-	return m, union
-}
-
 // relPath shows a location under base (default: the working directory)
 // relative to it, as a person would type it.
 func relPath(base, p string) string {
@@ -295,14 +244,6 @@ func relPath(base, p string) string {
 		return rel
 	}
 	return p
-}
-
-// isProductRepo reports whether a note's subject, a repository as written,
-// belongs to the product.
-func isProductRepo(m *pin.Matcher, repo string) bool {
-	r, _, _ := rewrite.SplitRef(repo)
-	_, ok := m.Component(r)
-	return ok
 }
 
 func contains(list []string, s string) bool {

@@ -153,24 +153,8 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	// whose images the mirror does not have yet.
 	var sc *pin.StoreCopy
 	if dstStore != nil {
-		if sc, err = pin.CopyDocuments(ctx, sel, dstStore, opts.DryRun); err != nil {
+		if sc, err = mirror.CopyStore(ctx, sel, dstStore, mirror.Options{Jobs: opts.Jobs, DryRun: opts.DryRun, Client: client}); err != nil {
 			return err
-		}
-		// Between two OCI stores the artifacts are byte-identical: their
-		// cosign signatures are copied too, so cosign verifies the copies.
-		from, fromOCI := sel.Store.(channels.InRegistry)
-		to, toOCI := dstStore.(channels.InRegistry)
-		if fromOCI && toOCI && !opts.DryRun {
-			var tags []string
-			for _, v := range sc.SameReleases {
-				tags = append(tags, channels.ReleaseTag(v))
-			}
-			for _, n := range sc.SameChannels {
-				tags = append(tags, channels.ChannelTag(n))
-			}
-			if _, err := mirror.CopyAttachments(ctx, from.Repository().Name(), to.Repository().Name(), tags, mirror.Options{Jobs: opts.Jobs, Client: client}); err != nil {
-				return fmt.Errorf("copy the store's cosign signatures: %w", err)
-			}
 		}
 	}
 	if opts.Output == "json" {
