@@ -19,10 +19,6 @@ import (
 	"github.com/wellcomecollection/pin/signing"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newAuditCmd)
-}
-
 type auditOptions struct {
 	Paths    []string
 	TFState  []string

@@ -35,7 +35,7 @@ func run(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return registryEnv(a) }
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitcode.OK
 	}
@@ -47,20 +47,21 @@ func run(ctx context.Context, a *app, args []string) int {
 	if !errors.As(err, &silent) {
 		fmt.Fprintf(a.Err, "pin: %v\n", err)
 		// A CI job that asked for JSON parses stdout: give it the failure too.
-		if wantsJSON(args) {
+		if wantsJSON(cmd) {
 			_ = writeJSON(a.Out, map[string]any{"error": err.Error(), "exitCode": code})
 		}
 	}
 	return code
 }
 
-// wantsJSON reports whether the command line asks for JSON output.
-func wantsJSON(args []string) bool {
-	for i, a := range args {
-		switch {
-		case a == "--output=json", a == "--format=json":
-			return true
-		case (a == "--output" || a == "--format") && i+1 < len(args) && args[i+1] == "json":
+// wantsJSON reports whether the command that ran was asked for JSON output
+// (its parsed --output, or audit's --format).
+func wantsJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	for _, name := range []string{"output", "format"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Value.String() == "json" {
 			return true
 		}
 	}

@@ -18,10 +18,6 @@ import (
 	"github.com/wellcomecollection/pin/signing"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newMirrorCmd)
-}
-
 type mirrorOptions struct {
 	To        string
 	Config    string
