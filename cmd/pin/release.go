@@ -61,16 +61,22 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
+	pub, err := f.publisherFor(ctx, a, cfg)
+	return cfg, pub, err
+}
+
+// publisherFor loads the key and opens cfg's store for writing.
+func (f *producerFlags) publisherFor(ctx context.Context, a *app, cfg *releaseconfig.Config) (*channels.Publisher, error) {
 	signer, err := loadSigner(ctx, a, f.Key)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	st, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
 	if errors.Is(err, channels.ErrReadOnly) {
-		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
+		return nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
 	}
 	if err != nil {
-		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
+		return nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
 	}
 	ttls := map[string]time.Duration{}
 	for name, ch := range cfg.Channels {
@@ -79,7 +85,7 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	waiting := func(holder string) {
 		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}, nil
+	return &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}, nil
 }
 
 type releaseCreateOptions struct {
@@ -154,10 +160,7 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	}
 	var pub *channels.Publisher
 	if !opts.DryRun {
-		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
-			return err
-		}
-		if err := cfg.SetRevision(opts.Revision); err != nil {
+		if pub, err = opts.publisherFor(ctx, a, cfg); err != nil {
 			return err
 		}
 	}
