@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/rewrite"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -542,19 +543,30 @@ func TestFailed(t *testing.T) {
 	}
 }
 
-// TestExtractPathsPassesOverTemplates: a chart template met while walking a
-// directory does not stop the audit; named explicitly, its error is reported.
+// TestExtractPathsPassesOverTemplates: a chart template, met while walking a
+// directory or named explicitly, is passed over with a note naming it, never
+// misread: one that opens with `{{- if` is not taken for JSON.
 func TestExtractPathsPassesOverTemplates(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
 	os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("image: public.ecr.aws/y1p3h6z3/bags_api:latest\n"), 0o644)
 	tmpl := filepath.Join(dir, "templates", "deploy.yaml")
 	os.WriteFile(tmpl, []byte("spec:\n  containers:\n    {{- range .Values.extra }}\n    - image: x/y:{{ .tag }}\n    {{- end }}\n"), 0o644)
-	found, err := ExtractPaths([]string{dir}, nil)
+	ifFirst := filepath.Join(dir, "templates", "hpa.yaml")
+	os.WriteFile(ifFirst, []byte("{{- if .Values.autoscaling.enabled }}\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n{{- end }}\n"), 0o644)
+	helpers := filepath.Join(dir, "templates", "_helpers.tpl")
+	os.WriteFile(helpers, []byte("{{- define \"chart.image\" -}}\n{{ .Values.image.repository }}\n{{- end }}\n"), 0o644)
+	found, notes, err := ExtractPathsWith([]string{dir}, nil, Options{})
 	if err != nil || len(found) != 1 {
 		t.Fatalf("walking a chart: %v, %d references", err, len(found))
 	}
-	if _, err := ExtractPaths([]string{tmpl}, nil); err == nil {
-		t.Fatal("a template named explicitly should report its parse error")
+	if len(notes) != 2 || notes[0].Source != tmpl || notes[1].Source != ifFirst || notes[0].Message != rewrite.TemplateMessage {
+		t.Fatalf("walking a chart: notes %v, want one template note for each of %s and %s", notes, tmpl, ifFirst)
+	}
+	for _, named := range []string{tmpl, ifFirst, helpers} {
+		found, notes, err := ExtractPathsWith([]string{named}, nil, Options{})
+		if err != nil || len(found) != 0 || len(notes) != 1 || notes[0].Message != rewrite.TemplateMessage {
+			t.Errorf("%s named explicitly: %v, %d references, notes %v; want one template note", named, err, len(found), notes)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wellcomecollection/pin/internal/projectfiles"
@@ -197,11 +196,19 @@ func (x *extraction) file(path string, walked bool) ([]Found, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	found, err := x.extract(path, data)
+	if rewrite.IsTemplate(path, data, err) {
+		// A chart template, named or walked: nothing auditable until rendered.
+		n := Note{Source: path, Line: 1, Message: rewrite.TemplateMessage,
+			Hint: "audit the chart's values file, or the rendered output (helm template ... | pin audit -)"}
+		var pe *rewrite.ParseError
+		if errors.As(err, &pe) {
+			n.Line = pe.Line
+		}
+		x.notes = append(x.notes, n)
+		return nil, nil
+	}
 	if walked && err != nil {
 		// Reading succeeded, so this is content pin cannot parse.
-		if format, _ := rewrite.FormatOf(path); format == rewrite.FormatYAML && bytes.Contains(data, []byte("{{")) {
-			return nil, nil // a chart template: nothing auditable until rendered
-		}
 		n := Note{Source: path, Line: 1, Message: "skipped: " + strings.TrimPrefix(err.Error(), path+": ")}
 		var pe *rewrite.ParseError
 		if errors.As(err, &pe) {
@@ -251,7 +258,8 @@ func (x *extraction) extract(path string, data []byte) ([]Found, error) {
 		}
 		return nil, nil // an empty state or file holds nothing
 	}
-	if trimmed[0] == '{' || trimmed[0] == '[' {
+	// `{{- if ...}}` opens a template, not a JSON object.
+	if (trimmed[0] == '{' || trimmed[0] == '[') && !bytes.HasPrefix(trimmed, []byte("{{")) {
 		body := bytes.TrimPrefix(data, []byte("\ufeff")) // a BOM moves no line
 		root, err := parseJSON(body)
 		if err != nil {
@@ -301,9 +309,11 @@ func (x *extraction) scanConfig(path string, data []byte) ([]Found, error) {
 	var out []Found
 	for _, r := range res.Refs {
 		f := Found{Source: path, Line: r.Line, Ref: r.Value}
-		switch r.Field {
-		case rewrite.FieldRef, "":
-		case rewrite.FieldTag, rewrite.FieldDigest:
+		switch {
+		case r.Image != "":
+			f.Ref = r.Image // the fields of a split image, read as one
+		case r.Field == rewrite.FieldRef || r.Field == "":
+		case r.Field == rewrite.FieldTag || r.Field == rewrite.FieldDigest:
 			f.Component, f.Field = r.Component, string(r.Field)
 		default:
 			continue // a repository alone says nothing about what runs
@@ -349,15 +359,15 @@ func sniffName(data []byte) string {
 
 // allRefs is the rewrite.Matcher of an audit: every whole image reference is
 // reported, whatever its repository; the repository stands in for the
-// component. Unqualified names need a tag or digest ("nginx:1.25"), so that
-// ordinary words and "8080:80" are not taken for images.
+// component. What counts as an image is rewrite.ImageShape, judged at the
+// value's place: "nginx" under an image key, but not `s3:PutObject` or
+// "8080:80" in any other.
 type allRefs struct {
 	mentions func(string) (string, bool)
 }
 
 func (allRefs) Match(s string) (string, bool) {
-	repo, ok := imageRepo(s, false)
-	return repo, ok
+	return rewrite.ImageShape(s, false)
 }
 
 func (a allRefs) Mentions(s string) (string, bool) {
@@ -367,41 +377,10 @@ func (a allRefs) Mentions(s string) (string, bool) {
 	return a.mentions(s)
 }
 
-var (
-	letter = regexp.MustCompile(`[a-zA-Z]`)
-	// registryHost is a registry name: host[:port], a dotted name or localhost.
-	registryHost = regexp.MustCompile(`^(localhost|[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(:[0-9]+)?$`)
-)
-
-// imageRepo reports whether s is an image reference and returns its
-// repository as written. bare accepts a name with neither tag nor digest
-// ("nginx"), for values whose key already says they are images.
-func imageRepo(s string, bare bool) (string, bool) {
-	if len(s) < 2 || len(s) > 512 || strings.ContainsAny(s, " \t\r\n\"'${}<>|\\") || strings.HasPrefix(s, "sha256:") ||
-		strings.Contains(s, "://") {
-		return "", false
-	}
-	if _, err := name.ParseReference(s, name.WeakValidation); err != nil {
-		return "", false
-	}
-	repo, tag, digest := rewrite.SplitRef(s)
-	if !letter.MatchString(repo) {
-		return "", false
-	}
-	qualified := false
-	if i := strings.IndexByte(repo, '/'); i > 0 {
-		first := repo[:i]
-		if strings.ContainsAny(first, ".:") || first == "localhost" {
-			if !registryHost.MatchString(first) {
-				return "", false // ./stack, db:/var/lib/data
-			}
-			qualified = true
-		}
-	}
-	if !qualified && !bare && tag == "" && digest == "" {
-		return "", false
-	}
-	return repo, true
+// MatchAt judges s by its shape and its place (rewrite.ImageShape): an
+// unqualified name counts only where an image is expected.
+func (allRefs) MatchAt(s string, imagePlace bool) (string, bool) {
+	return rewrite.ImageShape(s, imagePlace)
 }
 
 // extractor walks one parsed JSON input of a known shape.
@@ -583,7 +562,7 @@ func (x *extractor) container(c *jval, addr, digest string) {
 	if img == nil || img.kind != 's' {
 		return
 	}
-	if _, ok := imageRepo(img.str, true); !ok {
+	if _, ok := rewrite.ImageShape(img.str, true); !ok {
 		return
 	}
 	ref := img.str
@@ -596,10 +575,6 @@ func (x *extractor) container(c *jval, addr, digest string) {
 	x.out = append(x.out, Found{Source: x.path, Line: x.line(img), Address: addr, Ref: ref})
 }
 
-// imageKeys are the keys whose string values are image references in state
-// and ECS JSON.
-var imageKeys = map[string]bool{"image": true, "image_uri": true, "imageUri": true, "image_url": true}
-
 // walk finds image references anywhere below v: an object with an image key
 // is a container (its "name" names it, its "imageDigest" completes a tag),
 // and strings holding JSON are decoded and searched too.
@@ -611,8 +586,8 @@ func (x *extractor) walk(v *jval, addr string) {
 	case '{':
 		for i, k := range v.keys {
 			val := v.vals[i]
-			if imageKeys[k] && val.kind == 's' {
-				if _, ok := imageRepo(val.str, true); ok {
+			if rewrite.ImageKey(k) && val.kind == 's' {
+				if _, ok := rewrite.ImageShape(val.str, true); ok {
 					ref := val.str
 					if d := v.str1("imageDigest"); d != "" && !strings.Contains(ref, "@") {
 						ref += "@" + d

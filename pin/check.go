@@ -108,6 +108,12 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 				return nil, exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
 			}
 			res.References++
+			if splitWithoutDigest(r) {
+				want := NewValue(rewrite.FieldRef, m.Target(c.Name), c, rel.Version, cfg.Style)
+				res.Findings = append(res.Findings, Finding{Kind: FindingUnpinned, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Image, Want: want,
+					Message: fmt.Sprintf("%s is %s split across fields with no digest field, release %s pins %s", c.Name, r.Image, rel.Version, want)})
+				continue
+			}
 			want := NewValue(r.Field, m.Target(c.Name), c, rel.Version, cfg.Style)
 			if r.Value == want {
 				continue

@@ -34,7 +34,10 @@ const (
 )
 
 // DefaultFiles are the globs pin manages when pin.yaml names none.
-var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json", "**/Dockerfile*"}
+// They read every file pin audit reads when it walks a directory (rewrite.FormatOf),
+// so that audit and update see the same files.
+var DefaultFiles = []string{"**/*.tf", "**/*.tfvars", "**/*.tf.json", "**/*.y*ml", "**/*.json",
+	"**/Dockerfile*", "**/*.Dockerfile", "**/*.dockerfile", "**/Containerfile*", "**/*.Containerfile", "**/*.containerfile"}
 
 // Config is a parsed pin.yaml.
 type Config struct {

@@ -286,7 +286,7 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	}
 	var out []FileWarning
 	for _, r := range res.Refs {
-		if r.Field == rewrite.FieldTag && !digest[r.Component] {
+		if r.Field == rewrite.FieldTag && !digest[r.Component] && r.Image == "" {
 			out = append(out, FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Value,
 				Message: "a tag marker without a digest marker: the release version is written as the tag, which pins nothing unless images are tagged so",
 				Hint:    fmt.Sprintf("add a field for the digest marked # pin:%s:digest (Helm: image.digest), or use one whole reference", r.Component)}})
@@ -295,18 +295,32 @@ func tagOnlyWarnings(file string, res *rewrite.Result) []FileWarning {
 	return out
 }
 
+// splitWithoutDigest reports an image split across fields that pin found by
+// their keys (Helm's image.repository and image.tag) in a chart with no
+// digest field: a tag pins nothing, so pin has nowhere to write the digest.
+func splitWithoutDigest(r rewrite.Ref) bool {
+	return r.Image != "" && r.Field != rewrite.FieldDigest
+}
+
+// splitWarning says what to do about a split image without a digest field.
+func splitWarning(file string, r rewrite.Ref) FileWarning {
+	return FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Image,
+		Message: "image split across fields has no digest field: not pinned",
+		Hint:    "add `digest: \"\"` beside the tag (charts that follow the Bitnami convention read it) and run pin update again"}}
+}
+
 // templateWarning turns the parse failure of a YAML file that is really a
 // Go/Helm template (it has {{ }} and is not valid YAML) into a warning: such
 // a file is not pin's to rewrite, and it must not block every other file.
 func templateWarning(rel string, data []byte, m *Matcher, res *rewrite.Result, err error) (*rewrite.Result, error) {
 	var pe *rewrite.ParseError
-	if f, _ := rewrite.FormatOf(rel); f != rewrite.FormatYAML || !errors.As(err, &pe) || !bytes.Contains(data, []byte("{{")) {
+	if !rewrite.IsTemplate(rel, data, err) || !errors.As(err, &pe) {
 		return res, err
 	}
 	c, _ := m.Mentions(string(data))
 	return &rewrite.Result{Warnings: []rewrite.Warning{{
 		Line: pe.Line, Component: c, Value: rel,
-		Message: "a Go/Helm template, not valid YAML until rendered: not rewritten",
+		Message: rewrite.TemplateMessage,
 		Hint:    "pin the image in the chart's values file (with # pin:<component>:<field> markers for split fields), or leave the templates out of the files: globs",
 	}}}, nil
 }
@@ -385,6 +399,10 @@ func (p *Plan) scan() error {
 			c, ok := rel.Component(r.Component)
 			if !ok {
 				return exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
+			}
+			if splitWithoutDigest(r) {
+				p.Warnings = append(p.Warnings, splitWarning(s.file.Rel, r))
+				continue
 			}
 			nv := NewValue(r.Field, m.Target(c.Name), c, rel.Version, p.Config.Style)
 			p.Refs = append(p.Refs, PlannedRef{File: s.file.Rel, Ref: r, New: nv})

@@ -13,11 +13,12 @@ const (
 )
 
 // ScanDockerfile finds references in Dockerfiles (Dockerfile,
-// Dockerfile.*, *.Dockerfile). It reads the file line by line as the
+// Dockerfile.*, *.Dockerfile, and Podman's Containerfile alike). It reads the file line by line as the
 // Dockerfile frontend does: parser directives (escape=`), comments,
 // continuation lines and BuildKit heredocs, with instructions in any case.
 //
-// References are the image of FROM (not a name of an earlier stage), the
+// References are the frontend image of a `# syntax=` parser directive, the
+// image of FROM (not a name of an earlier stage, nor scratch), the
 // default of an ARG (ARG BASE=<ref>, quoted or not) whose whole value is a
 // managed reference, so that FROM ${BASE} follows it, and the image of
 // COPY/ADD --from= and RUN --mount=...,from=. An image built from variables
@@ -81,6 +82,12 @@ func dockerInstructions(path string, data []byte) ([]dockerInstr, error) {
 		}
 		if directives {
 			if k, v, ok := dockerDirective(trimmed); ok {
+				if k == "syntax" && v != "" {
+					// The frontend image BuildKit runs: an image like any other.
+					line, _ := lines.lineCol(start)
+					at := start + strings.LastIndex(content, v)
+					out = append(out, dockerInstr{cmd: syntaxDirective, line: line, words: []dockerWord{{text: v, start: at, end: at + len(v)}}})
+				}
 				if k == "escape" {
 					if v != "\\" && v != "`" {
 						line, _ := lines.lineCol(start)
@@ -142,6 +149,10 @@ func dockerInstructions(path string, data []byte) ([]dockerInstr, error) {
 	}
 	return out, nil
 }
+
+// syntaxDirective is the instruction dockerInstructions makes of a
+// `# syntax=<image>` parser directive.
+const syntaxDirective = "# syntax"
 
 // dockerLine returns the line starting at i: its offset, its text without
 // the line break, and where the next line starts.
@@ -256,6 +267,9 @@ type dockerScanner struct {
 // instruction handles one instruction.
 func (s *dockerScanner) instruction(path string, in dockerInstr) error {
 	switch in.cmd {
+	case syntaxDirective:
+		w := in.words[0]
+		s.image(w.text, w.start, w.end, false)
 	case "FROM":
 		ws := dockerSkipFlags(in.words)
 		if len(ws) == 0 {
@@ -344,6 +358,9 @@ func (s *dockerScanner) image(v string, start, end int, from bool) {
 	if s.stages[strings.ToLower(v)] || (!from && isDigits(v)) {
 		return // an earlier stage
 	}
+	if from && strings.EqualFold(v, "scratch") {
+		return // the empty image, not one to pull
+	}
 	if strings.Contains(v, "$") {
 		if name, ok := dockerVarOnly(v); ok {
 			if _, known := s.args[name]; known {
@@ -355,7 +372,7 @@ func (s *dockerScanner) image(v string, start, end int, from bool) {
 		}
 		return
 	}
-	if comp, ok := s.m.Match(v); ok {
+	if comp, ok := matchAt(s.m, v, true); ok {
 		s.ref(start, end, v, comp)
 	} else if comp, ok := s.m.Mentions(v); ok {
 		s.warn(line, comp, v, "mentions a managed repository but is not a whole image reference", hintNotWhole)

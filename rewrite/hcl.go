@@ -56,6 +56,7 @@ func ScanHCL(path string, data []byte, m Matcher) (res *Result, err error) {
 		res:      &Result{},
 		keys:     map[hclsyntax.Expression]bool{},
 		split:    map[hclsyntax.Expression]bool{},
+		place:    map[hclsyntax.Expression]bool{},
 		markers:  bytes.Contains(data, []byte("pin:")),
 		consumed: map[int]bool{},
 	}
@@ -107,6 +108,10 @@ type hclScanner struct {
 	keys map[hclsyntax.Expression]bool
 	// split are values with a sibling attribute or key naming a tag or digest.
 	split map[hclsyntax.Expression]bool
+	// place are values at an image's place: of an image-ish attribute or
+	// key (image, container_image), the default of variable "image", the
+	// items of an image-ish list.
+	place map[hclsyntax.Expression]bool
 	// warned are the spans of templates already warned about, so that the
 	// strings nested in their interpolations are not reported again.
 	warned [][2]int
@@ -119,6 +124,18 @@ type hclScanner struct {
 // visit looks at one node of the syntax tree; parents come before children.
 func (s *hclScanner) visit(n hclsyntax.Node) error {
 	switch e := n.(type) {
+	case *hclsyntax.Block:
+		if e.Type == "variable" && len(e.Labels) == 1 && ImageKey(e.Labels[0]) {
+			if a, ok := e.Body.Attributes["default"]; ok {
+				s.place[a.Expr] = true
+			}
+		}
+	case *hclsyntax.TupleConsExpr:
+		if s.place[e] {
+			for _, x := range e.Exprs {
+				s.place[x] = true
+			}
+		}
 	case *hclsyntax.Body:
 		names := make([]string, 0, len(e.Attributes))
 		for name := range e.Attributes {
@@ -127,6 +144,9 @@ func (s *hclScanner) visit(n hclsyntax.Node) error {
 		for name, a := range e.Attributes {
 			if hasTagName(names, name) {
 				s.split[a.Expr] = true
+			}
+			if ImageKey(name) {
+				s.place[a.Expr] = true
 			}
 		}
 	case *hclsyntax.ObjectConsExpr:
@@ -141,6 +161,9 @@ func (s *hclScanner) visit(n hclsyntax.Node) error {
 			s.keys[it.KeyExpr] = true
 			if hasTagName(names, names[i]) {
 				s.split[it.ValueExpr] = true
+			}
+			if ImageKey(names[i]) {
+				s.place[it.ValueExpr] = true
 			}
 		}
 	case *hclsyntax.TemplateExpr:
@@ -243,7 +266,7 @@ func (s *hclScanner) template(e hclsyntax.Expression, rng hcl.Range, parts []hcl
 		}
 		return nil
 	}
-	comp, ok := s.m.Match(value)
+	comp, ok := matchAt(s.m, value, s.place[e])
 	switch {
 	case !ok:
 		if comp, ok := s.m.Mentions(value); ok {

@@ -79,19 +79,31 @@ type jsonScanner struct {
 func (s *jsonScanner) scan(start int) {
 	// inObject[i] is whether the i-th open container is an object;
 	// expectKey is whether the next string in an object is a key.
+	// key is the last key read; listKey[i] is, for an open array, the key
+	// it is the value of, so that the items of "images": [...] are at an
+	// image's place too.
 	var inObject []bool
+	var listKey []string
 	expectKey := false
+	key := ""
 	d := s.data
 	for i := start; i < len(d); i++ {
 		switch d[i] {
 		case '{':
 			inObject = append(inObject, true)
+			listKey = append(listKey, "")
 			expectKey = true
 		case '[':
+			lk := key
+			if n := len(inObject); n > 0 && !inObject[n-1] {
+				lk = listKey[n-1]
+			}
 			inObject = append(inObject, false)
+			listKey = append(listKey, lk)
 			expectKey = false
 		case '}', ']':
 			inObject = inObject[:len(inObject)-1]
+			listKey = listKey[:len(listKey)-1]
 			expectKey = false
 		case ',':
 			expectKey = len(inObject) > 0 && inObject[len(inObject)-1]
@@ -99,8 +111,13 @@ func (s *jsonScanner) scan(start int) {
 			expectKey = false
 		case '"':
 			end := jsonStringEnd(d, i)
-			if !expectKey {
-				s.value(i, end)
+			switch n := len(inObject); {
+			case expectKey:
+				key = string(d[i+1 : end])
+			case n > 0 && !inObject[n-1]:
+				s.value(i, end, ImageKey(listKey[n-1]))
+			default:
+				s.value(i, end, n > 0 && ImageKey(key))
 			}
 			i = end
 		}
@@ -122,7 +139,7 @@ func jsonStringEnd(d []byte, open int) int {
 }
 
 // value handles the string value whose quotes are at open and close.
-func (s *jsonScanner) value(open, close int) {
+func (s *jsonScanner) value(open, close int, imagePlace bool) {
 	raw := string(s.data[open+1 : close])
 	v := raw
 	if strings.IndexByte(raw, '\\') >= 0 || !utf8.ValidString(raw) {
@@ -131,7 +148,7 @@ func (s *jsonScanner) value(open, close int) {
 		}
 	}
 	line, col := s.lines.lineCol(open + 1)
-	comp, ok := s.m.Match(v)
+	comp, ok := matchAt(s.m, v, imagePlace)
 	switch {
 	case ok && raw != v:
 		s.warn(line, comp, raw, "written with escapes", hintJSONEscapes)

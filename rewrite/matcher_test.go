@@ -144,6 +144,9 @@ func renderScan(res *Result, err error) []byte {
 		if r.Marker {
 			marker = " (marker)"
 		}
+		if r.Image != "" {
+			marker = fmt.Sprintf(" (of split image %s)", r.Image)
+		}
 		fmt.Fprintf(&b, "ref %d:%d [%d,%d) %s %s%s %q\n", r.Line, r.Column, r.Start, r.End, r.Component, r.Field, marker, r.Value)
 	}
 	for _, w := range res.Warnings {

@@ -7,6 +7,8 @@
 package rewrite
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -54,6 +56,13 @@ type Ref struct {
 	Component  string // the release component it belongs to
 	Field      Field  // what the value holds
 	Marker     bool   // found through a `# pin:` marker comment
+	// Image is, for a part of an image split across fields that pin
+	// recognised by their keys (Helm's image.registry, .repository, .tag,
+	// .digest), the whole reference the fields make; "" otherwise. Field
+	// then says which part the span holds: the digest when the chart has a
+	// digest field, else the tag (or the repository), which pin does not
+	// rewrite: only a digest pins.
+	Image string
 }
 
 // Warning is a managed repository that pin saw but will not rewrite.
@@ -93,7 +102,7 @@ const (
 	FormatHCL        Format = "hcl"        // .tf, .tfvars
 	FormatJSON       Format = "json"       // .json, .tf.json
 	FormatYAML       Format = "yaml"       // .yaml, .yml
-	FormatDockerfile Format = "dockerfile" // Dockerfile, Dockerfile.*, *.Dockerfile
+	FormatDockerfile Format = "dockerfile" // Dockerfile, Dockerfile.*, *.Dockerfile, and Containerfile alike
 )
 
 // FormatOf picks the format from a file name; ok is false for files pin does not read.
@@ -107,7 +116,8 @@ func FormatOf(path string) (Format, bool) {
 		return FormatJSON, true
 	case strings.HasSuffix(lower, ".yaml"), strings.HasSuffix(lower, ".yml"):
 		return FormatYAML, true
-	case lower == "dockerfile", strings.HasPrefix(lower, "dockerfile."), strings.HasSuffix(lower, ".dockerfile"):
+	case lower == "dockerfile", strings.HasPrefix(lower, "dockerfile."), strings.HasSuffix(lower, ".dockerfile"),
+		lower == "containerfile", strings.HasPrefix(lower, "containerfile."), strings.HasSuffix(lower, ".containerfile"):
 		return FormatDockerfile, true
 	}
 	return "", false
@@ -201,4 +211,23 @@ func ReferenceInText(m Matcher, text string) (component, ref string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// TemplateMessage is what pin says about a Go/Helm template it passes over.
+const TemplateMessage = "a Go/Helm template, not valid YAML until rendered: not read"
+
+// IsTemplate reports whether a file that failed to scan with err is a Go or
+// Helm template (a chart's templates/, `{{- if ...}}` on its first line)
+// rather than broken YAML: it holds {{ }} actions and is YAML by name, or has
+// no format of its own (_helpers.tpl). pin update, check and audit all pass
+// such a file over with a note, whether it was named or met in a walk,
+// since it is not valid until rendered; the chart's values file is where
+// its images are pinned.
+func IsTemplate(path string, data []byte, err error) bool {
+	if err == nil || !bytes.Contains(data, []byte("{{")) {
+		return false
+	}
+	f, ok := FormatOf(path)
+	var pe *ParseError
+	return !ok || f == FormatYAML && errors.As(err, &pe)
 }

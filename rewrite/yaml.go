@@ -50,7 +50,7 @@ func ScanYAML(path string, data []byte, m Matcher) (res *Result, err error) {
 		docs = append(docs, n)
 	}
 	s := &yamlScanner{path: path, data: data, m: m, lines: yamlLineStarts(data), nl: newlineStarts(data), res: &Result{},
-		markers: bytes.Contains(data, []byte("pin:"))}
+		markers: bytes.Contains(data, []byte("pin:")), consumed: map[*yaml.Node]bool{}}
 	for _, d := range docs {
 		if err := s.walk(d, nil, ""); err != nil {
 			return nil, err
@@ -183,6 +183,9 @@ type yamlScanner struct {
 	res   *Result
 	// markers is whether the file may hold `# pin:` marker comments.
 	markers bool
+	// consumed are the scalars of split images (Helm's image.repository,
+	// image.tag) already reported as one image by splitImage.
+	consumed map[*yaml.Node]bool
 }
 
 // newlineStarts returns the offset after each '\n', with 0 first.
@@ -224,19 +227,34 @@ func (s *yamlScanner) offset(line, col int) int {
 // key the key it is the value of.
 func (s *yamlScanner) walk(n *yaml.Node, parent *yaml.Node, key string) error {
 	if n.Kind == yaml.ScalarNode {
+		if s.consumed[n] {
+			return s.strayMarker(n, true)
+		}
 		return s.scalar(n, parent, key)
 	}
 	if err := s.strayMarker(n, false); err != nil {
 		return err
 	}
 	switch n.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
+	case yaml.DocumentNode:
 		for _, c := range n.Content {
 			if err := s.walk(c, nil, ""); err != nil {
 				return err
 			}
 		}
+	case yaml.SequenceNode:
+		// The items of `images: [...]` are at an image's place too.
+		itemKey := ""
+		if ImageKey(key) {
+			itemKey = key
+		}
+		for _, c := range n.Content {
+			if err := s.walk(c, nil, itemKey); err != nil {
+				return err
+			}
+		}
 	case yaml.MappingNode:
+		s.splitImage(n, key)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			// Keys are never references, but a marker written after
 			// `key:` with the value on the next line lands on the key.
@@ -426,13 +444,15 @@ func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error 
 		return err
 	}
 	v := n.Value
-	// Every managed repository names its registry, so a value without a
-	// '/' can neither be nor mention one: most values (names, ports,
-	// flags) skip the matcher.
-	maybe := strings.IndexByte(v, '/') >= 0
+	// A value without a '/' is an image only at an image's place (`image:
+	// nginx:1.25`); elsewhere most values (names, ports, flags) skip the
+	// matcher. Every managed repository names its registry, so such a
+	// value can never mention one.
+	imagePlace := ImageKey(key)
+	maybe := strings.IndexByte(v, '/') >= 0 || imagePlace
 	comp, match := "", false
 	if maybe && n.Tag == "!!str" {
-		comp, match = s.m.Match(v)
+		comp, match = matchAt(s.m, v, imagePlace)
 	}
 	var sc yamlScalar
 	located := false
@@ -445,9 +465,17 @@ func (s *yamlScanner) scalar(n *yaml.Node, parent *yaml.Node, key string) error 
 			return err
 		}
 	}
+	if !match && n.Tag == "!!str" && strings.HasPrefix(v, "${") {
+		if !located {
+			sc, located = s.locate(n), true
+		}
+		if s.composeDefault(sc, v, imagePlace) {
+			return nil
+		}
+	}
 	if !match {
 		var mentions bool
-		if !maybe {
+		if !maybe || strings.IndexByte(v, '/') < 0 {
 			return nil
 		}
 		if comp, mentions = s.m.Mentions(v); !mentions {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wellcomecollection/pin/audit"
+	"github.com/wellcomecollection/pin/audit/catalog"
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/pin"
@@ -90,7 +91,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	cat, m, rs, err := audit.BuildCatalog(ctx, rsOpts, cfg)
+	cat, m, rs, err := catalog.Build(ctx, rsOpts, cfg)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		switch {
 		case n.Component == "":
 			notes = append(notes, n)
-		case m != nil && (m.Target(n.Component) != "" || audit.IsProductRepo(m, n.Component)):
+		case m != nil && (m.Target(n.Component) != "" || catalog.IsProductRepo(m, n.Component)):
 			notes = append(notes, n)
 			unjudged = append(unjudged, n)
 		}

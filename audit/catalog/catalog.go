@@ -1,27 +1,33 @@
-package audit
+// Package catalog builds the catalog pin audit judges against from a
+// product's store: the verified releases (pin.LoadReleaseSet), or, after a
+// trust failure, only an unverified read of which references are the
+// product's. It sits apart from audit so that audit (inputs, statuses,
+// renderers) needs nothing of pin's.
+package catalog
 
 import (
 	"context"
 
+	"github.com/wellcomecollection/pin/audit"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/rewrite"
 )
 
-// BuildCatalog loads the releases an audit judges against (verified, through
+// Build loads the releases an audit judges against (verified, through
 // pin.LoadReleaseSet) and makes the catalog and the matcher that tells the
 // product's references apart. When trust fails, the catalog carries
 // VerifyErr and nothing trusted: an unverified read (pin.UnverifiedRelease)
 // only says which references belong to the product, so they can be flagged.
 // cfg (pin.yaml, or nil) gives the registryMap, checked against every
 // component any visible release has. Other failures are returned.
-func BuildCatalog(ctx context.Context, o pin.ReleaseSetOptions, cfg *pin.Config) (*Catalog, *pin.Matcher, *pin.ReleaseSet, error) {
+func Build(ctx context.Context, o pin.ReleaseSetOptions, cfg *pin.Config) (*audit.Catalog, *pin.Matcher, *pin.ReleaseSet, error) {
 	var registryMap map[string]string
 	if cfg != nil {
 		registryMap = cfg.RegistryMap
 	}
-	cat := &Catalog{Channel: o.Channel, Product: o.Product}
+	cat := &audit.Catalog{Channel: o.Channel, Product: o.Product}
 	rs, err := pin.LoadReleaseSet(ctx, o)
 	switch {
 	case err == nil:
@@ -50,7 +56,7 @@ func BuildCatalog(ctx context.Context, o pin.ReleaseSetOptions, cfg *pin.Config)
 
 // fillCatalog turns a verified release set into the audit's catalog. The
 // component map covers every component any visible release has.
-func fillCatalog(cat *Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
+func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
 	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
 	seen := map[string]bool{}
@@ -59,7 +65,7 @@ func fillCatalog(cat *Catalog, rs *pin.ReleaseSet, registryMap map[string]string
 		if rel == nil {
 			continue
 		}
-		cat.Releases = append(cat.Releases, CatalogRelease{Version: e.Version, Channel: e.Channel, Yanked: e.Yanked, Reason: e.Reason, Release: rel})
+		cat.Releases = append(cat.Releases, audit.CatalogRelease{Version: e.Version, Channel: e.Channel, Yanked: e.Yanked, Reason: e.Reason, Release: rel})
 		for _, c := range rel.Components {
 			if !seen[c.Repository] {
 				seen[c.Repository] = true

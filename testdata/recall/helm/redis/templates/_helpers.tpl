@@ -1,0 +1,3 @@
+{{- define "redis.image" -}}
+{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}
+{{- end -}}
