@@ -46,7 +46,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	}
 	pem, err := os.ReadFile(o.KeyFile)
 	if err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
+		return nil, exitcode.UsageError(fmt.Errorf("read the trusted public key: %w", err))
 	}
 	v, err := signing.NewVerifier(map[string][]byte{o.KeyFile: pem})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 )
 
@@ -46,6 +47,9 @@ func run(ctx context.Context, a *app, args []string) int {
 	var silent *silentError
 	if !errors.As(err, &silent) {
 		fmt.Fprintf(a.Err, "pin: %v\n", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintf(a.Err, "pin: hint: %s\n", h)
+		}
 		// A CI job that asked for JSON parses stdout: give it the failure too.
 		if wantsJSON(cmd) {
 			_ = writeJSON(a.Out, map[string]any{"error": err.Error(), "exitCode": code})
@@ -76,3 +80,15 @@ func (s *silentError) Error() string { return s.err.Error() }
 func (s *silentError) Unwrap() error { return s.err }
 
 func silent(err error) error { return &silentError{err: err} }
+
+// hint says what to do about a typed error, in the CLI's own words: the
+// packages that return the errors name no commands or flags.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, channels.ErrExpired):
+		return "the publisher must run `pin channel refresh` (consumers refuse an expired index)"
+	case errors.Is(err, channels.ErrRollback), errors.Is(err, channels.ErrFork):
+		return "the store serves an older or different index than one already trusted: check the store or mirror, never edit pin.lock to accept it"
+	}
+	return ""
+}

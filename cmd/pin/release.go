@@ -435,6 +435,9 @@ func newReleaseYankCmd(a *app) *cobra.Command {
 }
 
 func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error {
+	if strings.TrimSpace(opts.Reason) == "" {
+		return exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
+	}
 	cfg, pub, err := opts.publisher(ctx, a)
 	if err != nil {
 		return err
