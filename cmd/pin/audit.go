@@ -96,55 +96,14 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 		return err
 	}
 	loadErr := cat.VerifyErr
-	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
-	if len(paths) == 0 {
-		dir := "."
-		if cfg != nil {
-			dir = cfg.Dir()
-		}
-		paths = []string{dir}
-	}
-	var eo audit.Options
-	if m != nil {
-		eo.Mentions = m.Mentions
-	}
-	found, allNotes, err := audit.ExtractPathsWith(paths, a.In, eo)
-	if err != nil {
-		return exitcode.UsageError(err)
-	}
-	for i := range found {
-		found[i].Source = relPath(opts.relativeTo, found[i].Source)
-	}
-	// Notes about foreign images are noise; keep skipped files and values that
-	// name the product's repositories without being references pin can judge.
-	var notes, unjudged []audit.Note
-	for _, n := range allNotes {
-		n.Source = relPath(opts.relativeTo, n.Source)
-		switch {
-		case n.Component == "":
-			notes = append(notes, n)
-		case m != nil && (m.Target(n.Component) != "" || catalog.IsProductRepo(m, n.Component)):
-			notes = append(notes, n)
-			unjudged = append(unjudged, n)
-		}
-	}
-	rep := audit.Evaluate(found, cat, opts.All)
-	rep.Notes = notes
-	switch opts.Format {
-	case "json":
-		err = rep.WriteJSON(a.Out)
-	case "markdown":
-		err = rep.WriteMarkdown(a.Out)
-	default:
-		err = rep.WriteTable(a.Out)
-	}
+	found, notes, unjudged, err := auditInputs(a, opts, cfg, m)
 	if err != nil {
 		return err
 	}
-	if opts.Format == "table" {
-		for _, n := range notes {
-			fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
-		}
+	rep := audit.Evaluate(found, cat, opts.All)
+	rep.Notes = notes
+	if err := writeAuditReport(a, opts.Format, rep); err != nil {
+		return err
 	}
 	if rs != nil && len(rs.Expired) > 0 {
 		fmt.Fprintf(a.Err, "pin: warning: channel index expired: %s (the publisher has not refreshed it)\n", strings.Join(rs.Expired, ", "))
@@ -159,6 +118,66 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	}
 	if len(failed) > 0 {
 		return silent(exitcode.FindingsError(fmt.Errorf("audit found %s", strings.Join(failed, ", "))))
+	}
+	return nil
+}
+
+// auditInputs extracts the references to judge from the paths given (or
+// pin.yaml's directory), with their notes: notes about foreign images are
+// noise; kept are skipped files and values that name the product's
+// repositories without being references pin can judge (unjudged).
+func auditInputs(a *app, opts *auditOptions, cfg *pin.Config, m *pin.Matcher) (found []audit.Found, notes, unjudged []audit.Note, err error) {
+	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
+	if len(paths) == 0 {
+		dir := "."
+		if cfg != nil {
+			dir = cfg.Dir()
+		}
+		paths = []string{dir}
+	}
+	var eo audit.Options
+	if m != nil {
+		eo.Mentions = m.Mentions
+	}
+	found, allNotes, err := audit.ExtractPathsWith(paths, a.In, eo)
+	if err != nil {
+		return nil, nil, nil, exitcode.UsageError(err)
+	}
+	for i := range found {
+		found[i].Source = relPath(opts.relativeTo, found[i].Source)
+	}
+	for _, n := range allNotes {
+		n.Source = relPath(opts.relativeTo, n.Source)
+		switch {
+		case n.Component == "":
+			notes = append(notes, n)
+		case m != nil && (m.Target(n.Component) != "" || catalog.IsProductRepo(m, n.Component)):
+			notes = append(notes, n)
+			unjudged = append(unjudged, n)
+		}
+	}
+	return found, notes, unjudged, nil
+}
+
+// writeAuditReport renders the report in format, and, for the table, its
+// notes as warnings on stderr.
+func writeAuditReport(a *app, format string, rep *audit.Report) error {
+	var err error
+	switch format {
+	case "json":
+		err = rep.WriteJSON(a.Out)
+	case "markdown":
+		err = rep.WriteMarkdown(a.Out)
+	default:
+		err = rep.WriteTable(a.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if format == "table" {
+		for _, n := range rep.Notes {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
+		}
 	}
 	return nil
 }
