@@ -458,7 +458,7 @@ func TestReports(t *testing.T) {
 	}
 	rep = scenario(t, true, "terraform.tfstate", "docker-compose.yml", "Dockerfile", "describe-task-definition.json", "main.tf")
 	want := map[Status]int{StatusCurrent: 4, StatusOutdated: 4, StatusYanked: 1, StatusUnknownDigest: 1,
-		StatusUnpinned: 5, StatusUnsignedSource: 0, StatusForeign: 3}
+		StatusUnpinned: 5, StatusUnsignedSource: 0, StatusForeign: 3, StatusExpired: 0}
 	if !reflect.DeepEqual(rep.Summary.Counts, want) || !rep.Summary.Mixed {
 		t.Errorf("mixed scenario counts %v mixed=%v, want %v", rep.Summary.Counts, rep.Summary.Mixed, want)
 	}

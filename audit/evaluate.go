@@ -28,6 +28,10 @@ type Catalog struct {
 	// VerifyErr, when set, says the release source failed verification:
 	// managed references are then StatusUnsignedSource and judged no further.
 	VerifyErr error
+	// Expired lists the channels whose verified index has expired. A
+	// reference the newest release lists is then StatusExpired, not
+	// current: a frozen index can hide a yank or a newer release.
+	Expired []string
 }
 
 // CatalogRelease is one release visible on the channel.
@@ -51,10 +55,13 @@ const (
 	StatusUnpinned       Status = "unpinned"        // a mutable tag, no digest
 	StatusUnsignedSource Status = "unsigned-source" // the releases failed verification
 	StatusForeign        Status = "foreign"         // not a component of the product
+	// StatusExpired: the newest release lists the digest, but only
+	// according to an expired channel index (not refreshed: a freeze?).
+	StatusExpired Status = "expired"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusCurrent, StatusOutdated, StatusYanked, StatusUnknownDigest, StatusUnpinned, StatusUnsignedSource, StatusForeign}
+var Statuses = []Status{StatusCurrent, StatusExpired, StatusOutdated, StatusYanked, StatusUnknownDigest, StatusUnpinned, StatusUnsignedSource, StatusForeign}
 
 // Finding is the verdict on one reference.
 type Finding struct {
@@ -80,6 +87,8 @@ type Report struct {
 	// Notes are what the extraction saw but could not judge; the caller
 	// fills them in (ExtractPathsWith returns them).
 	Notes []Note
+	// Expired lists the channels whose index had expired (Catalog.Expired).
+	Expired []string
 }
 
 // Summary says whether the deployment runs one release.
@@ -145,7 +154,7 @@ func Evaluate(found []Found, cat *Catalog, includeForeign bool) *Report {
 		}
 	}
 
-	rep := &Report{Product: cat.Product, Channel: cat.Channel, Newest: cat.Newest}
+	rep := &Report{Product: cat.Product, Channel: cat.Channel, Newest: cat.Newest, Expired: append([]string(nil), cat.Expired...)}
 	for _, f := range found {
 		fd := Finding{Found: f, Newest: cat.Newest}
 		if f.Field != "" && f.Field != "ref" {
@@ -178,6 +187,10 @@ func Evaluate(found []Found, cat *Catalog, includeForeign bool) *Report {
 			fd.Status = StatusUnpinned
 		default:
 			judge(&fd, rels, index[fd.Component][fd.Digest], newestV)
+			if fd.Status == StatusCurrent && len(cat.Expired) > 0 {
+				fd.Status = StatusExpired
+				fd.Reason = fmt.Sprintf("current only per the expired %s index: the publisher has not refreshed it, and a freeze would hide a yank or a newer release", strings.Join(cat.Expired, " and "))
+			}
 		}
 		rep.Findings = append(rep.Findings, fd)
 	}
@@ -273,7 +286,7 @@ func summarize(rep *Report, rels []release, cat *Catalog) Summary {
 	for _, f := range rep.Findings {
 		s.Counts[f.Status]++
 		switch f.Status {
-		case StatusCurrent, StatusOutdated, StatusYanked, StatusUnknownDigest:
+		case StatusCurrent, StatusExpired, StatusOutdated, StatusYanked, StatusUnknownDigest:
 		default:
 			continue
 		}
@@ -335,6 +348,9 @@ func summarize(rep *Report, rels []release, cat *Catalog) Summary {
 			fmt.Fprintf(&b, "; %d %s", n, st)
 		}
 	}
+	if len(cat.Expired) > 0 && cat.VerifyErr == nil {
+		fmt.Fprintf(&b, "; channel index expired: %s (not refreshed by the publisher: a freeze?)", strings.Join(cat.Expired, ", "))
+	}
 	s.Text = b.String()
 	return s
 }
@@ -354,7 +370,7 @@ func plural(n int) string {
 }
 
 // FailOnItems are the findings --fail-on may name.
-var FailOnItems = []string{"unpinned", "unknown-digest", "outdated", "yanked", "mixed"}
+var FailOnItems = []string{"unpinned", "unknown-digest", "outdated", "yanked", "mixed", "expired"}
 
 // ParseFailOn validates a comma-separated --fail-on list and returns its
 // items in FailOnItems order, without duplicates. An empty list is nil.
@@ -389,9 +405,14 @@ func (r *Report) Failed(failOn []string) []string {
 			continue
 		}
 		hit := false
-		if it == "mixed" {
+		switch it {
+		case "mixed":
 			hit = r.Summary.Mixed
-		} else {
+		case "expired":
+			// An expired index fails the audit whatever the statuses: a
+			// freeze hides yanks from outdated references too.
+			hit = len(r.Expired) > 0
+		default:
 			for _, f := range r.Findings {
 				if string(f.Status) == it {
 					hit = true

@@ -31,6 +31,8 @@ func statusText(f Finding) string {
 		if f.Reason != "" {
 			return "yanked: " + f.Reason
 		}
+	case StatusExpired:
+		return "expired (current per an expired index)"
 	case StatusUnpinned:
 		if t := f.Tag; t != "" {
 			if len(t) > 24 {

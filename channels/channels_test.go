@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -92,6 +93,11 @@ func TestCheckVersion(t *testing.T) {
 		{Edge, "1.5.0-edge.01", false},
 		{Edge, "1.5.0-edge.x", false},
 		{Edge, "1.5.0-rc.1", false},
+		// Above 2^64 the semver library orders the identifier as a string
+		// (edge.18446744073709551616 < edge.9): refused by the rules.
+		{Edge, "1.5.0-edge.9223372036854775807", true},
+		{Edge, "1.5.0-edge.9223372036854775808", false},
+		{Edge, "1.5.0-edge.18446744073709551616", false},
 		{Edge, "1.5.0", false},
 		{"beta", "1.5.0", false},
 	}
@@ -457,5 +463,57 @@ func TestReaderRefusesMisbuiltIndex(t *testing.T) {
 	}
 	if _, err := rd.Channel(ctx, Stable); exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "may not hold") {
 		t.Fatalf("stable index listing a prerelease: %v", err)
+	}
+}
+
+// TestHTTPStorePlainHTTPOnlyOnLoopback: plain http is accepted for a literal
+// loopback address or "localhost" only, never for a host name that merely
+// starts with "127.", and a redirect may not carry a plain-HTTP store off
+// loopback (checked before anything is dialled).
+func TestHTTPStorePlainHTTPOnlyOnLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"http://127.0.0.1:8080/r", true},
+		{"http://127.4.5.6/r", true},
+		{"http://[::1]:8080/r", true},
+		{"http://localhost:8080/r", true},
+		{"https://releases.example/r", true},
+		{"http://127.0.0.1.nip.example/r", false},
+		{"http://127.attacker.example/r", false},
+		{"http://localhost.attacker.example/r", false},
+		{"http://10.0.0.1/r", false},
+		{"http://[::ffff:8.8.8.8]/r", false},
+	} {
+		_, err := NewHTTPStore(tc.url, nil)
+		if (err == nil) != tc.ok {
+			t.Errorf("NewHTTPStore(%s): %v, want ok=%v", tc.url, err, tc.ok)
+		}
+	}
+
+	var offLoopbackDialled bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://releases.attacker.invalid"+r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	client := srv.Client()
+	client.Transport = &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if !strings.HasPrefix(addr, "127.0.0.1:") {
+			offLoopbackDialled = true
+			return nil, fmt.Errorf("test refuses to dial %s", addr)
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	hs, err := NewHTTPStore(srv.URL, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = hs.GetChannel(context.Background(), Stable)
+	if err == nil || !strings.Contains(err.Error(), "must stay on loopback") {
+		t.Fatalf("redirect off loopback: %v", err)
+	}
+	if offLoopbackDialled {
+		t.Fatal("the redirect target was dialled")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,14 +42,26 @@ func NewHTTPStore(base string, client *http.Client) (*HTTPStore, error) {
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("refusing redirect from %s to %s: it leaves https", via[0].URL, req.URL)
 		}
+		// Plain HTTP is allowed only because loopback cannot be
+		// intercepted; a redirect must not carry the store off it.
+		if via[0].URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+			return fmt.Errorf("refusing redirect from %s to %s: a plain-HTTP store must stay on loopback", via[0].URL, req.URL)
+		}
 		return nil
 	}
 	client = &c
 	return &HTTPStore{base: u, client: client}, nil
 }
 
+// isLoopback reports whether host is exactly "localhost" or a literal
+// loopback address (127.0.0.0/8, ::1). A name that merely starts with
+// "127." (127.0.0.1.attacker.example) is a remote host.
 func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *HTTPStore) String() string { return strings.TrimSuffix(s.base.String(), "/") }

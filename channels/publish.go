@@ -38,6 +38,16 @@ type Publisher struct {
 	// Waiting, when set, is told once that the operation waits for another
 	// publisher (described by holder).
 	Waiting func(holder string)
+	// Record, when set, is the publisher's own memory of what it published
+	// (see Record): every index read from the store is checked against it
+	// before it is extended, and every index published is saved to it.
+	Record *Record
+	// NewChannel starts a channel the store lost again, empty, after the
+	// sequence the record holds (pin ... --new-channel).
+	NewChannel bool
+	// AdoptStore accepts the store's current indexes when there is no
+	// record file yet, and records them (pin ... --adopt-store).
+	AdoptStore bool
 
 	holding bool     // the publishing lock is held (operations nest)
 	op      *Trusted // the trusted state of the outermost operation under way
@@ -96,7 +106,13 @@ func (p *Publisher) trusted() (*Trusted, error) {
 func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Channel, error) {
 	doc, err := p.Store.GetChannel(ctx, channel)
 	if errors.Is(err, ErrNotFound) {
-		return &manifest.Channel{SchemaVersion: manifest.SchemaVersion, Kind: manifest.KindChannel, Product: p.Product, Channel: channel}, nil
+		var after int64
+		if p.Record != nil {
+			if after, err = p.Record.CheckMissing(channel, p.Store.String(), p.NewChannel); err != nil {
+				return nil, err
+			}
+		}
+		return &manifest.Channel{SchemaVersion: manifest.SchemaVersion, Kind: manifest.KindChannel, Product: p.Product, Channel: channel, Sequence: after}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch channel %s from %s: %w", channel, p.Store, err)
@@ -111,6 +127,11 @@ func (p *Publisher) current(ctx context.Context, channel string) (*manifest.Chan
 	}
 	if err != nil {
 		return nil, fmt.Errorf("channel %s in %s: %w", channel, p.Store, err)
+	}
+	if p.Record != nil {
+		if err := p.Record.CheckCurrent(vc, p.Store.String(), p.AdoptStore); err != nil {
+			return nil, err
+		}
 	}
 	// The caller edits the index it gets: hand it a copy of the trusted one.
 	idx := *vc.Index
@@ -163,6 +184,14 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	final, err := manifest.DecodeChannel(b, manifest.Expect{})
 	if err != nil {
 		return nil, "", err
+	}
+	// Recorded after the store took it: a record ahead of the store would
+	// read as a rollback next time, while a store ahead of the record (the
+	// save failed) is accepted as long as it keeps the recorded history.
+	if p.Record != nil {
+		if err := p.Record.Save(p.Store.String(), final, manifest.Digest(b)); err != nil {
+			return nil, "", fmt.Errorf("channel %s sequence %d is published, but %w: rerun with the same record to record it", idx.Channel, final.Sequence, err)
+		}
 	}
 	return final, manifest.Digest(b), nil
 }

@@ -2,8 +2,10 @@ package channels
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -48,8 +50,16 @@ func CheckVersion(channel, version string) (*semver.Version, error) {
 			return nil, fmt.Errorf("version %s has a prerelease part (-%s): stable takes only X.Y.Z; publish it on edge, or promote an edge release", version, v.Prerelease())
 		}
 	case Edge:
-		if !edgePrerelease.MatchString(v.Prerelease()) {
+		m := edgePrerelease.FindStringSubmatch(v.Prerelease())
+		if m == nil {
 			return nil, fmt.Errorf("version %s does not fit edge: edge takes X.Y.Z-edge.N with a numeric N (e.g. %d.%d.%d-edge.1)", version, v.Major(), v.Minor(), v.Patch())
+		}
+		// SemVer orders numeric identifiers as numbers, but the semver
+		// library compares one that overflows uint64 as a string, so
+		// edge.18446744073709551616 would sort below edge.9. N must fit
+		// in 63 bits, so every N a channel holds orders numerically.
+		if _, err := strconv.ParseInt(m[1], 10, 64); err != nil {
+			return nil, fmt.Errorf("version %s: edge number %s is too large (at most %d): it would not order numerically", version, m[1], int64(math.MaxInt64))
 		}
 	}
 	return v, nil

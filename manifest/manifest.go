@@ -311,6 +311,9 @@ func DecodeRelease(b []byte, want Expect) (*Release, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
+	if err := requireCanonical(KindRelease, b, r.Encode); err != nil {
+		return nil, err
+	}
 	if want.Product != "" && r.Product != want.Product {
 		return nil, fieldErr(KindRelease, "product", "is %q, expected %q", r.Product, want.Product)
 	}
@@ -327,6 +330,9 @@ func DecodeChannel(b []byte, want Expect) (*Channel, error) {
 		return nil, err
 	}
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := requireCanonical(KindChannel, b, c.Encode); err != nil {
 		return nil, err
 	}
 	if want.Product != "" && c.Product != want.Product {

@@ -75,19 +75,22 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if lock == nil {
 		return nil, exitcode.UsageError(fmt.Errorf("%s does not exist: run pin update first", cfg.LockPath()))
 	}
-	if lock.Product != cfg.Product {
-		return nil, exitcode.TrustError(fmt.Errorf("pin.lock is for product %q, pin.yaml says %q", lock.Product, cfg.Product))
+	if err := CheckLockFitsConfig(cfg, lock); err != nil {
+		return nil, err
 	}
 	verifier, err := cfg.Verifier()
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	vr, err := verifyLocked(ctx, verifier, cfg.Product, lock)
+	vr, err := verifyLockedRelease(ctx, verifier, lock, cfg.LockPath(), cfg.Product)
 	if err != nil {
-		return nil, fmt.Errorf("pin.lock: %w", err)
+		return nil, err
 	}
 	rel := vr.Release
 	if err := cfg.CheckRegistryMap(rel); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckRepositories(rel, lock); err != nil {
 		return nil, err
 	}
 	m := NewMatcher(rel, cfg.RegistryMap)

@@ -54,6 +54,9 @@ type Config struct {
 	Files           []string          `yaml:"files,omitempty"`
 	Style           string            `yaml:"style,omitempty"`
 	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
+	// Repositories bounds the repositories the product's releases may
+	// name (prefixes at a path boundary); see CheckRepositories.
+	Repositories []string `yaml:"repositories,omitempty"`
 	// registryMapLines is the line of each registryMap entry, for errors.
 	registryMapLines map[string]int
 }
@@ -151,6 +154,11 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		}
 		if strings.TrimSuffix(from, "/") == strings.TrimSuffix(to, "/") {
 			return nil, at("maps a prefix to itself")
+		}
+	}
+	for _, p := range c.Repositories {
+		if _, err := reponame.ParsePrefix(p); err != nil {
+			return nil, errAt("repositories", "repositories entry: %v", err)
 		}
 	}
 	c.SourceAsWritten = c.Source
@@ -292,6 +300,16 @@ func (c *Config) Encode() []byte {
 		sort.Strings(keys)
 		for _, k := range keys {
 			fmt.Fprintf(&b, "  %s: %s\n", yamlString(k), yamlString(c.RegistryMap[k]))
+		}
+	}
+	b.WriteString("# The repositories this product's releases may use (prefixes). A signed release naming any\n")
+	b.WriteString("# other repository is refused, so it cannot rewrite unrelated references. Recorded by pin init.\n")
+	if len(c.Repositories) == 0 {
+		b.WriteString("# repositories:\n#   - public.ecr.aws/y1p3h6z3/\n")
+	} else {
+		b.WriteString("repositories:\n")
+		for _, r := range c.Repositories {
+			fmt.Fprintf(&b, "  - %s\n", yamlString(r))
 		}
 	}
 	return []byte(b.String())

@@ -12,6 +12,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
 )
 
@@ -76,9 +77,13 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 			source = rel
 		}
 	}
+	repos, err := initRepositories(ctx, rd, vc, o.Constraint)
+	if err != nil {
+		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
+	}
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
-		Keys: []string{string(pem)}, Files: o.Files, Style: o.Style,
+		Keys: []string{string(pem)}, Files: o.Files, Style: o.Style, Repositories: repos,
 	}
 	if len(cfg.Files) == 0 {
 		cfg.Files = DefaultFiles
@@ -103,4 +108,25 @@ func mustAbs(p string) string {
 		return p
 	}
 	return a
+}
+
+// initRepositories verifies the release pin update would select first (the
+// newest allowed, unyanked one on the channel) and returns its components'
+// namespaces, which pin init records as pin.yaml's repositories. A channel
+// with nothing to select records none (CheckRepositories then bounds by the
+// release pin.lock pins).
+func initRepositories(ctx context.Context, rd *channels.Reader, vc *channels.VerifiedChannel, constraint string) ([]string, error) {
+	cs, err := channels.ParseConstraint(constraint)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	sel, ok := channels.Select(channels.Visible(vc.Index.Channel, map[string]*manifest.Channel{vc.Index.Channel: vc.Index}), cs)
+	if !ok {
+		return nil, nil
+	}
+	vr, err := rd.Release(ctx, sel.Entry)
+	if err != nil {
+		return nil, err
+	}
+	return ReleaseNamespaces(vr.Release), nil
 }

@@ -58,6 +58,11 @@ func LoadLock(path string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read lock: %w", err)
 	}
+	// Go keeps the last of two keys and matches them case-insensitively; a
+	// reviewer reads the first. Refuse a lock where the two differ.
+	if key, where, dup := manifest.DuplicateKey(b); dup {
+		return nil, exitcode.UsageError(fmt.Errorf("%s: key %q appears twice in %s: pin.lock is never written so (delete it and run pin update)", path, key, where))
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var l Lock

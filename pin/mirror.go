@@ -109,6 +109,13 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 	if product != "" && vr.Release.Product != product {
 		return nil, exitcode.TrustError(fmt.Errorf("release %s names product %q, expected %q", sel.Version, vr.Release.Product, product))
 	}
+	// Mirroring copies the images a release names into the consumer's
+	// registry: bounded like update, so a release cannot pull in another.
+	if o.Config != nil {
+		if err := o.Config.CheckRepositories(vr.Release, lock); err != nil {
+			return nil, err
+		}
+	}
 	return &Selection{Release: vr, Selected: sel, Channel: channel, Indexes: indexes, Store: store, reader: rd}, nil
 }
 

@@ -143,7 +143,11 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		}
 		cs.inner = inner
 	}
-	rd, err := newReader(cs, o.Verifier, o.Product, o.Lock, channels.ReportExpired, o.Now)
+	floor, floorSource := o.Lock, "pin.lock"
+	if !o.Offline {
+		floor, floorSource = withCacheFloor(ctx, cs, o)
+	}
+	rd, err := newReaderKnown(cs, o.Verifier, o.Product, floor, floorSource, channels.ReportExpired, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +180,12 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 		rs.Releases[e.Version] = vr.Release
 	}
 	if o.Lock != nil && rs.Releases[o.Lock.Version] == nil {
+		if err := checkLockedManifestDigest(o.Lock, "pin.lock"); err != nil {
+			return nil, err
+		}
 		vr, err := rd.Trust.UpdatePinnedRelease(ctx, o.Lock.Version, o.Lock.ManifestDigest, o.Lock.Document())
 		if err != nil {
-			return nil, fmt.Errorf("pin.lock: %w", err)
+			return nil, err
 		}
 		rs.Releases[o.Lock.Version] = vr.Release
 		if len(rs.Entries) == 0 {

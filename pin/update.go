@@ -89,7 +89,13 @@ func (w FileWarning) String() string {
 // pin.yaml names (a mirror, a respelled path), so changing the source cannot
 // reset the history.
 func newReader(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
-	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: "pin.lock"}
+	return newReaderKnown(store, v, product, lock, "pin.lock", mode, now)
+}
+
+// newReaderKnown is newReader with the index history taken from lock but
+// named knownSource in messages (audit raises pin.lock's floor to its cache).
+func newReaderKnown(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, knownSource string, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: knownSource}
 	if lock != nil && (product == "" || lock.Product == product) {
 		o.Known = map[string]channels.KnownIndex{}
 		for name, li := range lock.Channels {
@@ -186,6 +192,9 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err := cfg.CheckRegistryMap(vr.Release); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckRepositories(vr.Release, lock); err != nil {
+		return nil, err
+	}
 	pending := loadPending(cfg)
 	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
 	if err := p.scan(); err != nil {
@@ -215,6 +224,11 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 			if c.Version == o.To {
 				if c.Yanked {
 					return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("release %s is yanked on %s (%s): pin never selects a yanked release", c.Version, c.Channel, c.Reason))
+				}
+				// pin check refuses a lock outside the constraint (a
+				// lock-only downgrade), so --to may not write one.
+				if err := checkToWithinConstraint(cfg, c.Version); err != nil {
+					return channels.Candidate{}, err
 				}
 				return c, nil
 			}

@@ -36,6 +36,9 @@ func Build(ctx context.Context, o pin.ReleaseSetOptions, cfg *pin.Config) (*audi
 			if err := cfg.CheckRegistryMap(union); err != nil {
 				return nil, nil, nil, err
 			}
+			if err := cfg.CheckRepositories(union, o.Lock); err != nil {
+				return nil, nil, nil, err
+			}
 		}
 		return cat, m, rs, nil
 	case exitcode.Of(err) == exitcode.Trust:
@@ -58,6 +61,7 @@ func Build(ctx context.Context, o pin.ReleaseSetOptions, cfg *pin.Config) (*audi
 // component map covers every component any visible release has.
 func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
 	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
+	cat.Expired = append([]string(nil), rs.Expired...)
 	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")"}
 	seen := map[string]bool{}
 	for _, e := range rs.Entries {

@@ -24,6 +24,8 @@ type attackWorld struct {
 	dir string
 	// oldStable is the stable index (and its .sig) at sequence 1.
 	oldStable map[string][]byte
+	// saved holds project files a case's pre step kept for its attack.
+	saved map[string][]byte
 }
 
 func (w *attackWorld) project() string { return filepath.Join(w.dir, "deployment") }
@@ -193,15 +195,7 @@ func TestConsumerAttacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeSigned(t, w, w.signer(t), "releases/1.1.0.json", b)
-			resignStable(t, w, func(c *manifest.Channel) {
-				c.Sequence++
-				for i := range c.Releases {
-					if c.Releases[i].Version == "1.1.0" {
-						c.Releases[i].Digest = manifest.Digest(b)
-					}
-				}
-			})
+			replaceRelease(t, w, "1.1.0", b)
 		}, want: `"other-service"`},
 		{name: "tampered manifest byte", attack: func(t *testing.T, w *attackWorld) {
 			p := w.store("releases/1.1.0.json")
@@ -253,13 +247,50 @@ func TestConsumerAttacks(t *testing.T) {
 				i := strings.Index(s, `\"digest\":\"sha256:`) + len(`\"digest\":\"sha256:`)
 				return s[:i] + "0000" + s[i+4:]
 			})
-		}, want: "does not match"},
+		}, want: "pin.lock was edited or corrupted"},
 		{name: "pin.lock edited by hand: its manifestDigest", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
 			editLock(t, w, func(s string) string {
 				i := strings.Index(s, `"manifestDigest": "sha256:`) + len(`"manifestDigest": "sha256:`)
 				return s[:i] + "0000" + s[i+4:]
 			})
-		}, want: "does not match"},
+		}, want: "pin.lock was edited or corrupted"},
+		{name: "signed bytes that mean two things: components and Components", attack: func(t *testing.T, w *attackWorld) {
+			// Validly signed, but pin (Go: last key, case-insensitive) and
+			// jq or Python (first key) would read different components.
+			b := bytes.Replace(mustRead(t, w.store("releases/1.1.0.json")), []byte(`{"components":`), []byte(`{"Components":[],"components":`), 1)
+			replaceRelease(t, w, "1.1.0", b)
+		}, want: "not in canonical form"},
+		{name: "signed index with a duplicated key", attack: func(t *testing.T, w *attackWorld) {
+			b := bytes.Replace(mustRead(t, w.store("channels/stable.json")), []byte(`"sequence":2`), []byte(`"sequence":3,"Sequence":3`), 1)
+			writeSigned(t, w, w.signer(t), "channels/stable.json", b)
+		}, want: `key "Sequence" appears twice`},
+		{name: "lock-only downgrade: a prerelease on a stable consumer", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
+			swapInEdgeLock(t, w, func(l string) string { return strings.Replace(l, `"channel": "edge"`, `"channel": "stable"`, 1) })
+		}, want: `from channel "edge", which a stable consumer does not see`},
+		{name: "lock-only downgrade: a prerelease relabelled stable", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
+			swapInEdgeLock(t, w, func(l string) string {
+				l = strings.Replace(l, `"channel": "edge"`, `"channel": "stable"`, 1)
+				return strings.Replace(l, `"releaseChannel": "edge"`, `"releaseChannel": "stable"`, 1)
+			})
+		}, want: "may not be listed on stable"},
+		{name: "lock-only downgrade: the lock follows another channel", args: []string{"check"}, attack: func(t *testing.T, w *attackWorld) {
+			swapInEdgeLock(t, w, func(l string) string { return l })
+		}, want: `it follows channel "edge", pin.yaml says "stable"`},
+		{name: "lock-only downgrade: a version outside pin.yaml's constraint", args: []string{"check"}, pre: func(t *testing.T, w *attackWorld) {
+			saved := map[string][]byte{}
+			for _, n := range []string{"pin.lock", "main.tf"} {
+				saved[n] = mustRead(t, filepath.Join(w.project(), n))
+			}
+			updateTo110(t, w)
+			cfg := filepath.Join(w.project(), "pin.yaml")
+			os.WriteFile(cfg, append(mustRead(t, cfg), []byte("constraint: \">=1.1\"\n")...), 0o644)
+			runPin(t, w.project(), nil, "check").mustSucceed(t, "check at 1.1.0 with >=1.1")
+			w.saved = saved
+		}, attack: func(t *testing.T, w *attackWorld) {
+			for n, b := range w.saved {
+				os.WriteFile(filepath.Join(w.project(), n), b, 0o644)
+			}
+		}, want: `outside pin.yaml's constraint ">=1.1"`},
 		{name: "pin.lock edited by hand: the index digest it recorded", attack: func(t *testing.T, w *attackWorld) {
 			editLock(t, w, func(s string) string {
 				i := strings.Index(s, `"digest": "sha256:`) + len(`"digest": "sha256:`)
@@ -309,4 +340,37 @@ func editLock(t *testing.T, w *attackWorld, edit func(string) string) {
 		t.Fatal("the edit changed nothing")
 	}
 	os.WriteFile(p, []byte(e), 0o644)
+}
+
+// swapInEdgeLock replaces the stable consumer's pin.lock and main.tf with
+// those of a genuine update to 1.0.0-edge.1 (made by an edge consumer of the
+// same store), the lock edited by edit: a change that touches only pin.lock
+// and the files, and whose manifest is validly signed.
+func swapInEdgeLock(t *testing.T, w *attackWorld, edit func(string) string) {
+	t.Helper()
+	edge := filepath.Join(w.dir, "edge-deployment")
+	if out, err := exec.Command("cp", "-a", w.project(), edge).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v: %s", err, out)
+	}
+	cfg := filepath.Join(edge, "pin.yaml")
+	os.WriteFile(cfg, bytes.Replace(mustRead(t, cfg), []byte("channel: stable"), []byte("channel: edge"), 1), 0o644)
+	runPin(t, edge, nil, "update", "--to", "1.0.0-edge.1").mustSucceed(t, "edge consumer to 1.0.0-edge.1")
+	runPin(t, edge, nil, "check").mustSucceed(t, "the edge consumer's own check")
+	os.WriteFile(filepath.Join(w.project(), "main.tf"), mustRead(t, filepath.Join(edge, "main.tf")), 0o644)
+	os.WriteFile(filepath.Join(w.project(), "pin.lock"), []byte(edit(string(mustRead(t, filepath.Join(edge, "pin.lock"))))), 0o644)
+}
+
+// replaceRelease signs b as release version and re-signs the stable index,
+// one sequence up, listing it: what a producer's key would have to do.
+func replaceRelease(t *testing.T, w *attackWorld, version string, b []byte) {
+	t.Helper()
+	writeSigned(t, w, w.signer(t), "releases/"+version+".json", b)
+	resignStable(t, w, func(c *manifest.Channel) {
+		c.Sequence++
+		for i := range c.Releases {
+			if c.Releases[i].Version == version {
+				c.Releases[i].Digest = manifest.Digest(b)
+			}
+		}
+	})
 }

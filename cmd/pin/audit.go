@@ -70,7 +70,7 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		}
 		return pflag.NormalizedName(name)
 	})
-	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,expired (a channel index not refreshed)")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
 	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", "", "cache directory (default $XDG_CACHE_HOME/pin)")
@@ -212,6 +212,13 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 		lock, err := pin.LoadLock(cfg.LockPath())
 		if err != nil {
 			return o, nil, err
+		}
+		if lock != nil {
+			// The lock is the audit's floor and, offline, its release: a
+			// lock pin.yaml could not have produced is refused, as by check.
+			if err := pin.CheckLockFitsConfig(cfg, lock); err != nil {
+				return o, nil, err
+			}
 		}
 		o.Source, o.Product, o.Channel, o.Constraint, o.Verifier, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, v, lock
 		if opts.Source != "" {

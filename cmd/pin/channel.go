@@ -64,6 +64,7 @@ func runChannelRefresh(ctx context.Context, a *app, opts *channelRefreshOptions)
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl := opts.TTL
 	if ttl == 0 {
 		if ttl, err = cfg.TTL(opts.Channel); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,12 +45,37 @@ type producerFlags struct {
 	Config string
 	Key    string
 	Output string
+	// Record is the publish record (default: release.state.json next to
+	// release.yaml); NewChannel and AdoptStore are its two explicit
+	// overrides. See channels.Record.
+	Record     string
+	NewChannel bool
+	AdoptStore bool
 }
 
 func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Config, "config", "release.yaml", "release configuration file")
 	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR or awskms:///alias/NAME")
 	cmd.Flags().StringVar(&f.Output, "output", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.Record, "record", "", "publish record: what this pipeline last published per channel, committed with release.yaml (default: "+channels.DefaultRecordName+" next to --config)")
+	cmd.Flags().BoolVar(&f.NewChannel, "new-channel", false, "start a channel the store lost again, empty, after the sequence the publish record holds")
+	cmd.Flags().BoolVar(&f.AdoptStore, "adopt-store", false, "trust the store's current channel indexes that the publish record does not know yet, and record them")
+}
+
+// noteNewRecord tells the user to commit a publish record this run created.
+func noteNewRecord(a *app, pub *channels.Publisher) {
+	if pub != nil && pub.Record != nil && pub.Record.Created() {
+		fmt.Fprintf(a.Err, "pin: wrote the publish record %s: commit it with release.yaml (the next publish checks the store against it)\n", pub.Record.Path)
+	}
+}
+
+// loadRecord opens the publish record for cfg's product.
+func (f *producerFlags) loadRecord(cfg *releaseconfig.Config) (*channels.Record, error) {
+	path := f.Record
+	if path == "" {
+		path = filepath.Join(filepath.Dir(cfg.Path), channels.DefaultRecordName)
+	}
+	return channels.LoadRecord(path, cfg.Product)
 }
 
 // publisher loads release.yaml and the key and opens the store for writing.
@@ -85,7 +111,12 @@ func (f *producerFlags) publisherFor(ctx context.Context, a *app, cfg *releaseco
 	waiting := func(holder string) {
 		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
 	}
-	return &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting}, nil
+	record, err := f.loadRecord(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, TTLs: ttls, Waiting: waiting,
+		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}, nil
 }
 
 type releaseCreateOptions struct {
@@ -163,6 +194,7 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 		if pub, err = opts.publisherFor(ctx, a, cfg); err != nil {
 			return err
 		}
+		defer noteNewRecord(a, pub)
 	}
 	ttl, err := cfg.TTL(opts.Channel)
 	if err != nil {
@@ -395,6 +427,7 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl, err := cfg.TTL(opts.To)
 	if err != nil {
 		return err
@@ -442,6 +475,7 @@ func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error
 	if err != nil {
 		return err
 	}
+	defer noteNewRecord(a, pub)
 	ttl, err := cfg.TTL(opts.Channel)
 	if err != nil {
 		return err
