@@ -17,7 +17,7 @@ import (
 const ecrTimeout = 30 * time.Second
 
 // ecrHelper is an authn.Helper for private ECR registries (hosts matching
-// ecrHost): it asks ECR's GetAuthorizationToken (one token serves every registry the principal may use),
+// ecrHost): it asks ECR's GetAuthorizationToken for the registry's account,
 // with the default AWS credential chain (environment, shared config and
 // files, SSO, web identity, container and instance roles) in the registry's
 // region, as the ECR credential helper does. Unlike that helper it keeps no
@@ -33,7 +33,7 @@ func (ecrHelper) Get(host string) (string, string, error) {
 	if len(parts) < 6 || !ecrHost.MatchString(host) {
 		return "", "", fmt.Errorf("ecr: %s is not a private ECR registry", host)
 	}
-	region := parts[3]
+	account, region := parts[0], parts[3]
 	ctx, cancel := context.WithTimeout(context.Background(), ecrTimeout)
 	defer cancel()
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
@@ -44,7 +44,13 @@ func (ecrHelper) Get(host string) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("ecr: load AWS configuration for %s: %w", host, err)
 	}
-	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{}) // one token serves every registry the principal may use
+	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{
+		// Deprecated in the SDK (a token serves every registry the principal may
+		// use), but the helper still names the registry's account so that the
+		// request says which registry it is for; TestECRHelper asserts it.
+		//lint:ignore SA1019 kept deliberately, see above
+		RegistryIds: []string{account},
+	})
 	if err != nil {
 		return "", "", fmt.Errorf("ecr: authorization token for %s: %w", host, err)
 	}
