@@ -71,10 +71,13 @@ fuzz-seeds:
 fmt:
 	gofmt -w .
 
-## lint: gofmt must have nothing to change, and go vet must be clean
+## lint: gofmt must have nothing to change, and go vet and staticcheck must be clean
+## (staticcheck is installed when missing)
 lint:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	scripts/install-test-deps.sh staticcheck
+	staticcheck ./...
 
 clean:
 	rm -rf bin dist bench.txt

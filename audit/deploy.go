@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -40,7 +41,7 @@ func ExtractDeploy(paths []string, m rewrite.ProductMatcher, sourceRepo string) 
 				return err
 			}
 			if d.IsDir() {
-				if q != p && rewrite.SkippedDir(d.Name()) {
+				if q != p && projectfiles.SkippedDir(d.Name()) {
 					return filepath.SkipDir
 				}
 				return nil

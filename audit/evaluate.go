@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -229,8 +229,8 @@ func lookup(cat *Catalog, repo string) (string, bool) {
 	if c, ok := cat.Component(repo); ok {
 		return c, true
 	}
-	if r, err := name.NewRepository(repo, name.WeakValidation); err == nil && r.Name() != repo {
-		return cat.Component(r.Name())
+	if c := reponame.Canonical(repo); c != repo {
+		return cat.Component(c)
 	}
 	return "", false
 }

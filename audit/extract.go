@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -52,7 +53,7 @@ const maxInput = 256 << 20
 // wanted reports whether a file met while walking a directory is audited:
 // *.tf *.tfvars *.tf.json *.yaml *.yml *.json Dockerfile* *.tfstate.
 func wanted(base string) bool {
-	if rewrite.OwnFile(base) {
+	if projectfiles.Own(base) {
 		return false
 	}
 	l := strings.ToLower(base)
@@ -158,19 +159,13 @@ func (x *extraction) paths(paths []string, stdin io.Reader) ([]Found, error) {
 			out = append(out, fs...)
 			continue
 		}
+		// The walk update and check make: the same skip rules and symlinks.
 		var files []string
-		err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if q != p && rewrite.SkippedDir(d.Name()) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() && wanted(d.Name()) {
-				files = append(files, q)
+		_, err = projectfiles.Walk(p, func(e projectfiles.Entry) error {
+			// A symlinked directory is not entered, as before the walk was
+			// shared: audit reads what lies in the tree it was given.
+			if !e.Dir && wanted(path.Base(e.Rel)) {
+				files = append(files, filepath.Join(p, filepath.FromSlash(e.Rel)))
 			}
 			return nil
 		})

@@ -1,7 +1,7 @@
 package channels
 
 import (
-	"fmt"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -26,7 +26,7 @@ type OpenOptions struct {
 func Open(location string, o OpenOptions) (ReadStore, error) {
 	switch {
 	case location == "":
-		return nil, fmt.Errorf("no store given: pass --source (oci://host/repo, https://..., or a directory)")
+		return nil, errors.New("no store given (oci://host/repo, https://..., or a directory)")
 	case strings.HasPrefix(location, ociScheme):
 		opts := []OCIOption{WithRegistryOptions(o.Registry...)}
 		if o.Signer != nil {

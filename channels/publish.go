@@ -425,7 +425,7 @@ func (p *Publisher) yank(ctx context.Context, channel, version, reason string, t
 		return nil, exitcode.UsageError(err)
 	}
 	if strings.TrimSpace(reason) == "" {
-		return nil, exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
+		return nil, exitcode.UsageError(errors.New("a yank needs a reason: consumers see it"))
 	}
 	if err := p.checkSigners(channel, false); err != nil {
 		return nil, err

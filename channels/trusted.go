@@ -369,7 +369,7 @@ func (t *Trusted) release(ctx context.Context, version, digest, channel string, 
 type expiredError struct{ vc *VerifiedChannel }
 
 func (e *expiredError) Error() string {
-	return fmt.Sprintf("%v at %s (sequence %d): the publisher must run `pin channel refresh`", ErrExpired, e.vc.Index.Expires.Format(time.RFC3339), e.vc.Index.Sequence)
+	return fmt.Sprintf("%v at %s (sequence %d): the publisher has not refreshed it", ErrExpired, e.vc.Index.Expires.Format(time.RFC3339), e.vc.Index.Sequence)
 }
 
 // IsNotFound reports whether err says a store lacks the channel or release.

@@ -13,14 +13,13 @@ import (
 // trustWorld is a store with edge 1.5.0-edge.1 (listed) and 1.6.0-edge.1
 // (published but never listed), signed by one key, and another key.
 type trustWorld struct {
-	pub     *Publisher
-	keys    SignatureVerifier
-	other   SignatureVerifier
-	clk     *clock
-	edge    Document
-	listed  Document
-	orphan  Document
-	release string
+	pub    *Publisher
+	keys   SignatureVerifier
+	other  SignatureVerifier
+	clk    *clock
+	edge   Document
+	listed Document
+	orphan Document
 }
 
 func newTrustWorld(t *testing.T) *trustWorld {

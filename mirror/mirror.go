@@ -19,8 +19,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
-	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,6 +29,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 )
@@ -99,57 +98,6 @@ type Result struct {
 	RegistryMap map[string]string `json:"registryMap"`
 }
 
-// Destination is the repository a component is mirrored to: PREFIX/<component>.
-func Destination(prefix string, c manifest.Component) string {
-	return strings.TrimSuffix(prefix, "/") + "/" + c.Name
-}
-
-// ParsePrefix checks a --to prefix: a registry host with an optional
-// namespace (registry.example.org/storage), no tag or digest.
-func ParsePrefix(prefix string) (string, error) {
-	p := strings.TrimSuffix(strings.TrimPrefix(prefix, "oci://"), "/")
-	if p == "" || strings.ContainsAny(p, "@ \t") {
-		return "", fmt.Errorf("mirror prefix %q: want HOST[/NAMESPACE], without tag or digest", prefix)
-	}
-	// The host must be written out, not defaulted, and any component name
-	// under the prefix must make a valid repository.
-	if host := strings.SplitN(p, "/", 2)[0]; !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return "", fmt.Errorf("mirror prefix %q: name the registry host first (registry.example.org/storage)", prefix)
-	}
-	repo, err := name.NewRepository(p+"/x", name.StrictValidation)
-	if err != nil {
-		return "", fmt.Errorf("mirror prefix %q: want HOST[/NAMESPACE]: %w", prefix, err)
-	}
-	if host := strings.SplitN(p, "/", 2)[0]; repo.RegistryStr() != host {
-		return "", fmt.Errorf("mirror prefix %q: name the registry host first (registry.example.org/storage)", prefix)
-	}
-	return p, nil
-}
-
-// RegistryMap returns the pin.yaml registryMap entries that make every
-// component of rel point at PREFIX/<component>: one entry per upstream
-// namespace whose repositories end in their component's name, and a
-// whole-repository entry for any component whose repository is named
-// otherwise (the longest prefix wins in pin.yaml, so both coexist).
-func RegistryMap(rel *manifest.Release, prefix string) map[string]string {
-	out := map[string]string{}
-	prefix = strings.TrimSuffix(prefix, "/")
-	for _, c := range rel.Components {
-		i := strings.LastIndexByte(c.Repository, '/')
-		ns, last := c.Repository[:i], c.Repository[i+1:]
-		if last == c.Name {
-			out[ns] = prefix
-		}
-	}
-	for _, c := range rel.Components {
-		i := strings.LastIndexByte(c.Repository, '/')
-		if c.Repository[i+1:] != c.Name || out[c.Repository[:i]] != prefix {
-			out[c.Repository] = Destination(prefix, c)
-		}
-	}
-	return out
-}
-
 // copier is one Mirror call's shared state.
 type copier struct {
 	o      Options
@@ -170,9 +118,9 @@ type blobHome struct {
 // Mirror copies every component of rel to PREFIX/<component>, tagging each
 // with the release version, and checks each copied manifest's digest.
 func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options) (*Result, error) {
-	p, err := ParsePrefix(prefix)
+	p, err := reponame.ParsePrefix(prefix)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mirror prefix %w", err)
 	}
 	if o.Jobs < 1 {
 		o.Jobs = DefaultJobs
@@ -182,11 +130,11 @@ func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options
 	}
 	c := &copier{o: o, client: o.Client, blobs: make(chan struct{}, o.Jobs), homes: map[string]*blobHome{}}
 	for _, comp := range rel.Components {
-		if canonical(Destination(p, comp)) == canonical(comp.Repository) {
+		if reponame.Canonical(reponame.Destination(p, comp)) == reponame.Canonical(comp.Repository) {
 			return nil, fmt.Errorf("mirror prefix %s: component %s would be copied onto its own repository %s", p, comp.Name, comp.Repository)
 		}
 	}
-	res := &Result{Prefix: p, Version: rel.Version, DryRun: o.DryRun, Components: make([]ComponentResult, len(rel.Components)), RegistryMap: RegistryMap(rel, p)}
+	res := &Result{Prefix: p, Version: rel.Version, DryRun: o.DryRun, Components: make([]ComponentResult, len(rel.Components)), RegistryMap: reponame.MirrorMap(rel, p)}
 	state, err := c.survey(ctx, rel, p)
 	if err != nil {
 		return nil, err
@@ -196,7 +144,7 @@ func Mirror(ctx context.Context, rel *manifest.Release, prefix string, o Options
 	g.SetLimit(o.Jobs)
 	for i, comp := range rel.Components {
 		g.Go(func() error {
-			cr, err := c.component(gctx, comp, Destination(p, comp), rel.Version, state[i])
+			cr, err := c.component(gctx, comp, reponame.Destination(p, comp), rel.Version, state[i])
 			if err != nil {
 				return fmt.Errorf("mirror %s (%s@%s): %w", comp.Name, comp.Repository, comp.Digest, err)
 			}
@@ -227,13 +175,6 @@ const (
 	tagged           // and the version tag names it
 )
 
-func canonical(repo string) string {
-	if r, err := name.NewRepository(repo); err == nil {
-		return r.Name()
-	}
-	return repo
-}
-
 // survey asks the mirror what it has of each component. When some
 // components are there and others are not (a new component, a resumed run),
 // it also reads the present ones' manifests from the mirror, so that a blob
@@ -244,7 +185,7 @@ func (c *copier) survey(ctx context.Context, rel *manifest.Release, prefix strin
 	g.SetLimit(c.o.Jobs)
 	for i, comp := range rel.Components {
 		g.Go(func() error {
-			r, want, err := c.componentOps(gctx, comp, Destination(prefix, comp), &Stats{})
+			r, want, err := c.componentOps(gctx, comp, reponame.Destination(prefix, comp), &Stats{})
 			if err != nil {
 				return err
 			}
@@ -280,7 +221,7 @@ func (c *copier) survey(ctx context.Context, rel *manifest.Release, prefix strin
 			continue
 		}
 		g.Go(func() error {
-			r, want, err := c.componentOps(gctx, comp, Destination(prefix, comp), &Stats{})
+			r, want, err := c.componentOps(gctx, comp, reponame.Destination(prefix, comp), &Stats{})
 			if err != nil {
 				return err
 			}
@@ -554,7 +495,7 @@ func (c *copier) tag(ctx context.Context, r *repoOps, tag string, digest v1.Hash
 	if ok, err := c.hasTag(ctx, r, tag, digest); err != nil || ok || c.o.DryRun {
 		return err
 	}
-	if err := remote.Put(ref, rawManifest{raw, mt}, r.dstOpts...); err != nil {
+	if err := remote.Put(ref, registry.RawManifest{Bytes: raw, Type: mt}, r.dstOpts...); err != nil {
 		return fmt.Errorf("tag %s: %w", ref, registry.Classify(ctx, r.dst.RegistryStr(), err))
 	}
 	return nil
@@ -682,7 +623,7 @@ func (c *copier) copyManifest(ctx context.Context, r *repoOps, digest v1.Hash, n
 		r.count(func(s *Stats) { s.Manifests++ }) // would be pushed
 		return raw, mt, nil
 	}
-	if err := remote.Put(dref, rawManifest{raw, mt}, r.dstOpts...); err != nil {
+	if err := remote.Put(dref, registry.RawManifest{Bytes: raw, Type: mt}, r.dstOpts...); err != nil {
 		return nil, "", fmt.Errorf("push %s: %w", dref, registry.Classify(ctx, r.dst.RegistryStr(), err))
 	}
 	// The registry must say it stored exactly these bytes.
@@ -888,22 +829,3 @@ func (c *copier) upload(ctx context.Context, r *repoOps, d v1.Descriptor) error 
 
 // plainLayer hides remote's MountableLayer type from remote.WriteLayer.
 type plainLayer struct{ v1.Layer }
-
-// rawManifest is a manifest pushed byte for byte, with its media type.
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
-}
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
-
-// SortedMap returns the registryMap entries as "from: to" lines, sorted.
-func SortedMap(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+": "+v)
-	}
-	sort.Strings(out)
-	return out
-}

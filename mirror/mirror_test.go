@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
@@ -190,7 +191,7 @@ func (c *counter) client() *registry.Client {
 func checkMirror(t *testing.T, f *fixture, srcHost, prefix string) {
 	t.Helper()
 	for _, c := range f.rel.Components {
-		dst := Destination(prefix, c)
+		dst := reponame.Destination(prefix, c)
 		desc, err := remote.Get(must(name.ParseReference(dst + "@" + c.Digest)))
 		if err != nil {
 			t.Fatalf("%s@%s: %v", dst, c.Digest, err)
@@ -240,7 +241,7 @@ func checkMirror(t *testing.T, f *fixture, srcHost, prefix string) {
 		comp := ""
 		for _, c := range f.rel.Components {
 			if c.Repository == ref.Context().Name() {
-				comp = Destination(prefix, c)
+				comp = reponame.Destination(prefix, c)
 			}
 		}
 		got, err := remote.Head(must(name.ParseReference(comp + ":" + ref.Identifier())))
@@ -408,7 +409,7 @@ func TestMirrorDryRun(t *testing.T) {
 	if res.Total.BlobsUploaded == 0 || res.Total.BytesUploaded == 0 || res.Total.Manifests == 0 {
 		t.Errorf("dry run reports nothing to copy: %+v", res.Total)
 	}
-	if _, err := remote.Head(must(name.ParseReference(Destination(dst+"/m", f.rel.Components[0]) + ":" + f.rel.Version))); err == nil {
+	if _, err := remote.Head(must(name.ParseReference(reponame.Destination(dst+"/m", f.rel.Components[0]) + ":" + f.rel.Version))); err == nil {
 		t.Error("dry run tagged the mirror")
 	}
 }
@@ -445,49 +446,8 @@ func TestMirrorRefusesWrongBytes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), victim.Name) || exitcode.Of(err) != exitcode.Trust {
 		t.Fatalf("err = %v (exit %d), want a trust failure (exit 3) naming %s", err, exitcode.Of(err), victim.Name)
 	}
-	if _, err := remote.Head(must(name.ParseReference(Destination(dst+"/m", victim) + "@" + victim.Digest))); err == nil {
+	if _, err := remote.Head(must(name.ParseReference(reponame.Destination(dst+"/m", victim) + "@" + victim.Digest))); err == nil {
 		t.Error("the tampered component reached the mirror")
-	}
-}
-
-func TestRegistryMap(t *testing.T) {
-	rel := &manifest.Release{Components: []manifest.Component{
-		{Name: "bags_api", Repository: "up.example/y1/bags_api"},
-		{Name: "notifier", Repository: "up.example/y1/notifier"},
-		{Name: "fluentbit", Repository: "up.example/l7/fluentbit"},
-		{Name: "nginx", Repository: "up.example/l7/nginx_apigw"},
-		{Name: "odd", Repository: "other.example/z/odd-image"},
-	}}
-	got := RegistryMap(rel, "mirror.example/storage/")
-	want := map[string]string{
-		"up.example/y1":             "mirror.example/storage",
-		"up.example/l7":             "mirror.example/storage",
-		"up.example/l7/nginx_apigw": "mirror.example/storage/nginx",
-		"other.example/z/odd-image": "mirror.example/storage/odd",
-	}
-	if strings.Join(SortedMap(got), "\n") != strings.Join(SortedMap(want), "\n") {
-		t.Fatalf("RegistryMap:\n%s\nwant:\n%s", strings.Join(SortedMap(got), "\n"), strings.Join(SortedMap(want), "\n"))
-	}
-}
-
-func TestParsePrefix(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"registry.example.org/storage", "registry.example.org/storage", true},
-		{"oci://127.0.0.1:5000/m/", "127.0.0.1:5000/m", true},
-		{"localhost:5000", "localhost:5000", true},
-		{"storage", "", false},
-		{"registry.example.org/storage:1.0", "", false},
-		{"registry.example.org/s@sha256:00", "", false},
-		{"", "", false},
-		{"Registry.example.org/UPPER", "", false},
-	} {
-		got, err := ParsePrefix(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParsePrefix(%q) = %q, %v", tc.in, got, err)
-		}
 	}
 }
 

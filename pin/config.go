@@ -16,10 +16,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 	"github.com/wellcomecollection/pin/internal/regular"
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/internal/yamlerr"
 
 	"github.com/wellcomecollection/pin/channels"
@@ -77,7 +78,7 @@ type Config struct {
 func (c *Config) Dir() string { return filepath.Dir(c.Path) }
 
 // LockPath is where pin.lock lives, next to pin.yaml.
-func (c *Config) LockPath() string { return filepath.Join(c.Dir(), "pin.lock") }
+func (c *Config) LockPath() string { return filepath.Join(c.Dir(), projectfiles.LockName) }
 
 // LoadConfig reads and validates pin.yaml. Errors are configuration errors
 // (exit 2) naming path:line.
@@ -113,18 +114,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		return nil, err
 	}
 	c.Path = abs
-	line := func(key string) int {
-		if len(root.Content) > 0 {
-			m := root.Content[0]
-			for i := 0; i+1 < len(m.Content); i += 2 {
-				if m.Content[i].Value == key {
-					return m.Content[i].Line
-				}
-			}
-			return m.Line
-		}
-		return 1
-	}
+	line := func(key string) int { return yamlerr.Line(&root, key) }
 	errAt := func(key, format string, args ...any) error {
 		// One line per error, even for a value holding a line break.
 		return fmt.Errorf("%s:%d: %s", path, line(key), strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
@@ -185,23 +175,15 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		}
 	}
 	c.registryMapLines = map[string]int{}
-	if len(root.Content) > 0 {
-		m := root.Content[0]
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].Value == "registryMap" {
-				rm := m.Content[i+1]
-				for j := 0; j+1 < len(rm.Content); j += 2 {
-					c.registryMapLines[rm.Content[j].Value] = rm.Content[j].Line
-				}
-			}
-		}
+	for from := range c.RegistryMap {
+		c.registryMapLines[from] = yamlerr.Line(&root, "registryMap", from)
 	}
 	for from, to := range c.RegistryMap {
 		at := func(format string, args ...any) error {
 			return fmt.Errorf("%s:%d: registryMap entry %q: %s", path, c.registryMapLines[from], from, fmt.Sprintf(format, args...))
 		}
 		for _, p := range []string{from, to} {
-			if err := validPrefix(p); err != nil {
+			if _, err := reponame.ParsePrefix(p); err != nil {
 				return nil, at("%v", err)
 			}
 		}
@@ -210,7 +192,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		}
 	}
 	for _, p := range c.Repositories {
-		if err := validPrefix(p); err != nil {
+		if _, err := reponame.ParsePrefix(p); err != nil {
 			return nil, errAt("repositories", "repositories entry: %v", err)
 		}
 	}
@@ -219,21 +201,6 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		c.Source = filepath.Join(c.Dir(), c.Source)
 	}
 	return c, nil
-}
-
-// validPrefix checks one side of a registryMap entry: a registry host, or a
-// host and repository path, without tag or digest.
-func validPrefix(p string) error {
-	p = strings.TrimSuffix(p, "/")
-	if p == "" || strings.ContainsAny(p, "@ \t") {
-		return fmt.Errorf("%q must be a registry host or HOST/PATH prefix, without tag or digest", p)
-	}
-	host := strings.SplitN(p, "/", 2)[0]
-	r, err := name.NewRepository(p+"/x", name.StrictValidation)
-	if err != nil || r.RegistryStr() != host {
-		return fmt.Errorf("%q must be a registry host or HOST/PATH prefix (registry.example.org/storage), without tag or digest", p)
-	}
-	return nil
 }
 
 // CheckRegistryMap checks pin.yaml's registryMap against the components of
@@ -249,16 +216,16 @@ func (c *Config) CheckRegistryMap(rel *manifest.Release) error {
 	byTarget := map[string]string{} // mapped repository → component
 	byUpstream := map[string]string{}
 	for _, comp := range rel.Components {
-		byUpstream[canonicalRepo(comp.Repository)] = comp.Name
+		byUpstream[reponame.Canonical(comp.Repository)] = comp.Name
 	}
 	for _, comp := range rel.Components {
-		from, ok := mapEntry(comp.Repository, c.RegistryMap)
+		from, ok := reponame.MapEntry(comp.Repository, c.RegistryMap)
 		if !ok {
 			continue
 		}
 		used[from] = true
-		mapped, _ := mapRepo(comp.Repository, c.RegistryMap)
-		key := canonicalRepo(mapped)
+		mapped, _ := reponame.Map(comp.Repository, c.RegistryMap)
+		key := reponame.Canonical(mapped)
 		if other, dup := byTarget[key]; dup {
 			return exitcode.UsageError(fmt.Errorf("%s:%d: registryMap entry %q maps both %s and %s to %s: give them separate mirror repositories", c.Path, c.registryMapLines[from], from, other, comp.Name, mapped))
 		}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -20,7 +21,7 @@ func (m *Matcher) Under(prefix string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for repo, c := range m.byRepo {
-		for _, p := range []string{prefix, canonicalRepo(prefix)} {
+		for _, p := range []string{prefix, reponame.Canonical(prefix)} {
 			if rest, ok := strings.CutPrefix(repo, p+"/"); ok && rest != "" && !strings.Contains(rest, "/") && !seen[c] {
 				seen[c] = true
 				out = append(out, c)

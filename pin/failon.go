@@ -12,7 +12,8 @@ import (
 const CheckSchemaVersion = 1
 
 // FindingKinds lists every kind Check reports.
-var FindingKinds = []string{FindingUnpinned, FindingDrift, FindingMissing, FindingUpdate, FindingYanked, FindingExpired, FindingNotListed}
+var FindingKinds = []string{FindingUnpinned, FindingDrift, FindingMissing, FindingUpdate, FindingYanked, FindingExpired, FindingNotListed,
+	FindingUnrewritable, FindingMovedTag, FindingUnmanaged}
 
 // ParseFailOn reads `pin check --fail-on`: a comma-separated list of
 // finding kinds, or "" for all of them (every finding fails, as before).

@@ -3,14 +3,12 @@ package pin
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
-	"github.com/wellcomecollection/pin/internal/atomicfile"
-	"github.com/wellcomecollection/pin/rewrite"
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 )
 
 // compileGlob turns a glob with ** (any number of directories) into a regexp
@@ -70,84 +68,42 @@ func findFiles(dir string, globs []string, stale *[]string) (files []File, escap
 		}
 		res = append(res, r)
 	}
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != root && rewrite.SkippedDir(d.Name()) {
-				return filepath.SkipDir
+	walked, err := projectfiles.Walk(dir, func(e projectfiles.Entry) error {
+		if e.Dir {
+			// WalkDir does not follow a symlinked directory. One the globs
+			// could reach into is refused when it leads out of the project,
+			// or when its target is out of the globs' reach, so that no
+			// reference is skipped without a word.
+			if globsMayEnter(globs, e.Rel) && (e.TargetRel == "" || !globsMayEnter(globs, e.TargetRel)) {
+				escaped = append(escaped, e.Rel)
 			}
 			return nil
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if rewrite.OwnFile(rel) {
-			return nil
-		}
-		if ownBookkeeping(d.Name()) {
-			if stale != nil && d.Type().IsRegular() && atomicfile.IsStaged(d.Name()) {
-				*stale = append(*stale, p)
-			}
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			if t, err := filepath.EvalSymlinks(p); err == nil {
-				if info, err := os.Stat(t); err == nil && info.IsDir() {
-					// WalkDir does not follow a symlinked directory. One the
-					// globs could reach into is refused when it leads out of
-					// the project, or when its target is out of the globs'
-					// reach, so that no reference is skipped without a word.
-					if globsMayEnter(globs, rel) && (!inside(root, t) || !globsMayEnter(globs, relTo(root, t))) {
-						escaped = append(escaped, rel)
-					}
-					return nil
-				}
-			}
-		}
-		matched := false
 		for _, r := range res {
-			if r.MatchString(rel) {
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink == 0 {
-			if !d.Type().IsRegular() {
+			if r.MatchString(e.Rel) {
+				files = append(files, File{Rel: e.Rel, Path: e.Path, Mode: e.Mode})
 				return nil
 			}
-			// The mode is read only for files that change (Plan.Apply): a
-			// stat per file is a tenth of a large tree's scan.
-			files = append(files, File{Rel: rel, Path: p})
-			return nil
-		}
-		t, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			return nil // a dangling link holds nothing to manage
-		}
-		if !inside(root, t) {
-			escaped = append(escaped, rel)
-			return nil
-		}
-		info, err := os.Stat(t)
-		if err != nil {
-			return err
-		}
-		if info.Mode().IsRegular() {
-			files = append(files, File{Rel: rel, Path: t, Mode: info.Mode().Perm()})
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if stale != nil {
+		*stale = append(*stale, walked.Staged...)
+	}
+	// A symlinked file outside the project is refused only when the globs
+	// reach it: one no glob names is not pin's to manage.
+	for _, rel := range walked.Escaped {
+		for _, r := range res {
+			if r.MatchString(rel) {
+				escaped = append(escaped, rel)
+				break
+			}
+		}
+	}
+	sort.Strings(escaped)
 	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
 	return files, escaped, err
 }
@@ -156,12 +112,6 @@ func findFiles(dir string, globs []string, stale *[]string) (files []File, escap
 func inside(root, t string) bool {
 	r, err := filepath.Rel(root, t)
 	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
-}
-
-// relTo is t relative to root, slash-separated.
-func relTo(root, t string) string {
-	r, _ := filepath.Rel(root, t)
-	return filepath.ToSlash(r)
 }
 
 // globsMayEnter reports whether some glob could match a path under the

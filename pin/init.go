@@ -84,7 +84,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		rootDoc = string(trusted.Signed.Bytes)
 	} else {
 		if pem, err = regular.ReadFile(o.KeyFile, regular.MaxConfig); err != nil {
-			return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
+			return nil, exitcode.UsageError(fmt.Errorf("read the trusted public key: %w", err))
 		}
 		v, err := signing.NewVerifier(map[string][]byte{o.KeyFile: pem})
 		if err != nil {

@@ -13,31 +13,17 @@ import (
 
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/flock"
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 	"github.com/wellcomecollection/pin/internal/regular"
 )
 
-// Names of pin's bookkeeping files in a project directory. Neither is ever
-// managed, checked or audited.
+// Names of pin's bookkeeping files in a project (see projectfiles).
 const (
-	// PendingLockName is the journal of an update in progress: the pin.lock
-	// it will write, synced before the first file is replaced and renamed to
-	// pin.lock after the last. Found at the start of an update, it means the
-	// previous one was killed between the two.
-	PendingLockName = ".pin.lock.next"
-	// lockFallbackName is locked instead of the directory where the file
-	// system cannot flock a directory.
-	lockFallbackName = ".pin.lck"
-	// StagedRecordName lists (one absolute path a line) the staged files an
-	// update is about to create: it is synced before the first is created
-	// and removed once none is left. Only files it lists are ever removed
-	// as leftovers: a user's file that merely looks staged is left alone.
-	StagedRecordName = ".pin.staged"
+	// PendingLockName is the journal of an update in progress.
+	PendingLockName = projectfiles.PendingLockName
+	// StagedRecordName lists the staged files an update is about to create.
+	StagedRecordName = projectfiles.StagedRecordName
 )
-
-// ownBookkeeping reports the files pin leaves in a project while it works.
-func ownBookkeeping(name string) bool {
-	return name == PendingLockName || name == lockFallbackName || name == StagedRecordName || atomicfile.IsStaged(name)
-}
 
 // recordedStaged splits the files under the project that look staged into
 // those a killed update recorded (pin's to remove) and the others (left
@@ -87,7 +73,7 @@ func LockProject(ctx context.Context, configPath string, o LockOptions) (release
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return func() error { return nil }, nil
 	}
-	l, err := flock.Acquire(ctx, dir, lockFallbackName, flock.Options{Wait: o.Wait, Waiting: o.Waiting})
+	l, err := flock.Acquire(ctx, dir, projectfiles.LockFallbackName, flock.Options{Wait: o.Wait, Waiting: o.Waiting})
 	if errors.Is(err, flock.ErrTimeout) {
 		return nil, fmt.Errorf("another pin process is writing %s: %w; retry when it has finished", dir, err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -36,12 +37,12 @@ func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
 	m := &Matcher{byRepo: map[string]string{}, target: map[string]string{}, byLast: map[string]string{}}
 	seen := map[string]bool{}
 	for _, c := range rel.Components {
-		up := canonicalRepo(c.Repository)
+		up := reponame.Canonical(c.Repository)
 		m.byRepo[up] = c.Name
 		m.target[c.Name] = c.Repository
 		repos := []string{c.Repository}
-		if mapped, ok := mapRepo(c.Repository, registryMap); ok {
-			m.byRepo[canonicalRepo(mapped)] = c.Name
+		if mapped, ok := reponame.Map(c.Repository, registryMap); ok {
+			m.byRepo[reponame.Canonical(mapped)] = c.Name
 			m.target[c.Name] = mapped
 			repos = append(repos, mapped) // a mirror may rename the repository
 		}
@@ -58,37 +59,6 @@ func NewMatcher(rel *manifest.Release, registryMap map[string]string) *Matcher {
 	m.source = sourceRepo(rel)
 	m.deployNeedles = deployNeedles(rel, m)
 	return m
-}
-
-// mapRepo applies the longest matching registryMap prefix.
-func mapRepo(repo string, registryMap map[string]string) (string, bool) {
-	from, ok := mapEntry(repo, registryMap)
-	if !ok {
-		return "", false
-	}
-	return strings.TrimSuffix(registryMap[from], "/") + strings.TrimPrefix(repo, strings.TrimSuffix(from, "/")), true
-}
-
-// mapEntry returns the registryMap key (as written) whose prefix applies to
-// repo: the longest that matches whole path elements.
-func mapEntry(repo string, registryMap map[string]string) (string, bool) {
-	best, key := "", ""
-	for from := range registryMap {
-		f := strings.TrimSuffix(from, "/")
-		if (repo == f || strings.HasPrefix(repo, f+"/")) && len(f) > len(best) {
-			best, key = f, from
-		}
-	}
-	return key, best != ""
-}
-
-// canonicalRepo normalises a repository name the way registries see it.
-func canonicalRepo(repo string) string {
-	r, err := name.NewRepository(repo, name.WeakValidation)
-	if err != nil {
-		return repo
-	}
-	return r.Name()
 }
 
 // Target returns the repository that component is written with.
@@ -202,6 +172,6 @@ func (m *Matcher) Mentions(s string) (string, bool) {
 
 // Component returns the component a repository (upstream or mirrored) belongs to.
 func (m *Matcher) Component(repo string) (string, bool) {
-	c, ok := m.byRepo[canonicalRepo(repo)]
+	c, ok := m.byRepo[reponame.Canonical(repo)]
 	return c, ok
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wellcomecollection/pin/audit"
 	"github.com/wellcomecollection/pin/channels"
+	"github.com/wellcomecollection/pin/internal/projectfiles"
 	"github.com/wellcomecollection/pin/rewrite"
 )
 
@@ -71,7 +72,7 @@ func TestDefaultFilesReadWhatAuditReads(t *testing.T) {
 	for _, n := range names {
 		rel := "sub/" + n
 		_, audited := rewrite.FormatOf(n)
-		audited = audited && !rewrite.OwnFile(filepath.Base(n))
+		audited = audited && !projectfiles.Own(filepath.Base(n))
 		if listed[rel] != audited {
 			t.Errorf("%s: listed by the default files: globs %v, read by pin audit %v", rel, listed[rel], audited)
 		}

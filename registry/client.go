@@ -75,14 +75,18 @@ func (c *Client) remote(ctx context.Context, repo name.Repository, push bool) ([
 	return remoteOptions(ctx, rt), nil
 }
 
-// rawManifest is a manifest pushed byte for byte, with its media type.
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
+// RawManifest is a manifest pushed byte for byte (remote.Put), with its
+// media type: pushing never re-encodes, so the digest is the one computed.
+type RawManifest struct {
+	Bytes []byte
+	Type  types.MediaType
 }
 
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
+// RawManifest returns the bytes as given.
+func (m RawManifest) RawManifest() ([]byte, error) { return m.Bytes, nil }
+
+// MediaType returns the media type as given.
+func (m RawManifest) MediaType() (types.MediaType, error) { return m.Type, nil }
 
 // PushArtifact pushes data as an OCI artifact and tags it: an OCI image
 // manifest with artifactType, the OCI 1.1 empty config
@@ -125,7 +129,7 @@ func (c *Client) PushArtifact(ctx context.Context, repo name.Repository, tag, ar
 	if err != nil {
 		return fail(err)
 	}
-	if err := remote.Put(ref, rawManifest{b: b, mt: types.OCIManifestSchema1}, ropts...); err != nil {
+	if err := remote.Put(ref, RawManifest{Bytes: b, Type: types.OCIManifestSchema1}, ropts...); err != nil {
 		return fail(err)
 	}
 	h, _, err := v1.SHA256(bytes.NewReader(b))

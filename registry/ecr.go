@@ -44,7 +44,13 @@ func (ecrHelper) Get(host string) (string, string, error) {
 	if err != nil {
 		return "", "", fmt.Errorf("ecr: load AWS configuration for %s: %w", host, err)
 	}
-	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{account}})
+	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{
+		// Deprecated in the SDK (a token serves every registry the principal may
+		// use), but the helper still names the registry's account so that the
+		// request says which registry it is for; TestECRHelper asserts it.
+		//lint:ignore SA1019 kept deliberately, see above
+		RegistryIds: []string{account},
+	})
 	if err != nil {
 		return "", "", fmt.Errorf("ecr: authorization token for %s: %w", host, err)
 	}

@@ -230,15 +230,6 @@ func SplitRef(s string) (repo, tag, digest string) {
 	return s, tag, digest
 }
 
-// SkippedDir reports the directories that pin never walks into: version
-// control, Terraform's provider cache and node modules.
-func SkippedDir(name string) bool {
-	return name == ".git" || name == ".terraform" || name == "node_modules"
-}
-
-// OwnFile reports pin's own files, which are never managed or audited.
-func OwnFile(name string) bool { return name == "pin.yaml" || name == "pin.lock" }
-
 // ReferenceInText finds a managed image reference, with a tag or digest,
 // held as a value inside free text (a heredoc, a block scalar): quoted (the
 // JSON of an ECS container definition written as a heredoc) or the whole

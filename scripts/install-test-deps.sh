@@ -8,8 +8,9 @@
 #   kms         local-kms (an AWS KMS API emulator), go install ...local-kms@$LOCAL_KMS_VERSION
 #   crane       crane, go install ...cmd/crane@$CRANE_VERSION (make bench only)
 #   regctl      regctl, go install ...cmd/regctl@$REGCTL_VERSION (make bench only)
+#   staticcheck staticcheck, go install honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION (make lint)
 #
-# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser] [kms] [crane] [regctl]
+# Usage: scripts/install-test-deps.sh [registry] [cosign] [goreleaser] [kms] [crane] [regctl] [staticcheck]
 # (no arguments: registry and cosign). Go installs go to $(go env GOPATH)/bin
 # (or GOBIN); put that on PATH. Installs run in parallel and each is timed.
 set -euo pipefail
@@ -20,6 +21,8 @@ GORELEASER_VERSION="${GORELEASER_VERSION:-v2.15.1}"
 LOCAL_KMS_VERSION="${LOCAL_KMS_VERSION:-v0.0.0-20260228092603-2a5e92d09ab6}"
 CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
 REGCTL_VERSION="${REGCTL_VERSION:-v0.11.7}"
+# The first staticcheck release that builds with (and understands) go1.26.
+STATICCHECK_VERSION="${STATICCHECK_VERSION:-2026.2.2}"
 
 want=("$@")
 if [ ${#want[@]} -eq 0 ]; then
@@ -114,14 +117,23 @@ go_tool() {
 
 install_crane() { go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"; }
 install_regctl() { go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION"; }
+# staticcheck reports its version with -version, not a version subcommand.
+install_staticcheck() {
+	if [ -x "$gobin/staticcheck" ] && "$gobin/staticcheck" -version 2>/dev/null | grep -q "$STATICCHECK_VERSION"; then
+		log "staticcheck $STATICCHECK_VERSION present: $gobin/staticcheck"
+		return 0
+	fi
+	log "installing staticcheck $STATICCHECK_VERSION with go install (a minute or two)"
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" </dev/null
+}
 
 pids=()
 names=()
 for w in "${want[@]}"; do
 	case "$w" in
-	registry | cosign | goreleaser | kms | crane | regctl) ;;
+	registry | cosign | goreleaser | kms | crane | regctl | staticcheck) ;;
 	*)
-		log "unknown tool $w (want registry, cosign, goreleaser, kms, crane or regctl)"
+		log "unknown tool $w (want registry, cosign, goreleaser, kms, crane, regctl or staticcheck)"
 		exit 2
 		;;
 	esac

@@ -12,17 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wellcomecollection/pin/audit"
+	"github.com/wellcomecollection/pin/audit/catalog"
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
-	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
-	"github.com/wellcomecollection/pin/rewrite"
 	"github.com/wellcomecollection/pin/signing"
 )
-
-func init() {
-	extraCommands = append(extraCommands, newAuditCmd)
-}
 
 type auditOptions struct {
 	Paths    []string
@@ -99,100 +94,19 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return err
 	}
-	var registryMap map[string]string
-	if cfg != nil {
-		registryMap = cfg.RegistryMap
-	}
-	cat := &audit.Catalog{Channel: rsOpts.Channel, Product: rsOpts.Product}
-	rs, loadErr := pin.LoadReleaseSet(ctx, rsOpts)
-	var m *pin.Matcher
-	switch {
-	case loadErr == nil:
-		var union *manifest.Release
-		m, union = fillCatalog(cat, rs, registryMap)
-		if cfg != nil {
-			if err := cfg.CheckRegistryMap(union); err != nil {
-				return err
-			}
-			if err := cfg.CheckRepositories(union, rsOpts.Lock); err != nil {
-				return err
-			}
-		}
-	case exitcode.Of(loadErr) == exitcode.Trust:
-		// Nothing is trusted; the unverified documents only say which
-		// references belong to the product, so they can be flagged.
-		cat.VerifyErr = loadErr
-		if rel := pin.UnverifiedRelease(ctx, rsOpts); rel != nil {
-			m = pin.NewMatcher(rel, registryMap)
-			cat.Component = m.Component
-			if cat.Product == "" {
-				cat.Product = rel.Product + " (unverified)"
-			}
-		}
-	default:
-		return loadErr
-	}
-	paths := append(append([]string{}, opts.Paths...), opts.TFState...)
-	if len(paths) == 0 {
-		dir := "."
-		if cfg != nil {
-			dir = cfg.Dir()
-		}
-		paths = []string{dir}
-		if cfg != nil && opts.relativeTo == "" {
-			// The project's files, named relative to pin.yaml as check and
-			// update name them, from whichever subdirectory pin runs in.
-			opts.relativeTo = cfg.Dir()
-		}
-	}
-	var eo audit.Options
-	if m != nil {
-		eo.Mentions = m.Mentions
-	}
-	found, allNotes, err := audit.ExtractPathsWith(paths, a.In, eo)
-	if err != nil {
-		return exitcode.UsageError(err)
-	}
-	source := ""
-	if rs != nil {
-		source = newestSource(rs).Repository
-	}
-	if found, allNotes, err = auditDeploy(ctx, a, opts, paths, m, source, cat, found, allNotes); err != nil {
-		return exitcode.UsageError(err)
-	}
-	for i := range found {
-		found[i].Source = relPath(opts.relativeTo, found[i].Source)
-	}
-	// Notes about foreign images are noise; keep skipped files and values that
-	// name the product's repositories without being references pin can judge.
-	var notes, unjudged []audit.Note
-	for _, n := range allNotes {
-		n.Source = relPath(opts.relativeTo, n.Source)
-		switch {
-		case n.Component == "":
-			notes = append(notes, n)
-		case m != nil && (m.Target(n.Component) != "" || isProductRepo(m, n.Component)):
-			notes = append(notes, n)
-			unjudged = append(unjudged, n)
-		}
-	}
-	rep := audit.Evaluate(found, cat, opts.All)
-	rep.Notes = notes
-	switch opts.Format {
-	case "json":
-		err = rep.WriteJSON(a.Out)
-	case "markdown":
-		err = rep.WriteMarkdown(a.Out)
-	default:
-		err = rep.WriteTable(a.Out)
-	}
+	cat, m, rs, err := catalog.Build(ctx, rsOpts, cfg)
 	if err != nil {
 		return err
 	}
-	if opts.Format == "table" {
-		for _, n := range notes {
-			fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
-		}
+	loadErr := cat.VerifyErr
+	found, notes, unjudged, paths, err := auditInputs(ctx, a, opts, cfg, m, cat, rs)
+	if err != nil {
+		return err
+	}
+	rep := audit.Evaluate(found, cat, opts.All)
+	rep.Notes = notes
+	if err := writeAuditReport(a, opts.Format, rep); err != nil {
+		return err
 	}
 	if rs != nil && len(rs.Expired) > 0 {
 		fmt.Fprintf(a.Err, "pin: warning: channel index expired: %s (the publisher has not refreshed it)\n", strings.Join(rs.Expired, ", "))
@@ -211,6 +125,80 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if len(failOn) > 0 && productFindings(rep) == 0 && len(unjudged) == 0 {
 		// A gate that looked at nothing of the product must not pass.
 		return exitcode.UsageError(fmt.Errorf("nothing of %s found in %s: the audit checked nothing (give the deployment's configs, state or describe output)", orName(cat.Product), strings.Join(paths, ", ")))
+	}
+	return nil
+}
+
+// auditInputs extracts the references to judge from the paths given (or
+// pin.yaml's directory), with their notes: notes about foreign images are
+// noise; kept are skipped files and values that name the product's
+// repositories without being references pin can judge (unjudged). The
+// deployment sources found (module sources, tags releases recorded) are
+// resolved against the releases in rs into cat. paths is what was read.
+func auditInputs(ctx context.Context, a *app, opts *auditOptions, cfg *pin.Config, m *pin.Matcher, cat *audit.Catalog, rs *pin.ReleaseSet) (found []audit.Found, notes, unjudged []audit.Note, paths []string, err error) {
+	paths = append(append([]string{}, opts.Paths...), opts.TFState...)
+	if len(paths) == 0 {
+		dir := "."
+		if cfg != nil {
+			dir = cfg.Dir()
+		}
+		paths = []string{dir}
+		if cfg != nil && opts.relativeTo == "" {
+			// The project's files, named relative to pin.yaml as check and
+			// update name them, from whichever subdirectory pin runs in.
+			opts.relativeTo = cfg.Dir()
+		}
+	}
+	var eo audit.Options
+	if m != nil {
+		eo.Mentions = m.Mentions
+	}
+	found, allNotes, err := audit.ExtractPathsWith(paths, a.In, eo)
+	if err != nil {
+		return nil, nil, nil, nil, exitcode.UsageError(err)
+	}
+	source := ""
+	if rs != nil {
+		source = catalog.NewestSource(rs).Repository
+	}
+	if found, allNotes, err = auditDeploy(ctx, a, opts, paths, m, source, cat, found, allNotes); err != nil {
+		return nil, nil, nil, nil, exitcode.UsageError(err)
+	}
+	for i := range found {
+		found[i].Source = relPath(opts.relativeTo, found[i].Source)
+	}
+	for _, n := range allNotes {
+		n.Source = relPath(opts.relativeTo, n.Source)
+		switch {
+		case n.Component == "":
+			notes = append(notes, n)
+		case m != nil && (m.Target(n.Component) != "" || catalog.IsProductRepo(m, n.Component)):
+			notes = append(notes, n)
+			unjudged = append(unjudged, n)
+		}
+	}
+	return found, notes, unjudged, paths, nil
+}
+
+// writeAuditReport renders the report in format, and, for the table, its
+// notes as warnings on stderr.
+func writeAuditReport(a *app, format string, rep *audit.Report) error {
+	var err error
+	switch format {
+	case "json":
+		err = rep.WriteJSON(a.Out)
+	case "markdown":
+		err = rep.WriteMarkdown(a.Out)
+	default:
+		err = rep.WriteTable(a.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if format == "table" {
+		for _, n := range rep.Notes {
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
+		}
 	}
 	return nil
 }
@@ -283,31 +271,6 @@ func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSe
 	return o, cfg, nil
 }
 
-// fillCatalog turns a verified release set into the audit's catalog. The
-// component map covers every component any visible release has.
-func fillCatalog(cat *audit.Catalog, rs *pin.ReleaseSet, registryMap map[string]string) (*pin.Matcher, *manifest.Release) {
-	cat.Product, cat.Channel, cat.Newest = rs.Product, rs.Channel, rs.Newest
-	cat.Expired = append([]string(nil), rs.Expired...)
-	union := &manifest.Release{Product: rs.Product, Version: "(releases on " + rs.Channel + ")", Source: newestSource(rs)}
-	seen := map[string]bool{}
-	for _, e := range rs.Entries {
-		rel := rs.Releases[e.Version]
-		if rel == nil {
-			continue
-		}
-		cat.Releases = append(cat.Releases, audit.CatalogRelease{Version: e.Version, Channel: e.Channel, Yanked: e.Yanked, Reason: e.Reason, Release: rel})
-		for _, c := range rel.Components {
-			if !seen[c.Repository] {
-				seen[c.Repository] = true
-				union.Components = append(union.Components, c)
-			}
-		}
-	}
-	m := pin.NewMatcher(union, registryMap)
-	cat.Component = m.Component
-	return m, union
-}
-
 // relPath shows a location under base (default: the working directory)
 // relative to it, as a person would type it.
 func relPath(base, p string) string {
@@ -325,14 +288,6 @@ func relPath(base, p string) string {
 		return rel
 	}
 	return p
-}
-
-// isProductRepo reports whether a note's subject, a repository as written,
-// belongs to the product.
-func isProductRepo(m *pin.Matcher, repo string) bool {
-	r, _, _ := rewrite.SplitRef(repo)
-	_, ok := m.Component(r)
-	return ok
 }
 
 func contains(list []string, s string) bool {

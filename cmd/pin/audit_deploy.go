@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/wellcomecollection/pin/audit"
-	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/rewrite"
@@ -41,17 +40,6 @@ func auditDeploy(ctx context.Context, a *app, opts *auditOptions, paths []string
 		cat.TagDigest[r.Ref] = r.Digest
 	}
 	return found, notes, nil
-}
-
-// newestSource is the source repository the newest verified release names.
-func newestSource(rs *pin.ReleaseSet) manifest.Source {
-	if rel := rs.Releases[rs.Newest]; rel != nil {
-		return rel.Source
-	}
-	for _, rel := range rs.Releases {
-		return rel.Source
-	}
-	return manifest.Source{}
 }
 
 // productFindings counts the findings that are the product's.

@@ -16,10 +16,6 @@ import (
 	"github.com/wellcomecollection/pin/pin"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newInitCmd, newUpdateCmd, newCheckCmd)
-}
-
 type initOptions struct {
 	Config     string
 	Source     string

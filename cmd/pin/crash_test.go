@@ -82,9 +82,11 @@ var packageDir, _ = os.Getwd()
 func buildPin(t *testing.T) string {
 	t.Helper()
 	builtPin.once.Do(func() {
+		// go test puts its own GOROOT/bin first on PATH.
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			builtPin.err = err
+			return
 		}
 		if builtPin.dir, builtPin.err = os.MkdirTemp("", "pin-crash-bin-"); builtPin.err != nil {
 			return

@@ -30,10 +30,6 @@ import (
 	"github.com/wellcomecollection/pin/signing"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newDemoCmd)
-}
-
 type demoOptions struct {
 	Keep string
 }

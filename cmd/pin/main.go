@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 )
 
@@ -69,7 +70,7 @@ func run(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return registryEnv(a) }
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitcode.OK
 	}
@@ -84,21 +85,25 @@ func run(ctx context.Context, a *app, args []string) int {
 	var silent *silentError
 	if !errors.As(err, &silent) {
 		fmt.Fprintf(a.Err, "pin: %v\n", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintf(a.Err, "pin: hint: %s\n", h)
+		}
 		// A CI job that asked for JSON parses stdout: give it the failure too.
-		if wantsJSON(args) {
+		if wantsJSON(cmd) {
 			_ = writeJSON(a.Out, map[string]any{"error": err.Error(), "exitCode": code})
 		}
 	}
 	return code
 }
 
-// wantsJSON reports whether the command line asks for JSON output.
-func wantsJSON(args []string) bool {
-	for i, a := range args {
-		switch {
-		case a == "--output=json", a == "--format=json", a == "-o=json", a == "-ojson":
-			return true
-		case (a == "--output" || a == "--format" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
+// wantsJSON reports whether the command that ran was asked for JSON output
+// (its parsed --output or -o, or audit's --format).
+func wantsJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	for _, name := range []string{"output", "format"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Value.String() == "json" {
 			return true
 		}
 	}
@@ -113,3 +118,15 @@ func (s *silentError) Error() string { return s.err.Error() }
 func (s *silentError) Unwrap() error { return s.err }
 
 func silent(err error) error { return &silentError{err: err} }
+
+// hint says what to do about a typed error, in the CLI's own words: the
+// packages that return the errors name no commands or flags.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, channels.ErrExpired):
+		return "the publisher must run `pin channel refresh` (consumers refuse an expired index)"
+	case errors.Is(err, channels.ErrRollback), errors.Is(err, channels.ErrFork):
+		return "the store serves an older or different index than one already trusted: check the store or mirror, never edit pin.lock to accept it"
+	}
+	return ""
+}

@@ -11,15 +11,12 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/mirror"
 	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
 )
-
-func init() {
-	extraCommands = append(extraCommands, newMirrorCmd)
-}
 
 type mirrorOptions struct {
 	To        string
@@ -93,30 +90,14 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs %d: at least 1", opts.Jobs))
 	}
-	prefix, err := mirror.ParsePrefix(opts.To)
+	prefix, err := reponame.ParsePrefix(opts.To)
 	if err != nil {
 		return exitcode.UsageError(fmt.Errorf("--to: %w", err))
 	}
 	regOpts := append(append(registryOptions(a), registry.WithTimeout(mirrorBlobTimeout)), opts.registry...)
-	so := pin.SelectOptions{Now: a.now, Open: channels.OpenOptions{Registry: regOpts}}
-	var cfg *pin.Config
-	switch {
-	case opts.Source != "":
-		if len(opts.KeyFile) == 0 {
-			return exitcode.UsageError(errors.New("--source needs --key-file: mirror copies only what it has verified"))
-		}
-		v, err := signing.LoadVerifierFiles(opts.KeyFile...)
-		if err != nil {
-			return exitcode.UsageError(err)
-		}
-		so.Source, so.Verifier = opts.Source, v
-	case len(opts.KeyFile) > 0:
-		return exitcode.UsageError(errors.New("--key-file goes with --source; with pin.yaml, its keys are trusted"))
-	default:
-		if cfg, err = pin.LoadConfig(findConfig(opts.Config)); err != nil {
-			return err
-		}
-		so.Config = cfg
+	so, cfg, err := mirrorSource(a, opts, regOpts)
+	if err != nil {
+		return err
 	}
 	var dstStore channels.Store
 	if opts.WithStore != "" {
@@ -132,19 +113,15 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	if err != nil {
 		return err
 	}
-	rel := sel.Release.Release
-	client := registry.NewClient(regOpts...)
-	uploaded, mounted, pushed, written := "uploaded", "mounted", "pushed", "written"
-	if opts.DryRun {
-		uploaded, mounted, pushed, written = "to upload", "to mount", "to push", "to write"
-	}
+	words := mirrorVerbs(opts.DryRun)
 	progress := func(cr mirror.ComponentResult) {
 		if opts.Output == "text" {
 			fmt.Fprintf(a.Err, "pin: %s: %d blob(s) %s, %d %s, %d already there; %d manifest(s) %s\n",
-				cr.Name, cr.BlobsUploaded, uploaded, cr.BlobsMounted, mounted, cr.BlobsPresent, cr.Manifests, pushed)
+				cr.Name, cr.BlobsUploaded, words.uploaded, cr.BlobsMounted, words.mounted, cr.BlobsPresent, cr.Manifests, words.pushed)
 		}
 	}
-	res, err := mirror.Mirror(ctx, rel, prefix, mirror.Options{Jobs: opts.Jobs, DryRun: opts.DryRun, Client: client, Progress: progress})
+	client := registry.NewClient(regOpts...)
+	res, err := mirror.Mirror(ctx, sel.Release.Release, prefix, mirror.Options{Jobs: opts.Jobs, DryRun: opts.DryRun, Client: client, Progress: progress})
 	if err != nil {
 		return err
 	}
@@ -152,66 +129,84 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	// whose images the mirror does not have yet.
 	var sc *pin.StoreCopy
 	if dstStore != nil {
-		if sc, err = pin.CopyDocuments(ctx, sel, dstStore, opts.DryRun); err != nil {
+		if sc, err = mirror.CopyStore(ctx, sel, dstStore, mirror.Options{Jobs: opts.Jobs, DryRun: opts.DryRun, Client: client}); err != nil {
 			return err
-		}
-		// Between two OCI stores the artifacts are byte-identical: their
-		// cosign signatures are copied too, so cosign verifies the copies.
-		from, fromOCI := sel.Store.(channels.InRegistry)
-		to, toOCI := dstStore.(channels.InRegistry)
-		if fromOCI && toOCI && !opts.DryRun {
-			var tags []string
-			for _, v := range sc.SameReleases {
-				tags = append(tags, channels.ReleaseTag(v))
-			}
-			for _, n := range sc.SameChannels {
-				tags = append(tags, channels.ChannelTag(n))
-			}
-			if _, err := mirror.CopyAttachments(ctx, from.Repository().Name(), to.Repository().Name(), tags, mirror.Options{Jobs: opts.Jobs, Client: client}); err != nil {
-				return fmt.Errorf("copy the store's cosign signatures: %w", err)
-			}
 		}
 	}
 	if opts.Output == "json" {
+		rel := sel.Release.Release
 		return writeJSON(a.Out, mirrorJSON{Result: res, Product: rel.Product, Channel: sel.Selected.Channel, ManifestDigest: sel.Release.Digest, Store: sc})
 	}
-	t := res.Total
+	printMirror(a, opts, sel, res, prefix, dstStore, sc, cfg)
+	return nil
+}
+
+// mirrorSource decides what a mirror trusts: --source with --key-file, or
+// pin.yaml's source and keys (and pin.lock's history).
+func mirrorSource(a *app, opts *mirrorOptions, regOpts []registry.Option) (pin.SelectOptions, *pin.Config, error) {
+	so := pin.SelectOptions{Now: a.now, Open: channels.OpenOptions{Registry: regOpts}}
+	switch {
+	case opts.Source != "":
+		if len(opts.KeyFile) == 0 {
+			return so, nil, exitcode.UsageError(errors.New("--source needs --key-file: mirror copies only what it has verified"))
+		}
+		v, err := signing.LoadVerifierFiles(opts.KeyFile...)
+		if err != nil {
+			return so, nil, exitcode.UsageError(err)
+		}
+		so.Source, so.Verifier = opts.Source, v
+		return so, nil, nil
+	case len(opts.KeyFile) > 0:
+		return so, nil, exitcode.UsageError(errors.New("--key-file goes with --source; with pin.yaml, its keys are trusted"))
+	}
+	cfg, err := pin.LoadConfig(findConfig(opts.Config))
+	if err != nil {
+		return so, nil, err
+	}
+	so.Config = cfg
+	return so, cfg, nil
+}
+
+// mirrorWords are the verbs of a mirror's report: done, or to do (--dry-run).
+type mirrorWords struct{ uploaded, mounted, pushed, written string }
+
+func mirrorVerbs(dryRun bool) mirrorWords {
+	if dryRun {
+		return mirrorWords{"to upload", "to mount", "to push", "to write"}
+	}
+	return mirrorWords{"uploaded", "mounted", "pushed", "written"}
+}
+
+// printMirror reports a mirror run as text, ending with the registryMap
+// entries pin.yaml needs (unless it has them).
+func printMirror(a *app, opts *mirrorOptions, sel *pin.Selection, res *mirror.Result, prefix string, dstStore channels.Store, sc *pin.StoreCopy, cfg *pin.Config) {
+	rel, t, words := sel.Release.Release, res.Total, mirrorVerbs(opts.DryRun)
 	verb := "Mirrored"
 	if opts.DryRun {
 		verb = "Would mirror"
 	}
 	fmt.Fprintf(a.Out, "%s %s %s (%s, %s): %d component(s) to %s/<component>, tagged %s.\n", verb, rel.Product, rel.Version, sel.Selected.Channel, sel.Release.Digest, len(res.Components), prefix, rel.Version)
 	fmt.Fprintf(a.Out, "Blobs: %d %s (%s), %d %s, %d already there. Manifests: %d %s, %d already there. Signatures, attestations and referrers: %d.\n",
-		t.BlobsUploaded, uploaded, byteSize(t.BytesUploaded), t.BlobsMounted, mounted, t.BlobsPresent, t.Manifests, pushed, t.ManifestsPresent, t.Signatures)
+		t.BlobsUploaded, words.uploaded, byteSize(t.BytesUploaded), t.BlobsMounted, words.mounted, t.BlobsPresent, t.Manifests, words.pushed, t.ManifestsPresent, t.Signatures)
 	if !opts.DryRun {
 		fmt.Fprintf(a.Out, "Every component read back from the mirror hashes to the release's digest.\n")
 	}
 	if sc != nil {
-		fmt.Fprintf(a.Out, "Store %s: %d release(s) and %d channel index(es) %s, %d already there", dstStore, len(sc.Releases), len(sc.Channels), written, sc.Present)
+		fmt.Fprintf(a.Out, "Store %s: %d release(s) and %d channel index(es) %s, %d already there", dstStore, len(sc.Releases), len(sc.Channels), words.written, sc.Present)
 		if len(sc.Kept) > 0 {
 			fmt.Fprintf(a.Out, "; kept its newer %s index", strings.Join(sc.Kept, ", "))
 		}
 		fmt.Fprintln(a.Out, ".")
 	}
-	if cfg != nil && mapsContain(cfg.RegistryMap, res.RegistryMap) {
+	if cfg != nil && reponame.Contains(cfg.RegistryMap, res.RegistryMap) {
 		fmt.Fprintf(a.Out, "%s's registryMap already points at this mirror.\n", cfg.Path)
-		return nil
+		return
 	}
 	fmt.Fprintf(a.Out, "\nAdd to pin.yaml, then run pin update:\n\nregistryMap:\n")
-	for _, l := range mirror.SortedMap(res.RegistryMap) {
+	for _, l := range reponame.Lines(res.RegistryMap) {
 		from, to, _ := strings.Cut(l, ": ")
 		fmt.Fprintf(a.Out, "  %q: %q\n", from, to)
 	}
-	return nil
-}
-
-func mapsContain(have, want map[string]string) bool {
-	for k, v := range want {
-		if strings.TrimSuffix(have[k], "/") != v {
-			return false
-		}
-	}
-	return true
 }
 
 // byteSize renders n bytes for people: 1.5 MB.

@@ -246,4 +246,20 @@ func TestJSONErrors(t *testing.T) {
 	if r := runPin(t, t.TempDir(), nil, "check"); r.out != "" {
 		t.Fatalf("text mode printed the error on stdout: %q", r.out)
 	}
+	// The parsed flag decides, in every spelling, audit's --format included;
+	// an argument that merely says "json" does not.
+	for _, args := range [][]string{
+		{"check", "--output=json"},
+		{"audit", "--format", "json"},
+		{"audit", "--output", "json"},
+		{"release", "list", "--output", "json"},
+	} {
+		r := runPin(t, t.TempDir(), nil, args...)
+		if err := json.Unmarshal([]byte(r.out), &out); err != nil || out.ExitCode != r.code || r.code == 0 {
+			t.Errorf("%v: exit %d, stdout %q (%v)", args, r.code, r.out, err)
+		}
+	}
+	if r := runPin(t, t.TempDir(), nil, "check", "--config", "json"); r.out != "" {
+		t.Fatalf("a --config named json asked for JSON: %q", r.out)
+	}
 }

@@ -100,7 +100,15 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
+	pub, err := f.publisherFor(ctx, a, cfg)
+	return cfg, pub, err
+}
+
+// publisherFor loads the key (or the keyless signer) and opens cfg's store
+// for writing.
+func (f *producerFlags) publisherFor(ctx context.Context, a *app, cfg *releaseconfig.Config) (*channels.Publisher, error) {
 	var signer *signing.Signer
+	var err error
 	if f.Key == keylessKeyRef {
 		signer, err = keylessSigner(a, cfg, f.IdentityToken)
 	} else if f.IdentityToken != "" {
@@ -109,22 +117,22 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 		signer, err = loadSigner(ctx, a, f.Key)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var identities signing.BundleVerifier
 	if len(cfg.Identities) > 0 {
 		lv, err := keyless.NewLazyVerifier(cfg.Identities, cfg.Sigstore.Source())
 		if err != nil {
-			return nil, nil, exitcode.UsageError(fmt.Errorf("%s: %w", cfg.Path, err))
+			return nil, exitcode.UsageError(fmt.Errorf("%s: %w", cfg.Path, err))
 		}
 		identities = lv
 	}
 	st, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
 	if errors.Is(err, channels.ErrReadOnly) {
-		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
+		return nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
 	}
 	if err != nil {
-		return nil, nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
+		return nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
 	}
 	ttls := map[string]time.Duration{}
 	for name, ch := range cfg.Channels {
@@ -135,14 +143,14 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	}
 	record, err := f.loadRecord(cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	pub := &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, Identities: identities, TTLs: ttls, Waiting: waiting,
 		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}
 	if err := f.roles(ctx, a, pub); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return cfg, pub, nil
+	return pub, nil
 }
 
 // roles puts the publisher under the store's root of trust, when it has
@@ -259,13 +267,10 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	}
 	var pub *channels.Publisher
 	if !opts.DryRun {
-		if cfg, pub, err = opts.publisher(ctx, a); err != nil {
+		if pub, err = opts.publisherFor(ctx, a, cfg); err != nil {
 			return err
 		}
 		defer noteNewRecord(a, pub)
-		if err := cfg.SetRevision(opts.Revision); err != nil {
-			return err
-		}
 	}
 	ttl, err := cfg.TTL(opts.Channel)
 	if err != nil {
@@ -563,6 +568,9 @@ func newReleaseYankCmd(a *app) *cobra.Command {
 }
 
 func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error {
+	if strings.TrimSpace(opts.Reason) == "" {
+		return exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
+	}
 	cfg, pub, err := opts.publisher(ctx, a)
 	if err != nil {
 		return err

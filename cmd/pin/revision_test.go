@@ -193,7 +193,7 @@ func TestIntegrationReleaseRevisionsRealRegistry(t *testing.T) {
 
 // createWithHook runs release create on dir's ref.yaml for commitA through
 // its run function, with hook between the resolution and the confirmation.
-func createWithHook(t *testing.T, dir, version string, hook func(context.Context) error) (error, string) {
+func createWithHook(t *testing.T, dir, version string, hook func(context.Context) error) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	a := &app{In: strings.NewReader(""), Out: &out, Err: &errb, Now: time.Now,
@@ -202,7 +202,8 @@ func createWithHook(t *testing.T, dir, version string, hook func(context.Context
 		producerFlags: producerFlags{Config: filepath.Join(dir, "ref.yaml"), Key: filepath.Join(dir, "release.key"), Output: "text"},
 		Version:       version, Channel: "edge", Revision: commitA, Jobs: 16, beforeConfirm: hook,
 	}
-	return runReleaseCreate(context.Background(), a, opts), errb.String()
+	err := runReleaseCreate(context.Background(), a, opts)
+	return errb.String(), err
 }
 
 // TestIntegrationReleaseTagMovedRealRegistry moves a tag in a real registry
@@ -214,7 +215,7 @@ func TestIntegrationReleaseTagMovedRealRegistry(t *testing.T) {
 	tag := serviceRepo(host, "bag_register") + ":ref." + commitA
 	was := testenv.PushRevisionImage(t, tag, commitA) // the digest the release resolves
 	var now string
-	err, stderr := createWithHook(t, dir, "1.0.0-edge.1", func(context.Context) error {
+	stderr, err := createWithHook(t, dir, "1.0.0-edge.1", func(context.Context) error {
 		// A rebuild of the same commit: same label, other digest.
 		now = testenv.PushRevisionImage(t, tag, commitA).String()
 		return nil
@@ -231,7 +232,7 @@ func TestIntegrationReleaseTagMovedRealRegistry(t *testing.T) {
 		t.Fatalf("a refused release touched the store: %v", statErr)
 	}
 	// Once the tags hold still, the same command publishes.
-	if err, stderr := createWithHook(t, dir, "1.0.0-edge.1", nil); err != nil {
+	if stderr, err := createWithHook(t, dir, "1.0.0-edge.1", nil); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	if c, _ := showRelease(t, dir, "1.0.0-edge.1").Component("bag_register"); c.Digest != now {

@@ -46,10 +46,14 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 		newResolveCmd(a),
 		newReleaseCmd(a),
 		newChannelCmd(a),
+		newInitCmd(a),
+		newUpdateCmd(a),
+		newCheckCmd(a),
+		newAuditCmd(a),
+		newMirrorCmd(a),
+		newDemoCmd(a),
+		newTrustRootCmd(a),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(a))
-	}
 	root.InitDefaultCompletionCmd()
 	root.Args = cobra.NoArgs // "pin bogus" is an unknown command, a usage error
 	root.RunE = groupHelp
@@ -64,9 +68,6 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 // groupHelp is the RunE of commands that only group others: help without
 // arguments; an unknown subcommand is a usage error (cobra.NoArgs says so).
 func groupHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
-
-// extraCommands lets command files register themselves without editing root.go.
-var extraCommands []func(*app) *cobra.Command
 
 type flagError struct{ error }
 

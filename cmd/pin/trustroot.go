@@ -19,10 +19,6 @@ import (
 	"github.com/wellcomecollection/pin/trustroot"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newTrustRootCmd)
-}
-
 func newTrustRootCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "root",

@@ -145,7 +145,7 @@ func Parse(path string, b []byte) (*Config, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return nil, yamlerr.FormatDataFor(path, b, err, &raw)
 	}
-	at := func(keys ...string) int { return lineOf(root, keys...) }
+	at := func(keys ...string) int { return yamlerr.Line(root, keys...) }
 	errAt := func(line int, format string, args ...any) error {
 		// One line per error, even for a value holding a line break.
 		return fmt.Errorf("%s:%d: %s", path, line, strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
@@ -327,28 +327,4 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-// lineOf returns the line of the deepest key path found, or the root's line.
-func lineOf(root *yaml.Node, keys ...string) int {
-	line := root.Line
-	n := root
-	for _, k := range keys {
-		if n == nil || n.Kind != yaml.MappingNode {
-			break
-		}
-		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				line = n.Content[i].Line
-				n = n.Content[i+1]
-				found = true
-				break
-			}
-		}
-		if !found {
-			break
-		}
-	}
-	return line
 }

@@ -121,3 +121,39 @@ func lineOf(data []byte) int {
 	}
 	return 1 + bytes.Count(bytes.TrimRight(data, " \t\r\n"), []byte("\n"))
 }
+
+// Line returns the line of the deepest key of a key path found under node (a
+// document or a mapping): Line(doc, "registryMap", "docker.io") is the line
+// of that entry, or of registryMap when the entry is missing, or of the
+// mapping when registryMap is; 1 for an empty document. Errors about a
+// field name the line it is on.
+func Line(node *yaml.Node, keys ...string) int {
+	if node == nil {
+		return 1
+	}
+	if node.Kind == yaml.DocumentNode {
+		if len(node.Content) == 0 {
+			return 1
+		}
+		node = node.Content[0]
+	}
+	line := node.Line
+	for _, k := range keys {
+		if node == nil || node.Kind != yaml.MappingNode {
+			break
+		}
+		found := false
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if node.Content[i].Value == k {
+				line = node.Content[i].Line
+				node = node.Content[i+1]
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return line
+}

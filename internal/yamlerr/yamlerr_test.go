@@ -77,3 +77,29 @@ func TestUnknownFieldSuggests(t *testing.T) {
 		}
 	}
 }
+
+func TestLine(t *testing.T) {
+	src := "product: x\nregistryMap:\n  docker.io: mirror.example/hub\n  quay.io: mirror.example/quay\nchannels:\n  stable:\n    ttl: 720h\n"
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		keys []string
+		want int
+	}{
+		{[]string{"product"}, 1},
+		{[]string{"registryMap", "quay.io"}, 4},
+		{[]string{"registryMap", "gcr.io"}, 2}, // the deepest key found
+		{[]string{"channels", "stable", "ttl"}, 7},
+		{[]string{"missing"}, 1}, // the mapping's own line
+		{nil, 1},
+	} {
+		if got := Line(&doc, tt.keys...); got != tt.want {
+			t.Errorf("Line(%v) = %d, want %d", tt.keys, got, tt.want)
+		}
+	}
+	if got := Line(&yaml.Node{Kind: yaml.DocumentNode}); got != 1 {
+		t.Errorf("empty document: line %d, want 1", got)
+	}
+}
