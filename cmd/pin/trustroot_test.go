@@ -51,7 +51,7 @@ var fingerprintRE = regexp.MustCompile(`sha256 ([0-9a-f]{64})`)
 // a routine rotation of the index key that the consumer follows without
 // editing pin.yaml, and the refusals along the way.
 func TestRootCeremony(t *testing.T) {
-	dir, _ := producerSetup(t, dirStore)
+	dir, host := producerSetup(t, dirStore)
 	e := env{}
 	rootKeys(t, dir, e, "alice", "bob", "carol", "ci", "index2")
 	key := func(n string) string { return "env://PIN_KEY_" + strings.ToUpper(n) }
@@ -85,6 +85,11 @@ func TestRootCeremony(t *testing.T) {
 	runPin(t, dir, both, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key", "--index-key", key("ci")).mustSucceed(t, "create")
 
 	consumer := t.TempDir()
+	// A project with something to pin: an update that finds nothing fails.
+	tf := "locals {\n  bags = \"" + serviceRepo(host, "bags_api") + ":latest\"\n}\n"
+	if err := os.WriteFile(filepath.Join(consumer, "main.tf"), []byte(tf), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	runPin(t, consumer, nil, "init", "--source", filepath.Join(dir, "store"), "--channel", "edge", "--root-sha256", m[1]).mustSucceed(t, "init --root-sha256")
 	pinYAML, _ := os.ReadFile(filepath.Join(consumer, "pin.yaml"))
 	runPin(t, consumer, nil, "update").mustSucceed(t, "update")
