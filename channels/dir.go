@@ -87,7 +87,47 @@ func ReadDocument(path string) (Document, error) {
 	if sig == nil && bundle == nil {
 		return Document{}, err
 	}
-	return Document{Bytes: b, Signature: sig, Bundle: bundle}, nil
+	doc := Document{Bytes: b, Signature: sig, Bundle: bundle}
+	more, err := readCapped(path+".sigs", 64<<10)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return Document{}, err
+	default:
+		if doc.More, err = manifest.DecodeSignatures(more); err != nil {
+			return Document{}, fmt.Errorf("%s.sigs: %w", path, err)
+		}
+	}
+	return doc, nil
+}
+
+// WriteDocument writes a document file as ReadDocument reads it: its further
+// signatures (.sigs), its signature files (.sig, .sigstore.json), then its
+// bytes, each atomically.
+func WriteDocument(path string, doc Document) error {
+	if err := writeMoreSignatures(path, doc); err != nil {
+		return err
+	}
+	if err := WriteSignatureFiles(path, doc); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, doc.Bytes, 0o644)
+}
+
+// writeMoreSignatures writes path.sigs with doc's further signatures, or
+// removes one left from an earlier document when there are none.
+func writeMoreSignatures(path string, doc Document) error {
+	if len(doc.More) == 0 {
+		if err := os.Remove(path + ".sigs"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := manifest.EncodeSignatures(doc.More)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path+".sigs", b, 0o644)
 }
 
 // WriteSignatureFiles writes the document's signature files beside path and
@@ -133,14 +173,10 @@ func (s *DirStore) PutChannel(ctx context.Context, channel string, doc Document)
 	if err := safeName("channel", channel); err != nil {
 		return err
 	}
-	p := filepath.Join(s.root, filepath.FromSlash(channelPath(channel)))
-	// The signature goes first: a reader that races the write sees a new
-	// signature over the old bytes and fails verification (and retries), never
-	// a document accepted under a stale signature.
-	if err := WriteSignatureFiles(p, doc); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(p, doc.Bytes, 0o644)
+	// The signatures go first: a reader that races the write sees new
+	// signatures over the old bytes and fails verification (and retries),
+	// never a document accepted under a stale signature.
+	return WriteDocument(filepath.Join(s.root, filepath.FromSlash(channelPath(channel))), doc)
 }
 
 func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document) error {
@@ -160,6 +196,10 @@ func (s *DirStore) PutRelease(ctx context.Context, version string, doc Document)
 		return err
 	}
 	f.Close()
+	if err := writeMoreSignatures(p, doc); err != nil {
+		os.Remove(p)
+		return err
+	}
 	if err := WriteSignatureFiles(p, doc); err != nil {
 		os.Remove(p)
 		return err

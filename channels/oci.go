@@ -146,6 +146,11 @@ func (s *OCIStore) get(ctx context.Context, what string, tag name.Tag) (Document
 	if bundle != "" {
 		doc.Bundle = []byte(bundle)
 	}
+	if more, ok := ann[SignaturesAnnotation]; ok {
+		if doc.More, err = manifest.DecodeSignatures([]byte(more)); err != nil {
+			return Document{}, fmt.Errorf("%s in %s: %w", what, s, err)
+		}
+	}
 	return doc, nil
 }
 
@@ -188,6 +193,13 @@ func (s *OCIStore) put(ctx context.Context, what string, tag name.Tag, mediaType
 	ann := map[string]string{SignatureAnnotation: strings.TrimSpace(string(doc.Signature))}
 	if len(doc.Bundle) > 0 {
 		ann[BundleAnnotation] = string(doc.Bundle)
+	}
+	if len(doc.More) > 0 {
+		more, err := manifest.EncodeSignatures(doc.More)
+		if err != nil {
+			return err
+		}
+		ann[SignaturesAnnotation] = strings.TrimSpace(string(more))
 	}
 	d, err := s.client.PushArtifact(ctx, s.repo, tag.TagStr(), mediaType, doc.Bytes, ann)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 // Publisher performs the producer's operations on a store: create, promote,
@@ -42,6 +44,21 @@ type Publisher struct {
 	// Waiting, when set, is told once that the operation waits for another
 	// publisher (described by holder).
 	Waiting func(holder string)
+	// Root, when set, is the store's root of trust: current documents are
+	// verified with its roles (index role per channel, release role), and a
+	// signer the root does not list for the role it signs for is refused.
+	Root *trustroot.Trusted
+	// PreviousRoots are the roots before Root, newest first. The current
+	// index was published under one of them when the index key has just
+	// been rotated: it is accepted with their index role so that the next
+	// publish, signed by the new key, can follow it.
+	PreviousRoots []*trustroot.Trusted
+	// IndexSigner signs channel indexes when set (the index role's online
+	// key); otherwise Signer signs everything.
+	IndexSigner *signing.Signer
+	// CoSigners add their signatures to every channel index published, for
+	// an index role whose threshold is over one (CI and a person for stable).
+	CoSigners []*signing.Signer
 	// Record, when set, is the publisher's own memory of what it published
 	// (see Record): every index read from the store is checked against it
 	// before it is extended, and every index published is saved to it.
@@ -75,9 +92,13 @@ func (p *Publisher) now() time.Time {
 	return time.Now().UTC().Truncate(time.Second)
 }
 
-// anchor is what the publisher trusts in the store: its own key (or, signing
-// keylessly, its own identities) and the earlier keys of a rotation.
+// anchor is what the publisher trusts in the store: the store's root of
+// trust (and, for an index, the roots before it), or else its own key (or,
+// signing keylessly, its own identities) and the earlier keys of a rotation.
 func (p *Publisher) anchor() (SignatureVerifier, error) {
+	if p.Root != nil {
+		return RootAnchor(p.Root, p.PreviousRoots...), nil
+	}
 	keys := map[string][]byte{}
 	if !p.Signer.Keyless() {
 		pub, err := p.Signer.PublicKeyPEM()
@@ -186,11 +207,11 @@ func (p *Publisher) publishChannel(ctx context.Context, idx *manifest.Channel, t
 	if err != nil {
 		return nil, "", fmt.Errorf("encode channel %s: %w", idx.Channel, err)
 	}
-	sig, bundle, err := p.Signer.SignDocument(ctx, b)
+	doc, err := p.signIndex(ctx, idx.Channel, b)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := p.Store.PutChannel(ctx, idx.Channel, Document{Bytes: b, Signature: sig, Bundle: bundle}); err != nil {
+	if err := p.Store.PutChannel(ctx, idx.Channel, doc); err != nil {
 		return nil, "", fmt.Errorf("publish channel %s to %s: %w", idx.Channel, p.Store, err)
 	}
 	if err := p.checkPublished(ctx, idx.Channel, next.Sequence, b); err != nil {
@@ -258,6 +279,9 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	if _, err := CheckVersion(channel, rel.Version); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
+	if err := p.checkSigners(channel, true); err != nil {
+		return nil, err
+	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
 		return nil, err
@@ -280,6 +304,9 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	b, err := rel.Encode()
 	if err != nil {
 		return nil, exitcode.UsageError(fmt.Errorf("release %s: %w", rel.Version, err))
+	}
+	if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
+		return nil, err
 	}
 	sig, bundle, err := p.Signer.SignDocument(ctx, b)
 	if err != nil {
@@ -331,6 +358,9 @@ func (p *Publisher) Promote(ctx context.Context, version, to, as string, ttl tim
 func (p *Publisher) promote(ctx context.Context, version, to, as string, ttl time.Duration) (*Published, error) {
 	if to != Stable {
 		return nil, exitcode.UsageError(fmt.Errorf("promotion goes to stable; %q is not a promotion target", to))
+	}
+	if err := p.checkSigners(to, true); err != nil {
+		return nil, err
 	}
 	if as == "" {
 		t, err := PromoteTarget(version, to)
@@ -396,6 +426,9 @@ func (p *Publisher) yank(ctx context.Context, channel, version, reason string, t
 	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
+	}
+	if err := p.checkSigners(channel, false); err != nil {
+		return nil, err
 	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
@@ -476,6 +509,9 @@ func (p *Publisher) refresh(ctx context.Context, channel string, ttl time.Durati
 	if err := ValidName(channel); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
+	if err := p.checkSigners(channel, false); err != nil {
+		return nil, err
+	}
 	idx, err := p.current(ctx, channel)
 	if err != nil {
 		return nil, err
@@ -488,4 +524,90 @@ func (p *Publisher) refresh(ctx context.Context, channel string, ttl time.Durati
 		return nil, err
 	}
 	return &Published{Channel: ch, ChannelDigest: d}, nil
+}
+
+// checkRole refuses a signer the root does not list for role: what it
+// signed would be refused by every consumer.
+func (p *Publisher) checkRole(role string, s *signing.Signer) error {
+	if p.Root == nil {
+		return nil
+	}
+	id, err := trustroot.KeyID(s.PublicKey())
+	if err != nil {
+		return err
+	}
+	r := p.Root.Root.Roles[role]
+	if !slices.Contains(r.KeyIDs, id) {
+		return exitcode.UsageError(fmt.Errorf("key %s is not listed for role %s in root version %d of %s: sign with one of its keys (%s), or add this key with pin root add-key --role %s", id[:16], role, p.Root.Root.Version, p.Store, strings.Join(r.KeyIDs, ", "), role))
+	}
+	return nil
+}
+
+// checkSigners refuses, before anything is written, signers the root does
+// not list: the index signers for channel, and the release signer when the
+// operation signs a release.
+func (p *Publisher) checkSigners(channel string, release bool) error {
+	if p.Root == nil {
+		return nil
+	}
+	if release {
+		if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
+			return err
+		}
+	}
+	first := p.IndexSigner
+	if first == nil {
+		first = p.Signer
+	}
+	role := p.Root.Root.IndexRole(channel)
+	distinct := map[string]bool{}
+	for _, s := range append([]*signing.Signer{first}, p.CoSigners...) {
+		if err := p.checkRole(role, s); err != nil {
+			return err
+		}
+		id, _ := trustroot.KeyID(s.PublicKey())
+		distinct[id] = true
+	}
+	if need := p.Root.Root.Roles[role].Threshold; len(distinct) < need {
+		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct keys to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
+	}
+	return nil
+}
+
+// signIndex signs an index with IndexSigner (or Signer) and every CoSigner,
+// each of which must be listed for the channel's index role.
+func (p *Publisher) signIndex(ctx context.Context, channel string, b []byte) (Document, error) {
+	first := p.IndexSigner
+	if first == nil {
+		first = p.Signer
+	}
+	role := manifest.RoleIndex
+	if p.Root != nil {
+		role = p.Root.Root.IndexRole(channel)
+	}
+	var doc Document
+	for i, s := range append([]*signing.Signer{first}, p.CoSigners...) {
+		if err := p.checkRole(role, s); err != nil {
+			return Document{}, err
+		}
+		if i == 0 {
+			// The first signer may be keyless: its bundle goes with the document.
+			sig, bundle, err := s.SignDocument(ctx, b)
+			if err != nil {
+				return Document{}, err
+			}
+			doc = Document{Bytes: b, Signature: sig, Bundle: bundle}
+			continue
+		}
+		sig, err := s.SignBlob(ctx, b)
+		if err != nil {
+			return Document{}, err
+		}
+		id, err := trustroot.KeyID(s.PublicKey())
+		if err != nil {
+			return Document{}, err
+		}
+		doc.More = append(doc.More, manifest.Signature{KeyID: id, Sig: string(sig)})
+	}
+	return doc, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // ErrNotFound is wrapped when a store has no such channel or release.
@@ -25,6 +27,20 @@ type Document struct {
 	Bytes     []byte
 	Signature []byte
 	Bundle    []byte
+	// More holds further base64 signatures over Bytes, for a role whose
+	// threshold is over one (a directory store's <name>.json.sigs, an OCI
+	// artifact's signatures annotation). Signature stays the first one, so
+	// `cosign verify-blob` and older readers keep working.
+	More []manifest.Signature
+}
+
+// Signatures lists every signature the document carries.
+func (d Document) Signatures() [][]byte {
+	out := [][]byte{d.Signature}
+	for _, s := range d.More {
+		out = append(out, []byte(s.Sig))
+	}
+	return out
 }
 
 // BundleSuffix names the file beside a document that holds its Sigstore

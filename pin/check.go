@@ -13,7 +13,6 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
-	"github.com/wellcomecollection/pin/signing"
 )
 
 // Finding kinds reported by Check.
@@ -82,11 +81,13 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	if err := CheckLockFitsConfig(cfg, lock); err != nil {
 		return nil, err
 	}
-	verifier, err := cfg.Verifier()
+	// The newest root pin.yaml and pin.lock's verified roots lead to: a
+	// release signed by a rotated-in release key checks offline.
+	anchor, err := lockedAnchor(ctx, cfg, lock)
 	if err != nil {
-		return nil, exitcode.UsageError(err)
+		return nil, err
 	}
-	vr, err := verifyLockedRelease(ctx, verifier, lock, cfg.LockPath(), cfg.Product)
+	vr, err := verifyLockedRelease(ctx, anchor, lock, cfg.LockPath(), cfg.Product)
 	if err != nil {
 		return nil, err
 	}
@@ -229,10 +230,6 @@ func hasDigestField(res *rewrite.Result, component string) bool {
 }
 
 func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) ([]Finding, error) {
-	verifier, err := cfg.Verifier()
-	if err != nil {
-		return nil, exitcode.UsageError(err)
-	}
 	store, err := openStore(o.Store, cfg.Source, o.Open)
 	if err != nil {
 		return nil, err
@@ -241,7 +238,11 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 	if o.Now != nil {
 		now = o.Now
 	}
-	rd, err := newReader(store, verifier, cfg.Product, lock, channels.ReportExpired, now)
+	trust, err := followRoots(ctx, cfg, lock, store, now())
+	if err != nil {
+		return nil, err
+	}
+	rd, err := trust.reader(store, cfg.Product, trust.applyTo(lock), channels.ReportExpired, now)
 	if err != nil {
 		return nil, err
 	}
@@ -289,8 +290,8 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 
 // verifyLocked verifies the release pin.lock records, offline: its bytes hash
 // to the digest the lock records, and its signature is by a trusted key.
-func verifyLocked(ctx context.Context, v *signing.Verifier, product string, lock *Lock) (*channels.VerifiedRelease, error) {
-	t, err := channels.NewTrusted(channels.Keys(v), channels.TrustOptions{Product: product, KnownSource: "pin.lock"})
+func verifyLocked(ctx context.Context, anchor channels.SignatureVerifier, product string, lock *Lock) (*channels.VerifiedRelease, error) {
+	t, err := channels.NewTrusted(anchor, channels.TrustOptions{Product: product, KnownSource: "pin.lock"})
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,13 @@ package pin
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,6 +27,7 @@ import (
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
 	"github.com/wellcomecollection/pin/signing/keyless"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 // Reference styles.
@@ -45,15 +48,18 @@ type Config struct {
 	// SourceAsWritten is source as pin.yaml says it (a relative directory
 	// stays relative), which is what pin.lock records: the lock must mean the
 	// same thing in every checkout.
-	SourceAsWritten string            `yaml:"-"`
-	Source          string            `yaml:"source"`
-	Product         string            `yaml:"product"`
-	Channel         string            `yaml:"channel"`
-	Constraint      string            `yaml:"constraint,omitempty"`
-	Keys            []string          `yaml:"keys"`
-	Files           []string          `yaml:"files,omitempty"`
-	Style           string            `yaml:"style,omitempty"`
-	RegistryMap     map[string]string `yaml:"registryMap,omitempty"`
+	SourceAsWritten string   `yaml:"-"`
+	Source          string   `yaml:"source"`
+	Product         string   `yaml:"product"`
+	Channel         string   `yaml:"channel"`
+	Constraint      string   `yaml:"constraint,omitempty"`
+	Keys            []string `yaml:"keys,omitempty"`
+	// Root is the trusted root of trust document (its canonical JSON, as
+	// `pin init` writes it). pin follows the producer's newer roots from it.
+	Root        string            `yaml:"root,omitempty"`
+	Files       []string          `yaml:"files,omitempty"`
+	Style       string            `yaml:"style,omitempty"`
+	RegistryMap map[string]string `yaml:"registryMap,omitempty"`
 	// Repositories bounds the repositories the product's releases may
 	// name (prefixes at a path boundary); see CheckRepositories.
 	Repositories []string `yaml:"repositories,omitempty"`
@@ -135,8 +141,17 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
 		return nil, errAt("constraint", "%v", err)
 	}
-	if len(c.Keys) == 0 && len(c.Identities) == 0 {
-		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities)")
+	switch {
+	case c.Root != "" && len(c.Keys) > 0:
+		return nil, errAt("keys", "give root or keys, not both: the root lists the keys")
+	case c.Root != "" && len(c.Identities) > 0:
+		return nil, errAt("identities", "give root or identities, not both: a root of trust lists keys only (identities: trusts CI identities beside plain keys:)")
+	case c.Root != "":
+		if _, err := c.TrustedRoot(); err != nil {
+			return nil, errAt("root", "%v", err)
+		}
+	case len(c.Keys) == 0 && len(c.Identities) == 0:
+		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities, or give the producer's root)")
 	}
 	for i, id := range c.Identities {
 		if err := id.Validate(); err != nil {
@@ -149,8 +164,10 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 			return nil, errAt("sigstore", "%v", err)
 		}
 	}
-	if _, err := c.Verifier(); err != nil {
-		return nil, errAt("keys", "%v", err)
+	if c.Root == "" {
+		if _, err := c.Verifier(); err != nil {
+			return nil, errAt("keys", "%v", err)
+		}
 	}
 	switch c.Style {
 	case "":
@@ -278,9 +295,58 @@ func namespaces(rel *manifest.Release) []string {
 	return out
 }
 
-// Verifier builds the set of trusted keys and identities. A key entry is a PEM
-// public key written inline, or the path of a PEM file relative to pin.yaml.
+// TrustedRoot is the root of trust pin.yaml holds: its root document, or
+// for a plain keys: list a legacy root in which any one of the keys may sign
+// anything and which cannot rotate (with no keys, only identities: a legacy
+// root that lists none, whose documents LegacyAnchor checks).
+func (c *Config) TrustedRoot() (*trustroot.Trusted, error) {
+	if c.Root != "" {
+		t, err := trustroot.Parse(trustroot.Signed{Bytes: []byte(strings.TrimSpace(c.Root))}, c.Product)
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	keys, err := c.keyPEMs()
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 && len(c.Identities) > 0 {
+		return &trustroot.Trusted{Root: &manifest.Root{SchemaVersion: manifest.SchemaVersion, Kind: manifest.KindRoot, Product: c.Product,
+			Keys: map[string]manifest.Key{}, Roles: map[string]manifest.Role{}}, Legacy: true}, nil
+	}
+	return trustroot.FromKeys(c.Product, keys)
+}
+
+// LegacyAnchor is the trust anchor of a pin.yaml without a root: any one of
+// its keys: or of its identities: may sign any document. Nil for a root.
+func (c *Config) LegacyAnchor() (channels.SignatureVerifier, error) {
+	if c.Root != "" {
+		return nil, nil
+	}
+	v, err := c.Verifier()
+	if err != nil {
+		return nil, err
+	}
+	return channels.Keys(v), nil
+}
+
+// Verifier builds the set of trusted keys and identities of a pin.yaml
+// without a root, or the release role's keys of pin.yaml's root (for readers
+// that do not follow newer roots). A key entry is a PEM public key written
+// inline, or the path of a PEM file relative to pin.yaml.
 func (c *Config) Verifier() (*signing.Verifier, error) {
+	if c.Root != "" {
+		t, err := c.TrustedRoot()
+		if err != nil {
+			return nil, err
+		}
+		return t.RoleVerifier(manifest.RoleRelease)
+	}
+	keys, err := c.keyPEMs()
+	if err != nil {
+		return nil, err
+	}
 	var ids signing.BundleVerifier
 	if len(c.Identities) > 0 {
 		lv, err := keyless.NewLazyVerifier(c.Identities, c.Sigstore.Source())
@@ -289,6 +355,12 @@ func (c *Config) Verifier() (*signing.Verifier, error) {
 		}
 		ids = lv
 	}
+	return signing.NewVerifierWithIdentities(keys, ids)
+}
+
+// keyPEMs reads the keys: list. An entry is a PEM public key written
+// inline, or the path of a PEM file relative to pin.yaml.
+func (c *Config) keyPEMs() (map[string][]byte, error) {
 	keys := map[string][]byte{}
 	for i, k := range c.Keys {
 		if strings.Contains(k, "-----BEGIN") {
@@ -305,7 +377,7 @@ func (c *Config) Verifier() (*signing.Verifier, error) {
 		}
 		keys[p] = b
 	}
-	return signing.NewVerifierWithIdentities(keys, ids)
+	return keys, nil
 }
 
 // Encode writes the config as a commented pin.yaml.
@@ -326,9 +398,15 @@ func (c *Config) Encode() []byte {
 	} else {
 		b.WriteString("# constraint: \"~1.5\"\n")
 	}
-	b.WriteString("# Public keys trusted to sign the channel and its releases. Any one of them may sign:\n")
-	b.WriteString("# to rotate, add the new key, wait for releases signed by it, then remove the old one.\n")
-	b.WriteString("keys:\n")
+	if c.Root != "" {
+		b.WriteString("# The producer's root of trust (version " + rootVersion(c.Root) + "): which keys sign indexes and releases, and how\n")
+		b.WriteString("# many must. pin follows the producer's newer roots by itself (recorded in pin.lock).\n")
+		fmt.Fprintf(&b, "root: %s\n", yamlString(strings.TrimSpace(c.Root)))
+	} else {
+		b.WriteString("# Public keys trusted to sign the channel and its releases. Any one of them may sign:\n")
+		b.WriteString("# to rotate, add the new key, wait for releases signed by it, then remove the old one.\n")
+		b.WriteString("keys:\n")
+	}
 	for _, k := range c.Keys {
 		if strings.Contains(k, "\n") {
 			b.WriteString("  - |\n")
@@ -372,6 +450,17 @@ func (c *Config) Encode() []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// rootVersion reads a root document's version for a comment.
+func rootVersion(doc string) string {
+	var v struct {
+		Version int64 `json:"version"`
+	}
+	if json.Unmarshal([]byte(doc), &v) != nil {
+		return "?"
+	}
+	return strconv.FormatInt(v.Version, 10)
 }
 
 func yamlString(s string) string {

@@ -16,14 +16,19 @@ import (
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 // InitOptions are the answers `pin init` needs.
 type InitOptions struct {
-	Path       string // where to write pin.yaml
-	Source     string
-	Channel    string
-	KeyFile    string
+	Path    string // where to write pin.yaml
+	Source  string
+	Channel string
+	KeyFile string
+	// RootSHA256 is the fingerprint (hex sha256) of the producer's root of
+	// trust, given out of band: pin.yaml then holds that root, found in the
+	// store, instead of a key.
+	RootSHA256 string
 	Constraint string
 	Files      []string
 	Style      string
@@ -47,22 +52,47 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if _, err := channels.ParseConstraint(o.Constraint); err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	pem, err := regular.ReadFile(o.KeyFile, regular.MaxConfig)
-	if err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
-	}
-	v, err := signing.NewVerifier(map[string][]byte{o.KeyFile: pem})
-	if err != nil {
-		return nil, exitcode.UsageError(err)
+	if (o.KeyFile == "") == (o.RootSHA256 == "") {
+		return nil, exitcode.UsageError(errors.New("give --key-file or --root-sha256 (one of them)"))
 	}
 	store, err := openStore(o.Store, o.Source, o.Open)
 	if err != nil {
 		return nil, err
 	}
+	var pem []byte
+	var rootDoc string
 	// The product is whatever the verified index says: it goes into pin.yaml.
-	rd, err := newReader(store, v, "", nil, channels.Enforce, o.Now)
-	if err != nil {
-		return nil, err
+	var rd *channels.Reader
+	if o.RootSHA256 != "" {
+		trusted, err := rootByFingerprint(ctx, store, o.RootSHA256)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		if o.Now != nil {
+			now = o.Now()
+		}
+		rs, _ := store.(channels.RootReader)
+		chain, err := trustroot.Update(ctx, trusted, channels.RootFetcher(rs), now)
+		if err != nil {
+			return nil, fmt.Errorf("root of trust from %s: %w", store, err)
+		}
+		rt := &rootTrust{chain: chain, recorded: trusted}
+		if rd, err = rt.reader(store, trusted.Root.Product, nil, channels.Enforce, o.Now); err != nil {
+			return nil, err
+		}
+		rootDoc = string(trusted.Signed.Bytes)
+	} else {
+		if pem, err = regular.ReadFile(o.KeyFile, regular.MaxConfig); err != nil {
+			return nil, exitcode.UsageError(fmt.Errorf("read --key-file: %w", err))
+		}
+		v, err := signing.NewVerifier(map[string][]byte{o.KeyFile: pem})
+		if err != nil {
+			return nil, exitcode.UsageError(err)
+		}
+		if rd, err = newReader(store, v, "", nil, channels.Enforce, o.Now); err != nil {
+			return nil, err
+		}
 	}
 	vc, err := rd.Channel(ctx, o.Channel)
 	if err != nil {
@@ -78,7 +108,10 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	source := sourceForConfig(o.Source, o.Path)
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
-		Keys: []string{string(pem)}, Files: o.Files, Style: o.Style, Repositories: repos,
+		Files: o.Files, Style: o.Style, Root: rootDoc, Repositories: repos,
+	}
+	if pem != nil {
+		cfg.Keys = []string{string(pem)}
 	}
 	if len(cfg.Files) == 0 {
 		cfg.Files = DefaultFiles
@@ -157,6 +190,37 @@ func sourceForConfig(typed, configPath string) string {
 		return rel
 	}
 	return typed
+}
+
+// maxRootScan bounds the versions `pin init --root-sha256` reads looking for
+// the fingerprinted root.
+const maxRootScan = 1024
+
+// rootByFingerprint finds the root whose bytes hash to fingerprint, reading
+// root 1, 2, ... from the store, and checks it is signed by its own root keys.
+func rootByFingerprint(ctx context.Context, store channels.ReadStore, fingerprint string) (*trustroot.Trusted, error) {
+	want := "sha256:" + strings.ToLower(strings.TrimPrefix(fingerprint, "sha256:"))
+	if !manifest.ValidDigest(want) {
+		return nil, exitcode.UsageError(fmt.Errorf("--root-sha256 %q is not 64 hex digits", fingerprint))
+	}
+	rs, err := channels.Roots(store)
+	if err != nil {
+		return nil, exitcode.UsageError(err)
+	}
+	for v := int64(1); v <= maxRootScan; v++ {
+		s, err := rs.GetRoot(ctx, v)
+		if errors.Is(err, trustroot.ErrNotFound) {
+			return nil, exitcode.TrustError(fmt.Errorf("%s publishes %d roots of trust and none has sha256 %s: check the fingerprint with the producer", store, v-1, strings.TrimPrefix(want, "sha256:")))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("root of trust from %s: %w", store, err)
+		}
+		if manifest.Digest(s.Bytes) != want {
+			continue
+		}
+		return trustroot.VerifySelf(ctx, s, "")
+	}
+	return nil, exitcode.TrustError(fmt.Errorf("no root of trust with sha256 %s among the first %d in %s", strings.TrimPrefix(want, "sha256:"), maxRootScan, store))
 }
 
 func mustAbs(p string) string {

@@ -21,16 +21,22 @@ const LockSchemaVersion = 1
 // signed manifest and its signature or Sigstore bundle, so `pin check` needs
 // no network.
 type Lock struct {
-	SchemaVersion  int                    `json:"schemaVersion"`
-	Source         string                 `json:"source"`
-	Product        string                 `json:"product"`
-	Channel        string                 `json:"channel"`
-	Channels       map[string]LockedIndex `json:"channels"`
-	Version        string                 `json:"version"`
-	ReleaseChannel string                 `json:"releaseChannel"`
-	ManifestDigest string                 `json:"manifestDigest"`
-	Manifest       string                 `json:"manifest"`
-	Signature      string                 `json:"signature"`
+	SchemaVersion int                    `json:"schemaVersion"`
+	Source        string                 `json:"source"`
+	Product       string                 `json:"product"`
+	Channel       string                 `json:"channel"`
+	Channels      map[string]LockedIndex `json:"channels"`
+	// Roots are the roots of trust newer than pin.yaml's that were verified
+	// and followed, oldest first; omitted while pin.yaml's root is the newest.
+	Roots          []LockedRoot `json:"roots,omitempty"`
+	Version        string       `json:"version"`
+	ReleaseChannel string       `json:"releaseChannel"`
+	ManifestDigest string       `json:"manifestDigest"`
+	Manifest       string       `json:"manifest"`
+	Signature      string       `json:"signature"`
+	// MoreSignatures are the manifest's further signatures, when the
+	// release role's threshold is over one.
+	MoreSignatures []manifest.Signature `json:"moreSignatures,omitempty"`
 	// Bundle is the manifest's Sigstore bundle when a CI identity signed it
 	// keylessly: with it `pin check` verifies the identity offline.
 	Bundle     string            `json:"bundle,omitempty"`
@@ -117,7 +123,7 @@ func (l *Lock) Encode() ([]byte, error) {
 // Document is the signed release the lock records, as a store would hold it:
 // the manifest with its signature or (signed keylessly) its Sigstore bundle.
 func (l *Lock) Document() channels.Document {
-	doc := channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature)}
+	doc := channels.Document{Bytes: []byte(l.Manifest), Signature: []byte(l.Signature), More: l.MoreSignatures}
 	if l.Bundle != "" {
 		doc.Bundle = []byte(l.Bundle)
 	}

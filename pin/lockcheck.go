@@ -8,7 +8,6 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
-	"github.com/wellcomecollection/pin/signing"
 )
 
 // checkLockedManifestDigest checks that the manifest pin.lock carries hashes
@@ -25,11 +24,11 @@ func checkLockedManifestDigest(lock *Lock, lockPath string) error {
 // digest first (checkLockedManifestDigest), then signature, canonical bytes,
 // product and version (verifyLocked). Every failure is a trust error naming
 // pin.lock.
-func verifyLockedRelease(ctx context.Context, v *signing.Verifier, lock *Lock, lockPath, product string) (*channels.VerifiedRelease, error) {
+func verifyLockedRelease(ctx context.Context, anchor channels.SignatureVerifier, lock *Lock, lockPath, product string) (*channels.VerifiedRelease, error) {
 	if err := checkLockedManifestDigest(lock, lockPath); err != nil {
 		return nil, err
 	}
-	vr, err := verifyLocked(ctx, v, product, lock)
+	vr, err := verifyLocked(ctx, anchor, product, lock)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the release it carries: %w", lockPath, err)
 	}

@@ -89,8 +89,21 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 	if err != nil {
 		return nil, err
 	}
-	rd, err := newReader(store, verifier, product, lock, channels.Enforce, o.Now)
-	if err != nil {
+	var rd *channels.Reader
+	if o.Config != nil {
+		// Follow the producer's roots as update does.
+		now := time.Now
+		if o.Now != nil {
+			now = o.Now
+		}
+		trust, err := followRoots(ctx, o.Config, lock, store, now())
+		if err != nil {
+			return nil, err
+		}
+		if rd, err = trust.reader(store, product, trust.applyTo(lock), channels.Enforce, o.Now); err != nil {
+			return nil, err
+		}
+	} else if rd, err = newReader(store, verifier, product, lock, channels.Enforce, o.Now); err != nil {
 		return nil, err
 	}
 	indexes, err := fetchVerified(ctx, channel, rd, false)

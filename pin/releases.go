@@ -14,7 +14,6 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/channels"
-	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -27,6 +26,9 @@ type ReleaseSetOptions struct {
 	Channel    string
 	Constraint string
 	Verifier   *signing.Verifier
+	// Anchor, when set, is the trust anchor instead of Verifier (pin.yaml's
+	// root of trust, followed through pin.lock's roots).
+	Anchor channels.SignatureVerifier
 	// CacheDir holds verified documents by digest; empty disables the cache.
 	CacheDir string
 	// Offline reads only the cache and Lock.
@@ -125,9 +127,7 @@ func readDoc(p string) (channels.Document, error) {
 }
 
 func writeDoc(p string, doc channels.Document) {
-	if channels.WriteSignatureFiles(p, doc) == nil {
-		_ = atomicfile.WriteFile(p, doc.Bytes, 0o644)
-	}
+	_ = channels.WriteDocument(p, doc) // with its further signatures, for a threshold over one
 }
 
 // LoadReleaseSet fetches (or reads from the cache) and verifies the channel
@@ -147,7 +147,11 @@ func LoadReleaseSet(ctx context.Context, o ReleaseSetOptions) (*ReleaseSet, erro
 	if !o.Offline {
 		floor, floorSource = withCacheFloor(ctx, cs, o)
 	}
-	rd, err := newReaderKnown(cs, o.Verifier, o.Product, floor, floorSource, channels.ReportExpired, o.Now)
+	anchor := o.Anchor
+	if anchor == nil && o.Verifier != nil {
+		anchor = channels.Keys(o.Verifier)
+	}
+	rd, err := newAnchoredReader(cs, anchor, o.Product, floor, floorSource, channels.ReportExpired, o.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -63,10 +63,14 @@ type Plan struct {
 	// some files and before writing pin.lock (it left PendingLockName):
 	// this one completes it.
 	Interrupted bool
-	lockOld     []byte
-	lockNew     []byte
-	pending     *Lock    // the interrupted update's journal
-	stale       []string // staged files a killed update left
+	// RootNotes are messages about the root of trust (a rotation followed,
+	// sequences forgotten, a plain keys: list that cannot rotate).
+	RootNotes []string
+	roots     []LockedRoot // the roots newer than pin.yaml's, for pin.lock
+	lockOld   []byte
+	lockNew   []byte
+	pending   *Lock    // the interrupted update's journal
+	stale     []string // staged files a killed update left
 }
 
 // FileChange is one file's old and new bytes.
@@ -116,16 +120,21 @@ func newReader(store channels.ReadStore, v *signing.Verifier, product string, lo
 // newReaderKnown is newReader with the index history taken from lock but
 // named knownSource in messages (audit raises pin.lock's floor to its cache).
 func newReaderKnown(store channels.ReadStore, v *signing.Verifier, product string, lock *Lock, knownSource string, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
+	var anchor channels.SignatureVerifier
+	if v != nil {
+		anchor = channels.Keys(v)
+	}
+	return newAnchoredReader(store, anchor, product, lock, knownSource, mode, now)
+}
+
+// newAnchoredReader is newReaderKnown over any trust anchor (a root of trust's roles).
+func newAnchoredReader(store channels.ReadStore, anchor channels.SignatureVerifier, product string, lock *Lock, knownSource string, mode channels.Mode, now func() time.Time) (*channels.Reader, error) {
 	o := channels.TrustOptions{Product: product, Mode: mode, Now: now, KnownSource: knownSource}
 	if lock != nil && (product == "" || lock.Product == product) {
 		o.Known = map[string]channels.KnownIndex{}
 		for name, li := range lock.Channels {
 			o.Known[name] = channels.KnownIndex{Sequence: li.Sequence, Digest: li.Digest}
 		}
-	}
-	var anchor channels.SignatureVerifier
-	if v != nil {
-		anchor = channels.Keys(v)
 	}
 	return channels.NewReader(store, anchor, o)
 }
@@ -183,15 +192,24 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
-	verifier, err := cfg.Verifier()
-	if err != nil {
-		return nil, exitcode.UsageError(err)
-	}
 	store, err := openStore(o.Store, cfg.Source, o.Open)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := newReader(store, verifier, cfg.Product, lock, channels.Enforce, o.now)
+	// The indexes are read while the root is probed: the probe for root N+1
+	// costs no round trip of its own. Nothing read is trusted before the
+	// root is settled; the reader verifies the indexes with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	early := prefetchChannels(ctx, store, readChannels(cfg.Channel))
+	trust, err := followRoots(ctx, cfg, lock, store, o.now())
+	if err != nil {
+		return nil, err
+	}
+	// Sequences recorded under index keys that have since changed are
+	// forgotten: rotating the index key undoes a thief's huge sequence.
+	lock = trust.applyTo(lock)
+	rd, err := trust.reader(early, cfg.Product, lock, channels.Enforce, o.now)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +235,7 @@ func PlanUpdate(ctx context.Context, cfg *Config, o UpdateOptions) (*Plan, error
 		return nil, err
 	}
 	pending := loadPending(cfg)
-	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil}
+	p := &Plan{Config: cfg, OldLock: lock, Release: vr, Selected: sel, pending: pending, Interrupted: pending != nil, RootNotes: trust.notes, roots: trust.lockRoots()}
 	if lock != nil && lock.Hold != nil && !o.Unhold && !o.Hold {
 		p.Held = lock.Hold
 		if cs, err := channels.ParseConstraint(cfg.Constraint); err == nil {
@@ -532,6 +550,8 @@ func (p *Plan) buildLock(indexes map[string]*channels.VerifiedChannel) *Lock {
 		Manifest:       string(vr.Doc.Bytes),
 		Signature:      strings.TrimSpace(string(vr.Doc.Signature)),
 		Bundle:         string(vr.Doc.Bundle),
+		MoreSignatures: vr.Doc.More,
+		Roots:          p.roots,
 	}
 	if p.OldLock != nil && p.OldLock.Product == p.Config.Product {
 		for n, li := range p.OldLock.Channels {

@@ -177,10 +177,13 @@ func (s *Signer) SignImage(ctx context.Context, ref name.Digest) (payloadJSON, s
 	return payloadJSON, sigB64, nil
 }
 
-// Verifier checks signatures against a set of trusted public keys; a signature
-// by any one of them is accepted, so keys can be rotated by trusting old and new.
+// Verifier checks signatures against a set of trusted public keys. By
+// default a signature by any one of them is accepted, so keys can be rotated
+// by trusting old and new; a root of trust's role sets a threshold of
+// distinct keys instead (NewThresholdVerifier).
 type Verifier struct {
-	keys []trustedKey
+	keys      []trustedKey
+	threshold int // distinct keys that must sign; 0 means 1
 	// identities, when set, checks documents' Sigstore bundles (VerifyDocument).
 	identities BundleVerifier
 }
@@ -188,8 +191,30 @@ type Verifier struct {
 type trustedKey struct {
 	id     string
 	source string
+	der    string // PKIX DER: a key listed twice (under two names) counts once
 	v      signature.Verifier
 }
+
+// ErrThreshold is wrapped (with ErrSignature) when valid signatures were
+// found, but by fewer distinct trusted keys than the threshold.
+var ErrThreshold = errors.New("too few distinct keys signed")
+
+// NewThresholdVerifier builds a verifier that accepts a document only when
+// at least threshold distinct keys among keys signed it.
+func NewThresholdVerifier(keys map[string][]byte, threshold int) (*Verifier, error) {
+	v, err := NewVerifier(keys)
+	if err != nil {
+		return nil, err
+	}
+	if threshold < 1 || threshold > len(v.keys) {
+		return nil, fmt.Errorf("threshold %d: must be 1 to the %d keys given", threshold, len(v.keys))
+	}
+	v.threshold = threshold
+	return v, nil
+}
+
+// Threshold is how many distinct keys must sign.
+func (v *Verifier) Threshold() int { return max(v.threshold, 1) }
 
 // NewVerifier builds a verifier from PEM public keys; source names each key
 // (a file path, say) in errors.
@@ -234,7 +259,16 @@ func (v *Verifier) add(source string, pemBytes []byte) error {
 	if err != nil {
 		return fmt.Errorf("public key %s: %w", source, err)
 	}
-	v.keys = append(v.keys, trustedKey{id: keyID(pub), source: source, v: sv})
+	der, err := cryptoutils.MarshalPublicKeyToDER(pub)
+	if err != nil {
+		return fmt.Errorf("public key %s: %w", source, err)
+	}
+	for _, k := range v.keys {
+		if k.der == string(der) {
+			return nil // the same key under another name: it counts once
+		}
+	}
+	v.keys = append(v.keys, trustedKey{id: keyID(pub), source: source, der: string(der), v: sv})
 	return nil
 }
 
@@ -248,21 +282,57 @@ func (v *Verifier) KeyIDs() []string {
 }
 
 // VerifyBlob checks a base64 signature over data and returns the id of the key
-// that made it. Failures wrap ErrSignature.
+// that made it. Failures wrap ErrSignature; a verifier whose threshold is
+// over one always fails here (one signature cannot meet it).
 func (v *Verifier) VerifyBlob(ctx context.Context, data, sigB64 []byte) (string, error) {
-	if len(sigB64) > maxSignatureSize {
-		return "", fmt.Errorf("%w: signature is %d bytes, over the %d-byte cap", ErrSignature, len(sigB64), maxSignatureSize)
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigB64)))
+	ids, err := v.VerifyBlobs(ctx, data, [][]byte{sigB64})
 	if err != nil {
-		return "", fmt.Errorf("%w: signature is not base64: %v", ErrSignature, err)
+		return "", err
 	}
-	for _, k := range v.keys {
-		if k.v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(data), options.WithContext(ctx)) == nil {
-			return k.id, nil
+	return ids[0], nil
+}
+
+// VerifyBlobs checks base64 signatures over data and returns the ids of the
+// distinct trusted keys that made them, in the order found. It succeeds when
+// at least the threshold of distinct keys signed: a key that signed twice,
+// or is listed twice, counts once; signatures by unknown keys, or that do not
+// check, are ignored unless too few remain. Failures wrap ErrSignature.
+func (v *Verifier) VerifyBlobs(ctx context.Context, data []byte, sigsB64 [][]byte) ([]string, error) {
+	signed := make([]bool, len(v.keys))
+	var ids []string
+	var bad []string
+	for i, sigB64 := range sigsB64 {
+		if len(sigB64) > maxSignatureSize {
+			bad = append(bad, fmt.Sprintf("signature %d is %d bytes, over the %d-byte cap", i+1, len(sigB64), maxSignatureSize))
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sigB64)))
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("signature %d is not base64: %v", i+1, err))
+			continue
+		}
+		for j, k := range v.keys {
+			if signed[j] {
+				continue
+			}
+			if k.v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(data), options.WithContext(ctx)) == nil {
+				signed[j] = true
+				ids = append(ids, k.id)
+				break
+			}
 		}
 	}
-	return "", fmt.Errorf("%w: no trusted key (%s) made this signature", ErrSignature, strings.Join(v.KeyIDs(), ", "))
+	if len(ids) >= v.Threshold() {
+		return ids, nil
+	}
+	why := strings.Join(bad, "; ")
+	if why != "" {
+		why = " (" + why + ")"
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: no trusted key (%s) made this signature%s", ErrSignature, strings.Join(v.KeyIDs(), ", "), why)
+	}
+	return nil, fmt.Errorf("%w: %w: %d of the %d required (signed by %s; trusted: %s)%s", ErrSignature, ErrThreshold, len(ids), v.Threshold(), strings.Join(ids, ", "), strings.Join(v.KeyIDs(), ", "), why)
 }
 
 // VerifyImage checks a simple-signing payload and its signature, and that the

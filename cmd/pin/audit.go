@@ -95,7 +95,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	if err != nil {
 		return exitcode.UsageError(err)
 	}
-	rsOpts, cfg, err := auditSource(a, opts)
+	rsOpts, cfg, err := auditSource(ctx, a, opts)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 
 // auditSource decides what to audit against: pin.yaml (explicit, or ./pin.yaml
 // when present) or --source with --key-file.
-func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config, error) {
+func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config, error) {
 	o := pin.ReleaseSetOptions{Now: a.now, CacheDir: opts.CacheDir, Offline: opts.Offline,
 		Open: channels.OpenOptions{Registry: registryOptions(a)}}
 	if o.CacheDir == "" {
@@ -238,10 +238,6 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 		if cfg, err = pin.LoadConfig(cfgPath); err != nil {
 			return o, nil, err
 		}
-		v, err := cfg.Verifier()
-		if err != nil {
-			return o, nil, exitcode.UsageError(err)
-		}
 		lock, err := pin.LoadLock(cfg.LockPath())
 		if err != nil {
 			return o, nil, err
@@ -253,7 +249,11 @@ func auditSource(a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config
 				return o, nil, err
 			}
 		}
-		o.Source, o.Product, o.Channel, o.Constraint, o.Verifier, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, v, lock
+		anchor, err := pin.LockedAnchor(ctx, cfg, lock)
+		if err != nil {
+			return o, nil, err
+		}
+		o.Source, o.Product, o.Channel, o.Constraint, o.Anchor, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, anchor, lock
 		if opts.Source != "" {
 			o.Source = opts.Source
 		}

@@ -25,6 +25,7 @@ type initOptions struct {
 	Source     string
 	Channel    string
 	KeyFile    string
+	RootSHA256 string
 	Constraint string
 	Files      []string
 	Style      string
@@ -35,8 +36,12 @@ type initOptions struct {
 func newInitCmd(a *app) *cobra.Command {
 	opts := &initOptions{}
 	cmd := &cobra.Command{
-		Use:   "init --source STORE --channel stable|edge --key-file K.pub",
+		Use:   "init --source STORE --channel stable|edge (--root-sha256 FINGERPRINT | --key-file K.pub)",
 		Short: "Write a commented pin.yaml after checking the source serves a channel signed by the key",
+		Long: `With --root-sha256 (the fingerprint of the producer's root of trust, given out of
+band; pin root publish prints it), pin.yaml holds that root and pin follows the
+producer's key rotations by itself. With --key-file it holds one key, which
+cannot rotate.`,
 		Example: `  pin init --source oci://registry.example/storage-service-releases --channel stable --key-file release.pub
   pin init --source https://releases.example.org/storage-service --channel edge --key-file release.pub --constraint "~1.5"
   pin init --source ./releases --channel stable --key-file release.pub --files "infra/**/*.tf" --style tag+digest`,
@@ -48,14 +53,14 @@ func newInitCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "where to write the consumer configuration")
 	cmd.Flags().StringVar(&opts.Source, "source", "", "store releases are published in (required)")
 	cmd.Flags().StringVar(&opts.Channel, "channel", channels.Stable, "channel to follow: stable or edge")
-	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "publisher's public key (required)")
+	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "publisher's public key (or --root-sha256)")
+	cmd.Flags().StringVar(&opts.RootSHA256, "root-sha256", "", "fingerprint (hex sha256) of the producer's root of trust, found in the store")
 	cmd.Flags().StringVar(&opts.Constraint, "constraint", "", `SemVer constraint, e.g. "~1.5"`)
 	cmd.Flags().StringArrayVar(&opts.Files, "files", nil, "file glob to manage (repeatable; default: Terraform, YAML, JSON, Dockerfiles)")
 	cmd.Flags().StringVar(&opts.Style, "style", pin.StyleDigest, "reference style: digest or tag+digest")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing pin.yaml")
 	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
 	_ = cmd.MarkFlagRequired("source")
-	_ = cmd.MarkFlagRequired("key-file")
 	return cmd
 }
 
@@ -69,14 +74,18 @@ func runInit(ctx context.Context, a *app, opts *initOptions) error {
 	}
 	defer unlock()
 	cfg, err := pin.Init(ctx, pin.InitOptions{
-		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile,
+		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile, RootSHA256: opts.RootSHA256,
 		Constraint: opts.Constraint, Files: opts.Files, Style: opts.Style, Force: opts.Force, Now: a.now,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Out, "Wrote %s: %s on %s, signed by the key in %s.\nNext: pin update --dry-run\n", opts.Config, cfg.Product, cfg.Channel, opts.KeyFile)
+	trust := "signed by the key in " + opts.KeyFile
+	if opts.RootSHA256 != "" {
+		trust = "trusting root of trust sha256 " + opts.RootSHA256
+	}
+	fmt.Fprintf(a.Out, "Wrote %s: %s on %s, %s.\nNext: pin update --dry-run\n", opts.Config, cfg.Product, cfg.Channel, trust)
 	return nil
 }
 
@@ -208,6 +217,9 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		prev = plan.OldLock.Version
 	}
 	rel := plan.Release.Release
+	for _, n := range plan.RootNotes {
+		fmt.Fprintf(a.Err, "pin: note: %s\n", n)
+	}
 	if opts.Output == "json" {
 		out := updateJSON{Version: rel.Version, Channel: plan.Selected.Channel, Digest: plan.Release.Digest, Previous: prev,
 			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: currentReferences(plan), Warnings: []string{}, Diff: plan.Diff()}

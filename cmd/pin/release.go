@@ -20,6 +20,7 @@ import (
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
 	"github.com/wellcomecollection/pin/signing/keyless"
+	"github.com/wellcomecollection/pin/trustroot"
 )
 
 func newReleaseCmd(a *app) *cobra.Command {
@@ -50,6 +51,10 @@ type producerFlags struct {
 	Key           string
 	Output        string
 	IdentityToken string
+	// IndexKey signs channel indexes when the store's root gives the index
+	// role its own key; CoSignKeys add signatures for a threshold over one.
+	IndexKey   string
+	CoSignKeys []string
 	// Record is the publish record (default: release.state.json next to
 	// release.yaml); NewChannel and AdoptStore are its two explicit
 	// overrides. See channels.Record.
@@ -63,6 +68,8 @@ func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Key, "key", "", "key that signs: a cosign key file (password from COSIGN_PASSWORD), env://VAR, awskms:///alias/NAME, or "+keylessKeyRef+" (keyless: the CI job's identity, Fulcio and Rekor)")
 	cmd.Flags().StringVar(&f.IdentityToken, "identity-token", "", "with --key "+keylessKeyRef+": file holding the OIDC identity token (default: SIGSTORE_ID_TOKEN, GitHub Actions or Buildkite)")
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&f.IndexKey, "index-key", "", "key that signs channel indexes, when the store's root lists another key for the index role than for releases (default: --key)")
+	cmd.Flags().StringArrayVar(&f.CoSignKeys, "co-sign-key", nil, "a further key that signs each channel index, for an index role whose threshold is over one (repeatable)")
 	cmd.Flags().StringVar(&f.Record, "record", "", "publish record: what this pipeline last published per channel, committed with release.yaml (default: "+channels.DefaultRecordName+" next to --config)")
 	cmd.Flags().BoolVar(&f.NewChannel, "new-channel", false, "start a channel the store lost again, empty, after the sequence the publish record holds")
 	cmd.Flags().BoolVar(&f.AdoptStore, "adopt-store", false, "trust the store's current channel indexes that the publish record does not know yet, and record them")
@@ -130,8 +137,46 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, Identities: identities, TTLs: ttls, Waiting: waiting,
-		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}, nil
+	pub := &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, Identities: identities, TTLs: ttls, Waiting: waiting,
+		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}
+	if err := f.roles(ctx, a, pub); err != nil {
+		return nil, nil, err
+	}
+	return cfg, pub, nil
+}
+
+// roles puts the publisher under the store's root of trust, when it has
+// one, and loads the index and co-signing keys.
+func (f *producerFlags) roles(ctx context.Context, a *app, pub *channels.Publisher) error {
+	if f.IndexKey != "" {
+		s, err := loadSigner(ctx, a, f.IndexKey)
+		if err != nil {
+			return err
+		}
+		pub.IndexSigner = s
+	}
+	for _, ref := range f.CoSignKeys {
+		s, err := loadSigner(ctx, a, ref)
+		if err != nil {
+			return err
+		}
+		pub.CoSigners = append(pub.CoSigners, s)
+	}
+	rs, ok := pub.Store.(channels.RootStore)
+	if !ok {
+		return nil
+	}
+	chain, err := trustroot.Latest(ctx, channels.RootFetcher(rs), pub.Product, a.now())
+	if err != nil {
+		return fmt.Errorf("root of trust of %s: %w", pub.Store, err)
+	}
+	if chain != nil {
+		pub.Root = chain.Newest()
+		for i := len(chain.Roots) - 2; i >= 0; i-- {
+			pub.PreviousRoots = append(pub.PreviousRoots, chain.Roots[i])
+		}
+	}
+	return nil
 }
 
 type releaseCreateOptions struct {

@@ -1,0 +1,48 @@
+package channels
+
+import (
+	"context"
+	"errors"
+
+	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/trustroot"
+)
+
+// RootAnchor is a root of trust as Trusted's anchor: a channel index needs a
+// threshold of distinct keys of its channel's index role (index-<channel>
+// when the root has one, else index), a release a threshold of the release
+// role. Earlier roots, when given (newest first), also vouch for an index:
+// the publisher's first publish after an index key rotation builds on the
+// index the old key signed. Consumers give none.
+func RootAnchor(root *trustroot.Trusted, earlier ...*trustroot.Trusted) SignatureVerifier {
+	return rootAnchor{root: root, earlier: earlier}
+}
+
+type rootAnchor struct {
+	root    *trustroot.Trusted
+	earlier []*trustroot.Trusted
+}
+
+func (a rootAnchor) VerifySignatures(ctx context.Context, s Signed) ([]string, error) {
+	ids, err := verifyRole(ctx, a.root, s)
+	if s.Role != RoleIndex {
+		return ids, err
+	}
+	for _, prev := range a.earlier {
+		if !errors.Is(err, signing.ErrSignature) {
+			break
+		}
+		ids, err = verifyRole(ctx, prev, s)
+	}
+	return ids, err
+}
+
+func verifyRole(ctx context.Context, t *trustroot.Trusted, s Signed) ([]string, error) {
+	role := manifest.RoleRelease
+	if s.Role == RoleIndex {
+		role = t.Root.IndexRole(s.Channel)
+	}
+	sigs := append([]manifest.Signature{{Sig: string(s.Doc.Signature)}}, s.Doc.More...)
+	return t.VerifyRole(ctx, role, s.Doc.Bytes, sigs)
+}
