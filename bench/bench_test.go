@@ -84,8 +84,12 @@ func TestResolverTokenPerGroup(t *testing.T) {
 		}
 	}
 	got := e.Proxy.counts()
-	if got.tokens < 2 || got.tokens > 4 || got.requests != n+2*got.tokens {
-		t.Errorf("proxy counted %+v: want 2 to 4 tokens (6 KB of scopes each), one ping per token and %d HEADs", got, n)
+	// The groups authenticate concurrently: a group that starts after
+	// another has remembered the host's challenge skips its ping, so there
+	// is one ping per host at least and one per token at most.
+	pings := got.requests - int64(n) - got.tokens
+	if got.tokens < 2 || got.tokens > 4 || pings < 1 || pings > got.tokens || got.denied != pings {
+		t.Errorf("proxy counted %+v: want 2 to 4 tokens (6 KB of scopes each), 1 to one ping per token (each answered 401) and %d HEADs", got, n)
 	}
 
 	// Confirming the tags (release create does, before signing) reuses the

@@ -198,7 +198,7 @@ func (r *report) markdown() string {
 	b.WriteString("### Start-up and size\n\n")
 	lo, hi := r.Startup.spread()
 	fmt.Fprintf(&b, "- `pin version`: median %s over %d runs (range %s – %s), peak RSS %s\n", secs(r.Startup.median()), len(r.Startup.Samples), secs(lo), secs(hi), rssText(r.Startup.RSS))
-	fmt.Fprintf(&b, "- Binary (`CGO_ENABLED=0 go build -trimpath -ldflags '-s -w'`, as `make build`): %s (%d bytes)\n\n", mb(r.BinarySize), r.BinarySize)
+	fmt.Fprintf(&b, "- Binary (`CGO_ENABLED=0 go build -trimpath -tags grpcnotrace -ldflags '-s -w'`, as `make build`): %s (%d bytes)\n\n", mb(r.BinarySize), r.BinarySize)
 
 	if len(r.GoBench) > 0 {
 		b.WriteString("### Go benchmarks (`go test -run '^$' -bench . -benchmem ./...`)\n\n")

@@ -155,12 +155,13 @@ func display(argv []string) string {
 	return strings.Join(argv, " ")
 }
 
-// buildPin builds cmd/pin as `make build` does (CGO off, -trimpath, -s -w)
+// buildPin builds cmd/pin as `make build` does (CGO off, -trimpath, the
+// grpcnotrace tag, -s -w)
 // into dir and returns the binary's path.
 func buildPin(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "pin")
 	ldflags := "-s -w -X main.version=bench -X main.commit=" + gitCommit(root)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "./cmd/pin")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", ldflags, "-o", bin, "./cmd/pin")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

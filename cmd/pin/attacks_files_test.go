@@ -107,9 +107,9 @@ func TestCheckEvadedBySpelling(t *testing.T) {
 			if !equalSnapshots(before, snapshotDir(t, w.project())) {
 				t.Fatal("pin check changed a file")
 			}
-			// update cannot fix the spelling: it leaves the file as it is
-			// and says where it is (or refuses the encoding). A product value
-			// left unpinned is a finding (exit 4, pin.UnmanagedError).
+			// update cannot fix the spelling: it pins what it can, leaves the
+			// file as it is and says where it is with exit 4, as for every
+			// product value it cannot pin (or refuses the encoding).
 			old := mustRead(t, p)
 			r = runPin(t, w.project(), nil, "update")
 			if tc.code == 2 && r.code != 2 || tc.code == 4 && (r.code != 4 || !strings.Contains(r.err, tc.file+":")) {

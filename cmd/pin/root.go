@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,8 +32,11 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 		SilenceErrors: true,
 	}
 	// pin --version prints what pin version does, as gh and kubectl accept both.
-	root.Version = currentBuild().Version
-	root.SetVersionTemplate(currentBuild().String() + "\n")
+	// The flag is pin's own, not cobra's (root.Version with SetVersionTemplate):
+	// cobra renders a version template with text/template, whose reflective
+	// method calls switch off the linker's dead-method elimination for the
+	// whole binary (BENCHMARKS.md, "Binary size").
+	showVersion := root.Flags().BoolP("version", "v", false, "print pin's version, as pin version does")
 	root.PersistentFlags().BoolVarP(&a.Quiet, "quiet", "q", false, "no progress or retry lines on stderr (shown only on a terminal)")
 	root.SetIn(a.In)
 	root.SetOut(a.Out)
@@ -56,7 +60,13 @@ Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
 	)
 	root.InitDefaultCompletionCmd()
 	root.Args = cobra.NoArgs // "pin bogus" is an unknown command, a usage error
-	root.RunE = groupHelp
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if *showVersion {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), currentBuild().String())
+			return err
+		}
+		return groupHelp(cmd, args)
+	}
 	markArgErrors(root)
 	addCompletions(root, a)
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {

@@ -85,8 +85,9 @@ func TestRootCeremony(t *testing.T) {
 	runPin(t, dir, both, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key", "--index-key", key("ci")).mustSucceed(t, "create")
 
 	consumer := t.TempDir()
-	// Something to pin: an update that finds nothing of the product fails (exit 2).
-	if err := os.WriteFile(filepath.Join(consumer, "main.tf"), []byte("locals {\n  image = \""+serviceRepo(host, services[0])+":latest\"\n}\n"), 0o644); err != nil {
+	// A project with something to pin: an update that finds nothing fails.
+	tf := "locals {\n  bags = \"" + serviceRepo(host, "bags_api") + ":latest\"\n}\n"
+	if err := os.WriteFile(filepath.Join(consumer, "main.tf"), []byte(tf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runPin(t, consumer, nil, "init", "--source", filepath.Join(dir, "store"), "--channel", "edge", "--root-sha256", m[1]).mustSucceed(t, "init --root-sha256")

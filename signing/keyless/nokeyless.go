@@ -11,7 +11,7 @@ import (
 
 // This file stands in for sigstore-go when pin is built with -tags nokeyless,
 // which leaves keyless signing and identity verification out of the binary
-// (8.7 MB stripped; BENCHMARKS.md). Every entry point says so.
+// (5.2 MB stripped; BENCHMARKS.md). Every entry point says so.
 
 var errNotBuilt = errors.New("this pin is built without keyless (Sigstore) support (-tags nokeyless): sign and trust with keys, or use a build without that tag")
 
