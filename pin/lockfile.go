@@ -38,13 +38,31 @@ func recordedStaged(cfg *Config, candidates []string) (recorded, foreign []strin
 		}
 	}
 	for _, c := range candidates {
-		if listed[c] {
+		if listed[c] || ownStaged(cfg, c) {
 			recorded = append(recorded, c)
 		} else {
 			foreign = append(foreign, c)
 		}
 	}
 	return recorded, foreign
+}
+
+// ownStaged reports whether path is a staged copy of one of pin's own files
+// in the project's directory (pin.lock, the journal, the staged record): a
+// kill while pin wrote one of those leaves it, and nobody else writes under
+// pin's reserved names, so it is pin's to remove although no record lists
+// it (the record cannot list the staging of its own journal or itself).
+func ownStaged(cfg *Config, path string) bool {
+	dir, base := filepath.Split(path)
+	if filepath.Clean(dir) != filepath.Clean(cfg.Dir()) || !atomicfile.IsStaged(base) {
+		return false
+	}
+	for _, own := range []string{projectfiles.LockName, PendingLockName, StagedRecordName} {
+		if rest, ok := strings.CutPrefix(base, "."+own+".pin-"); ok && rest != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // recordStaged makes the list of staged files durable before any is created.

@@ -141,7 +141,10 @@ func TestUpdateLeavesLookalikes(t *testing.T) {
 	if _, err := f.update(UpdateOptions{To: "1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
-	users := []string{".notes.pin-123", "sub/.compose.yaml.pin-456", ".pin.lock.pin-9"}
+	// Not pin's: a lookalike of a config's staged copy, and one of pin.lock's
+	// outside the project's directory (pin owns only its own directory's
+	// pin.lock, journal and staged record, and their staged copies).
+	users := []string{".notes.pin-123", "sub/.compose.yaml.pin-456", "sub/.pin.lock.pin-9"}
 	for _, u := range users {
 		f.write(u, "the user's own "+u)
 	}
@@ -155,9 +158,28 @@ func TestUpdateLeavesLookalikes(t *testing.T) {
 	if err := atomicfile.StageAs(leftover, []byte("half an update"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A kill while pin wrote its journal, its record or pin.lock leaves a
+	// staged copy no record lists (the record cannot list its own staging):
+	// under pin's reserved names in the project's directory, it is pin's.
+	var own []string
+	for _, name := range []string{PendingLockName, StagedRecordName, "pin.lock"} {
+		n, err := atomicfile.StagedName(filepath.Join(f.dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicfile.StageAs(n, []byte("killed mid-write"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		own = append(own, n)
+	}
 	plan, err := f.update(UpdateOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, n := range own {
+		if _, err := os.Lstat(n); !os.IsNotExist(err) {
+			t.Errorf("pin's own leftover %s is still there: %v", filepath.Base(n), err)
+		}
 	}
 	for _, u := range users {
 		if got := f.read(u); got != "the user's own "+u {
