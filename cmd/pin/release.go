@@ -142,6 +142,14 @@ func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.C
 	if err := f.roles(ctx, a, pub); err != nil {
 		return nil, nil, err
 	}
+	// The roles' CI identities are checked with release.yaml's sigstore: trusted root.
+	for _, t := range append([]*trustroot.Trusted{pub.Root}, pub.PreviousRoots...) {
+		if t != nil {
+			t.Identities = func(ids []keyless.Identity) (signing.BundleVerifier, error) {
+				return keyless.NewLazyVerifier(ids, cfg.Sigstore.Source())
+			}
+		}
+	}
 	return cfg, pub, nil
 }
 
