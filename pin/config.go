@@ -465,6 +465,10 @@ func (c *Config) Encode() []byte {
 			fmt.Fprintf(&b, "  - %s\n", yamlString(r))
 		}
 	}
+	if c.Sigstore.TrustedRoot != "" {
+		b.WriteString("# Sigstore's trusted root, for the CI identities the root of trust lists (no TUF, no network).\n")
+		fmt.Fprintf(&b, "sigstore:\n  trustedRoot: %s\n", yamlString(c.Sigstore.TrustedRoot))
+	}
 	return []byte(b.String())
 }
 
