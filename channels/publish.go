@@ -605,7 +605,7 @@ func (p *Publisher) checkSigners(channel string, release bool) error {
 		distinct[id] = true
 	}
 	if need := p.Root.Root.Roles[role].Threshold; len(distinct) < need {
-		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct signers to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
+		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct keys (an identity counts as one) to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
 	}
 	return nil
 }

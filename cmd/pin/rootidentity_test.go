@@ -31,7 +31,7 @@ func TestRootIdentitySigners(t *testing.T) {
 		{name: "release workflow", repo: keylessRepo},
 		{name: "wrong repository", repo: "evil/storage-service", wantCode: 3, wantErr: "does not carry an identity"},
 		{name: "identity and key meet threshold 2", repo: keylessRepo, threshold2: true, coSign: true},
-		{name: "identity alone under threshold 2", repo: keylessRepo, threshold2: true, wantCode: 2, wantErr: "needs 2 distinct signers"},
+		{name: "identity alone under threshold 2", repo: keylessRepo, threshold2: true, wantCode: 2, wantErr: "needs 2 distinct keys"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
