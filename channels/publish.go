@@ -312,6 +312,9 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	if err != nil {
 		return nil, err
 	}
+	if err := p.checkBundle(ctx, manifest.RoleRelease, b, bundle); err != nil {
+		return nil, err
+	}
 	if err := p.Store.PutRelease(ctx, rel.Version, Document{Bytes: b, Signature: sig, Bundle: bundle}); err != nil {
 		if errors.Is(err, ErrExists) {
 			return nil, exitcode.UsageError(fmt.Errorf("publish release %s to %s: %w", rel.Version, p.Store, err))
@@ -532,6 +535,18 @@ func (p *Publisher) checkRole(role string, s *signing.Signer) error {
 	if p.Root == nil {
 		return nil
 	}
+	if s.Keyless() {
+		// Which identity a keyless signature carries is known only once
+		// Fulcio certifies it: here the role must list some identity, and
+		// checkBundle verifies the signature itself before it is published.
+		r := p.Root.Root.Roles[role]
+		for _, id := range r.KeyIDs {
+			if p.Root.Root.Keys[id].Type == manifest.KeyTypeSigstoreIdentity {
+				return nil
+			}
+		}
+		return exitcode.UsageError(fmt.Errorf("role %s in root version %d of %s lists no CI identity, so a keyless signature (--key sigstore) counts for nothing: add the pipeline's identity with pin root add-key --role %s --identity-issuer ... --identity-subject ...", role, p.Root.Root.Version, p.Store, role))
+	}
 	id, err := trustroot.KeyID(s.PublicKey())
 	if err != nil {
 		return err
@@ -539,6 +554,23 @@ func (p *Publisher) checkRole(role string, s *signing.Signer) error {
 	r := p.Root.Root.Roles[role]
 	if !slices.Contains(r.KeyIDs, id) {
 		return exitcode.UsageError(fmt.Errorf("key %s is not listed for role %s in root version %d of %s: sign with one of its keys (%s), or add this key with pin root add-key --role %s", id[:16], role, p.Root.Root.Version, p.Store, strings.Join(r.KeyIDs, ", "), role))
+	}
+	return nil
+}
+
+// checkBundle verifies a keyless signature the publisher just made against
+// the identities role lists, before anything is published: a pipeline whose
+// certificate carries another identity (another repository, a branch the
+// role does not name) is refused as every consumer would refuse it.
+func (p *Publisher) checkBundle(ctx context.Context, role string, data, bundle []byte) error {
+	if p.Root == nil || len(bundle) == 0 {
+		return nil
+	}
+	if _, err := p.Root.VerifyIdentity(ctx, role, data, bundle); err != nil {
+		if errors.Is(err, signing.ErrSignature) {
+			return exitcode.TrustError(fmt.Errorf("the keyless signature does not carry an identity %s lists for role %s, so consumers would refuse it: %w", p.Store, role, err))
+		}
+		return err
 	}
 	return nil
 }
@@ -565,11 +597,15 @@ func (p *Publisher) checkSigners(channel string, release bool) error {
 		if err := p.checkRole(role, s); err != nil {
 			return err
 		}
+		if s.Keyless() {
+			distinct["identity"] = true // one bundle: at most one identity
+			continue
+		}
 		id, _ := trustroot.KeyID(s.PublicKey())
 		distinct[id] = true
 	}
 	if need := p.Root.Root.Roles[role].Threshold; len(distinct) < need {
-		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct keys to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
+		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct keys (an identity counts as one) to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
 	}
 	return nil
 }
@@ -594,6 +630,9 @@ func (p *Publisher) signIndex(ctx context.Context, channel string, b []byte) (Do
 			// The first signer may be keyless: its bundle goes with the document.
 			sig, bundle, err := s.SignDocument(ctx, b)
 			if err != nil {
+				return Document{}, err
+			}
+			if err := p.checkBundle(ctx, role, b, bundle); err != nil {
 				return Document{}, err
 			}
 			doc = Document{Bytes: b, Signature: sig, Bundle: bundle}

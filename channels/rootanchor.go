@@ -10,7 +10,8 @@ import (
 )
 
 // RootAnchor is a root of trust as Trusted's anchor: a channel index needs a
-// threshold of distinct keys of its channel's index role (index-<channel>
+// threshold of distinct signers (keys, and CI identities by the document's
+// Sigstore bundle) of its channel's index role (index-<channel>
 // when the root has one, else index), a release a threshold of the release
 // role. Earlier roots, when given (newest first), also vouch for an index:
 // the publisher's first publish after an index key rotation builds on the
@@ -43,6 +44,12 @@ func verifyRole(ctx context.Context, t *trustroot.Trusted, s Signed) ([]string, 
 	if s.Role == RoleIndex {
 		role = t.Root.IndexRole(s.Channel)
 	}
-	sigs := append([]manifest.Signature{{Sig: string(s.Doc.Signature)}}, s.Doc.More...)
-	return t.VerifyRole(ctx, role, s.Doc.Bytes, sigs)
+	var sigs []manifest.Signature
+	if len(s.Doc.Signature) > 0 {
+		sigs = append(sigs, manifest.Signature{Sig: string(s.Doc.Signature)})
+	}
+	sigs = append(sigs, s.Doc.More...)
+	// The bundle counts as one more signer when it verifies against an
+	// identity the role lists (trustroot.Trusted.VerifyDocument).
+	return t.VerifyDocument(ctx, role, s.Doc.Bytes, sigs, s.Doc.Bundle)
 }

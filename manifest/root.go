@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,6 +42,10 @@ const (
 	KeyTypeECDSAP384 = "ecdsa-p384"
 	KeyTypeRSA       = "rsa"
 	KeyTypeEd25519   = "ed25519"
+	// KeyTypeSigstoreIdentity is a signer that is a CI identity rather than
+	// a key: a document's Sigstore bundle counts for it when its Fulcio
+	// certificate carries the identity (see signing/keyless).
+	KeyTypeSigstoreIdentity = "sigstore-identity"
 )
 
 // Root is the signed root of trust: which keys may sign what, and how many
@@ -58,9 +63,35 @@ type Root struct {
 
 // Key is one signer a root lists, named in roles by its id: the hex sha256
 // of the public key's DER (PKIX) encoding.
+//
+// A key of type sigstore-identity has no public key but an identity, and
+// its id is the hex sha256 of the identity's canonical JSON.
 type Key struct {
-	Type      string `json:"type"`
-	PublicKey string `json:"publicKey"` // PEM
+	Type      string    `json:"type"`
+	PublicKey string    `json:"publicKey,omitempty"` // PEM
+	Identity  *Identity `json:"identity,omitempty"`
+}
+
+// Identity is a CI identity a root lists as a signer: the fields of
+// pin.yaml's identities (signing/keyless.Identity), which checks them.
+type Identity struct {
+	Name             string `json:"name,omitempty"`
+	Issuer           string `json:"issuer"`
+	Subject          string `json:"subject,omitempty"`
+	SubjectRegexp    string `json:"subjectRegexp,omitempty"`
+	SourceRepository string `json:"sourceRepository,omitempty"`
+	Ref              string `json:"ref,omitempty"`
+	Trigger          string `json:"trigger,omitempty"`
+}
+
+// IdentityKeyID is the id a root gives an identity: the hex sha256 of its
+// canonical JSON, so the same identity has the same id in every root.
+func IdentityKeyID(id Identity) (string, error) {
+	b, err := canonical(&id)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(Digest(bytes.TrimSpace(b)), "sha256:"), nil
 }
 
 // Role lists the key ids that may sign a role's documents and how many
@@ -150,6 +181,14 @@ func (r *Root) Validate() error {
 		}
 		switch key.Type {
 		case KeyTypeECDSAP256, KeyTypeECDSAP384, KeyTypeRSA, KeyTypeEd25519:
+			if key.Identity != nil {
+				return fieldErr(k, "keys."+id+".identity", "is set on a %s key (only a %s entry has one)", key.Type, KeyTypeSigstoreIdentity)
+			}
+		case KeyTypeSigstoreIdentity:
+			if err := validIdentityEntry(id, key); err != nil {
+				return fieldErr(k, "keys."+id, "%v", err)
+			}
+			continue
 		default:
 			return fieldErr(k, "keys."+id+".type", "%q is not a key type this build knows", key.Type)
 		}
@@ -174,8 +213,12 @@ func (r *Root) Validate() error {
 		}
 		seen := map[string]bool{}
 		for _, id := range role.KeyIDs {
-			if _, ok := r.Keys[id]; !ok {
+			key, ok := r.Keys[id]
+			if !ok {
 				return fieldErr(k, "roles."+name+".keyids", "names %s, which keys does not list", id)
+			}
+			if name == RoleRoot && key.Type == KeyTypeSigstoreIdentity {
+				return fieldErr(k, "roles."+name+".keyids", "names identity %s: roots are signed with keys (pin root sign), so the root role lists keys only", id)
 			}
 			if seen[id] {
 				return fieldErr(k, "roles."+name+".keyids", "lists %s twice", id)
@@ -185,6 +228,32 @@ func (r *Root) Validate() error {
 		if role.Threshold < 1 || role.Threshold > len(role.KeyIDs) {
 			return fieldErr(k, "roles."+name+".threshold", "is %d, must be 1 to %d (the role's keys)", role.Threshold, len(role.KeyIDs))
 		}
+	}
+	return nil
+}
+
+// validIdentityEntry checks the shape of a sigstore-identity entry; the
+// identity's policy (anchored regular expressions and so on) is checked by
+// signing/keyless when the root is parsed.
+func validIdentityEntry(id string, key Key) error {
+	if key.PublicKey != "" {
+		return fmt.Errorf("a %s entry has no publicKey", KeyTypeSigstoreIdentity)
+	}
+	if key.Identity == nil {
+		return fmt.Errorf("a %s entry needs an identity (issuer, subject)", KeyTypeSigstoreIdentity)
+	}
+	if strings.TrimSpace(key.Identity.Issuer) == "" {
+		return errors.New("identity needs an issuer")
+	}
+	if (key.Identity.Subject == "") == (key.Identity.SubjectRegexp == "") {
+		return errors.New("identity needs a subject or a subjectRegexp (one of them)")
+	}
+	want, err := IdentityKeyID(*key.Identity)
+	if err != nil {
+		return err
+	}
+	if want != id {
+		return fmt.Errorf("the identity's id is %s (the sha256 of its canonical JSON)", want)
 	}
 	return nil
 }

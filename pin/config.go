@@ -131,14 +131,19 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
 		return nil, errAt("constraint", "%v", err)
 	}
+	rootListsIdentities := false
 	switch {
 	case c.Root != "" && len(c.Keys) > 0:
 		return nil, errAt("keys", "give root or keys, not both: the root lists the keys")
 	case c.Root != "" && len(c.Identities) > 0:
-		return nil, errAt("identities", "give root or identities, not both: a root of trust lists keys only (identities: trusts CI identities beside plain keys:)")
+		return nil, errAt("identities", "give root or identities, not both: the root lists the identities its roles trust (pin root add-key --identity-issuer ...)")
 	case c.Root != "":
-		if _, err := c.TrustedRoot(); err != nil {
+		t, err := c.TrustedRoot()
+		if err != nil {
 			return nil, errAt("root", "%v", err)
+		}
+		for _, k := range t.Root.Keys {
+			rootListsIdentities = rootListsIdentities || k.Type == manifest.KeyTypeSigstoreIdentity
 		}
 	case len(c.Keys) == 0 && len(c.Identities) == 0:
 		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities, or give the producer's root)")
@@ -149,7 +154,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		}
 	}
 	c.Sigstore = c.Sigstore.Resolve(c.Dir())
-	if len(c.Identities) > 0 {
+	if len(c.Identities) > 0 || rootListsIdentities {
 		if err := c.Sigstore.Check(); err != nil {
 			return nil, errAt("sigstore", "%v", err)
 		}
@@ -272,6 +277,7 @@ func (c *Config) TrustedRoot() (*trustroot.Trusted, error) {
 		if err != nil {
 			return nil, err
 		}
+		t.Identities = c.IdentityVerifier()
 		return t, nil
 	}
 	keys, err := c.keyPEMs()
@@ -283,6 +289,16 @@ func (c *Config) TrustedRoot() (*trustroot.Trusted, error) {
 			Keys: map[string]manifest.Key{}, Roles: map[string]manifest.Role{}}, Legacy: true}, nil
 	}
 	return trustroot.FromKeys(c.Product, keys)
+}
+
+// IdentityVerifier checks Sigstore bundles against the identities a root's
+// role lists, with the trusted root pin.yaml's sigstore: settings name (a
+// trusted_root.json, or Sigstore's TUF repository), loaded only when a
+// bundle is checked.
+func (c *Config) IdentityVerifier() trustroot.IdentityVerifier {
+	return func(ids []keyless.Identity) (signing.BundleVerifier, error) {
+		return keyless.NewLazyVerifier(ids, c.Sigstore.Source())
+	}
 }
 
 // LegacyAnchor is the trust anchor of a pin.yaml without a root: any one of
@@ -415,6 +431,10 @@ func (c *Config) Encode() []byte {
 		for _, r := range c.Repositories {
 			fmt.Fprintf(&b, "  - %s\n", yamlString(r))
 		}
+	}
+	if c.Sigstore.TrustedRoot != "" {
+		b.WriteString("# Sigstore's trusted root, for the CI identities the root of trust lists (no TUF, no network).\n")
+		fmt.Fprintf(&b, "sigstore:\n  trustedRoot: %s\n", yamlString(c.Sigstore.TrustedRoot))
 	}
 	return []byte(b.String())
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 	"github.com/wellcomecollection/pin/trustroot"
 )
 
@@ -34,8 +35,11 @@ type InitOptions struct {
 	Style      string
 	Force      bool
 	Now        func() time.Time
-	Store      channels.ReadStore // overrides Source when set (tests, the demo)
-	Open       channels.OpenOptions
+	// SigstoreTrustedRoot is a trusted_root.json (relative to the working
+	// directory) for the CI identities the root lists; empty: Sigstore's TUF.
+	SigstoreTrustedRoot string
+	Store               channels.ReadStore // overrides Source when set (tests, the demo)
+	Open                channels.OpenOptions
 }
 
 // Init verifies that the source serves a channel signed by the key, then
@@ -68,6 +72,8 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		sigstore := &Config{Sigstore: keyless.TrustConfig{TrustedRoot: o.SigstoreTrustedRoot}}
+		trusted.Identities = sigstore.IdentityVerifier()
 		now := time.Now()
 		if o.Now != nil {
 			now = o.Now()
@@ -109,6 +115,12 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
 		Files: o.Files, Style: o.Style, Root: rootDoc, Repositories: repos,
+	}
+	if o.SigstoreTrustedRoot != "" {
+		cfg.Sigstore.TrustedRoot = mustAbs(o.SigstoreTrustedRoot)
+		if rel, err := filepath.Rel(filepath.Dir(mustAbs(o.Path)), cfg.Sigstore.TrustedRoot); err == nil && !strings.HasPrefix(rel, "..") {
+			cfg.Sigstore.TrustedRoot = rel
+		}
 	}
 	if pem != nil {
 		cfg.Keys = []string{string(pem)}

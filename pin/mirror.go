@@ -54,16 +54,21 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 	if o.Config != nil {
 		cfg := o.Config
 		source, product, channel = cfg.Source, cfg.Product, cfg.Channel
-		v, err := cfg.Verifier()
-		if err != nil {
-			return nil, exitcode.UsageError(err)
+		if cfg.Root == "" {
+			// A root's roles are checked by followRoots below; a release
+			// role that lists identities has no plain key verifier.
+			v, err := cfg.Verifier()
+			if err != nil {
+				return nil, exitcode.UsageError(err)
+			}
+			verifier = v
 		}
-		verifier = v
+		var err error
 		if lock, err = LoadLock(cfg.LockPath()); err != nil {
 			return nil, err
 		}
 	}
-	if verifier == nil {
+	if verifier == nil && o.Config == nil {
 		return nil, exitcode.UsageError(errors.New("no trusted key: pass --config pin.yaml, or --source STORE with --key-file PUB"))
 	}
 	to := ""

@@ -54,6 +54,32 @@ func AddKey(r *manifest.Root, role string, pemBytes []byte) (string, error) {
 	return id, nil
 }
 
+// AddIdentity lists a CI identity in role as a signer (a sigstore-identity
+// entry, creating the role with threshold 1 if it is new) and returns its id.
+func AddIdentity(r *manifest.Root, role string, id manifest.Identity) (string, error) {
+	if role == manifest.RoleRoot {
+		return "", fmt.Errorf("the root role lists keys only: roots are signed with keys (pin root sign)")
+	}
+	keyID, err := manifest.IdentityKeyID(id)
+	if err != nil {
+		return "", err
+	}
+	if err := keylessIdentity(keyID, id).Validate(); err != nil {
+		return "", err
+	}
+	ro := r.Roles[role]
+	if slices.Contains(ro.KeyIDs, keyID) {
+		return "", fmt.Errorf("role %s already lists identity %s", role, keyID)
+	}
+	r.Keys[keyID] = manifest.Key{Type: manifest.KeyTypeSigstoreIdentity, Identity: &id}
+	ro.KeyIDs = append(ro.KeyIDs, keyID)
+	if ro.Threshold == 0 {
+		ro.Threshold = 1
+	}
+	r.Roles[role] = ro
+	return keyID, nil
+}
+
 // RemoveKey takes the key whose id starts with idPrefix out of role (and out
 // of the root when no role lists it any more). The role's threshold must
 // still be reachable, and a role may not be left empty.

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -37,6 +38,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
+	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // MaxRotations bounds how many newer roots one update takes (TUF uses 32 too):
@@ -68,7 +70,17 @@ type Trusted struct {
 	// keys:, from before roots): every key may sign everything, and it cannot
 	// rotate because no root document stands behind it.
 	Legacy bool
+	// Identities checks a document's Sigstore bundle against the identities
+	// a role lists (sigstore-identity entries). Nil: no bundle counts. It is
+	// handed on to the roots that follow (Next), so a consumer sets it once.
+	Identities IdentityVerifier
 }
+
+// IdentityVerifier builds a verifier of Sigstore bundles for identities,
+// each named by its key id (so the signer id a bundle verifies as is the
+// id the role lists): keyless.NewLazyVerifier with the trusted root from
+// pin.yaml's sigstore: settings.
+type IdentityVerifier func(identities []keyless.Identity) (signing.BundleVerifier, error)
 
 // Digest is the sha256 of the root's bytes (empty for a legacy root).
 func (t *Trusted) Digest() string {
@@ -136,6 +148,12 @@ func Parse(s Signed, product string) (*Trusted, error) {
 		return nil, err
 	}
 	for id, k := range r.Keys {
+		if k.Type == manifest.KeyTypeSigstoreIdentity {
+			if err := keylessIdentity(id, *k.Identity).Validate(); err != nil {
+				return nil, fmt.Errorf("root version %d: keys.%s: %w", r.Version, id, err)
+			}
+			continue
+		}
 		gotID, parsed, err := KeyFromPEM([]byte(k.PublicKey))
 		if err != nil {
 			return nil, fmt.Errorf("root version %d: keys.%s: %w", r.Version, id, err)
@@ -180,15 +198,41 @@ func FromKeys(product string, pems map[string][]byte) (*Trusted, error) {
 	return &Trusted{Root: r, Legacy: true}, nil
 }
 
-// RoleVerifier returns a verifier for role's keys and threshold.
-func (t *Trusted) RoleVerifier(role string) (*signing.Verifier, error) {
+// keylessIdentity is a root's identity entry as signing/keyless checks it,
+// named by its key id.
+func keylessIdentity(keyID string, id manifest.Identity) keyless.Identity {
+	return keyless.Identity{Name: keyID, Issuer: id.Issuer, Subject: id.Subject, SubjectRegexp: id.SubjectRegexp,
+		SourceRepository: id.SourceRepository, Ref: id.Ref, Trigger: id.Trigger}
+}
+
+// roleSigners splits role's signers into public keys (PEM by id) and identities.
+func (t *Trusted) roleSigners(role string) (manifest.Role, map[string][]byte, []keyless.Identity, error) {
 	r, ok := t.Root.Roles[role]
 	if !ok {
-		return nil, fmt.Errorf("root version %d has no role %q", t.Root.Version, role)
+		return r, nil, nil, fmt.Errorf("root version %d has no role %q", t.Root.Version, role)
 	}
 	keys := make(map[string][]byte, len(r.KeyIDs))
+	var ids []keyless.Identity
 	for _, id := range r.KeyIDs {
-		keys[id] = []byte(t.Root.Keys[id].PublicKey)
+		k := t.Root.Keys[id]
+		if k.Type == manifest.KeyTypeSigstoreIdentity {
+			ids = append(ids, keylessIdentity(id, *k.Identity))
+			continue
+		}
+		keys[id] = []byte(k.PublicKey)
+	}
+	return r, keys, ids, nil
+}
+
+// RoleVerifier returns a verifier for role's keys and threshold. A role
+// that lists identities is checked with VerifyDocument instead.
+func (t *Trusted) RoleVerifier(role string) (*signing.Verifier, error) {
+	r, keys, ids, err := t.roleSigners(role)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > 0 {
+		return nil, fmt.Errorf("role %s of root version %d lists CI identities: its documents are checked with their Sigstore bundles", role, t.Root.Version)
 	}
 	return signing.NewThresholdVerifier(keys, r.Threshold)
 }
@@ -202,7 +246,89 @@ func (t *Trusted) IndexVerifier(channel string) (*signing.Verifier, error) {
 // VerifyRole checks that a threshold of role's distinct keys signed data.
 // It returns the ids of the keys that did.
 func (t *Trusted) VerifyRole(ctx context.Context, role string, data []byte, sigs []manifest.Signature) ([]string, error) {
-	v, err := t.RoleVerifier(role)
+	return t.VerifyDocument(ctx, role, data, sigs, nil)
+}
+
+// VerifyDocument checks that a threshold of role's distinct signers signed
+// data: keys by signatures, and an identity the role lists by the
+// document's Sigstore bundle (one bundle, so at most one identity), each
+// signer counted once. It returns the ids of the signers that did.
+func (t *Trusted) VerifyDocument(ctx context.Context, role string, data []byte, sigs []manifest.Signature, bundle []byte) ([]string, error) {
+	r, keys, ids, err := t.roleSigners(role)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 && len(bundle) == 0 {
+		got, err := verifyKeys(ctx, data, sigs, keys, r.Threshold)
+		if err != nil {
+			return nil, fmt.Errorf("role %s of root version %d (threshold %d): %w", role, t.Root.Version, r.Threshold, err)
+		}
+		return got, nil
+	}
+	var signed, why []string
+	if len(keys) > 0 {
+		got, err := verifyKeys(ctx, data, sigs, keys, 1)
+		if err != nil && !errors.Is(err, signing.ErrSignature) {
+			return nil, err
+		}
+		if err != nil {
+			why = append(why, err.Error())
+		}
+		signed = append(signed, got...)
+	}
+	if len(bundle) == 0 {
+		why = append(why, "the document has no Sigstore bundle for the role's identities")
+	} else {
+		id, err := t.verifyBundle(ctx, role, ids, data, bundle)
+		switch {
+		case err == nil && !slices.Contains(signed, id):
+			signed = append(signed, id)
+		case err != nil && !errors.Is(err, signing.ErrSignature):
+			return nil, err
+		case err != nil:
+			why = append(why, err.Error())
+		}
+	}
+	if len(signed) >= r.Threshold {
+		return signed, nil
+	}
+	return nil, fmt.Errorf("role %s of root version %d (threshold %d): %w: %w: %d of the %d required (signed by %v; %s)",
+		role, t.Root.Version, r.Threshold, signing.ErrSignature, signing.ErrThreshold, len(signed), r.Threshold, signed, strings.Join(why, "; "))
+}
+
+// VerifyIdentity checks a document's Sigstore bundle against the identities
+// role lists and returns the id of the one that signed: how a keyless
+// publisher checks its own signature before publishing (it cannot know its
+// certificate before signing). Refusals wrap signing.ErrSignature.
+func (t *Trusted) VerifyIdentity(ctx context.Context, role string, data, bundle []byte) (string, error) {
+	_, _, ids, err := t.roleSigners(role)
+	if err != nil {
+		return "", err
+	}
+	return t.verifyBundle(ctx, role, ids, data, bundle)
+}
+
+func (t *Trusted) verifyBundle(ctx context.Context, role string, ids []keyless.Identity, data, bundle []byte) (string, error) {
+	switch {
+	case len(ids) == 0:
+		return "", fmt.Errorf("%w: role %s of root version %d lists no CI identity, so a Sigstore bundle counts for nothing", signing.ErrSignature, role, t.Root.Version)
+	case t.Identities == nil:
+		return "", fmt.Errorf("role %s of root version %d lists CI identities, but no Sigstore trusted root is configured to check them", role, t.Root.Version)
+	}
+	bv, err := t.Identities(ids)
+	if err != nil {
+		return "", fmt.Errorf("role %s of root version %d: %w", role, t.Root.Version, err)
+	}
+	id, err := bv.VerifyBundle(ctx, data, bundle)
+	if err != nil {
+		return "", fmt.Errorf("role %s of root version %d: %w", role, t.Root.Version, err)
+	}
+	return id, nil
+}
+
+// verifyKeys checks that threshold of keys (a role's public keys) signed data.
+func verifyKeys(ctx context.Context, data []byte, sigs []manifest.Signature, keys map[string][]byte, threshold int) ([]string, error) {
+	v, err := signing.NewThresholdVerifier(keys, threshold)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +336,7 @@ func (t *Trusted) VerifyRole(ctx context.Context, role string, data []byte, sigs
 	for i, s := range sigs {
 		raw[i] = []byte(s.Sig)
 	}
-	ids, err := v.VerifyBlobs(ctx, data, raw)
-	if err != nil {
-		return nil, fmt.Errorf("role %s of root version %d (threshold %d): %w", role, t.Root.Version, v.Threshold(), err)
-	}
-	return ids, nil
+	return v.VerifyBlobs(ctx, data, raw)
 }
 
 // VerifySelf checks a root that starts a chain (version 1, or one taken on a
@@ -248,6 +370,7 @@ func (t *Trusted) Next(ctx context.Context, next Signed) (*Trusted, error) {
 	if _, err := n.VerifyRole(ctx, manifest.RoleRoot, next.Bytes, next.Signatures); err != nil {
 		return nil, exitcode.TrustError(fmt.Errorf("root version %d is not signed by its own root keys: %w", want, err))
 	}
+	n.Identities = t.Identities
 	return n, nil
 }
 

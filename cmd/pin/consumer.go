@@ -23,10 +23,12 @@ type initOptions struct {
 	KeyFile    string
 	RootSHA256 string
 	Constraint string
-	Files      []string
-	Style      string
-	Force      bool
-	Wait       time.Duration
+	// SigstoreTrustedRoot checks the CI identities a root lists, offline.
+	SigstoreTrustedRoot string
+	Files               []string
+	Style               string
+	Force               bool
+	Wait                time.Duration
 }
 
 func newInitCmd(a *app) *cobra.Command {
@@ -51,6 +53,7 @@ cannot rotate.`,
 	cmd.Flags().StringVar(&opts.Channel, "channel", channels.Stable, "channel to follow: stable or edge")
 	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "publisher's public key (or --root-sha256)")
 	cmd.Flags().StringVar(&opts.RootSHA256, "root-sha256", "", "fingerprint (hex sha256) of the producer's root of trust, found in the store")
+	cmd.Flags().StringVar(&opts.SigstoreTrustedRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for the CI identities the root lists (default: Sigstore's TUF repository)")
 	cmd.Flags().StringVar(&opts.Constraint, "constraint", "", `SemVer constraint, e.g. "~1.5"`)
 	cmd.Flags().StringArrayVar(&opts.Files, "files", nil, "file glob to manage (repeatable; default: Terraform, YAML, JSON, Dockerfiles)")
 	cmd.Flags().StringVar(&opts.Style, "style", pin.StyleDigest, "reference style: digest or tag+digest")
@@ -70,7 +73,7 @@ func runInit(ctx context.Context, a *app, opts *initOptions) error {
 	}
 	defer unlock()
 	cfg, err := pin.Init(ctx, pin.InitOptions{
-		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile, RootSHA256: opts.RootSHA256,
+		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile, RootSHA256: opts.RootSHA256, SigstoreTrustedRoot: opts.SigstoreTrustedRoot,
 		Constraint: opts.Constraint, Files: opts.Files, Style: opts.Style, Force: opts.Force, Now: a.now,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})

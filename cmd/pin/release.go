@@ -150,6 +150,14 @@ func (f *producerFlags) publisherFor(ctx context.Context, a *app, cfg *releaseco
 	if err := f.roles(ctx, a, pub); err != nil {
 		return nil, err
 	}
+	// The roles' CI identities are checked with release.yaml's sigstore: trusted root.
+	for _, t := range append([]*trustroot.Trusted{pub.Root}, pub.PreviousRoots...) {
+		if t != nil {
+			t.Identities = func(ids []keyless.Identity) (signing.BundleVerifier, error) {
+				return keyless.NewLazyVerifier(ids, cfg.Sigstore.Source())
+			}
+		}
+	}
 	return pub, nil
 }
 

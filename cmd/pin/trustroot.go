@@ -38,6 +38,8 @@ root.json.sigs holds them, each a cosign blob signature over root.json.`,
   pin root sign root.json --key alice.key && pin root sign root.json --key bob.key
   pin root publish root.json --config release.yaml
   pin root add-key root.json --role index --key-file index2.pub
+  pin root add-key root.json --role release --identity-issuer https://token.actions.githubusercontent.com \
+      --identity-subject https://github.com/ORG/REPO/.github/workflows/release.yml@refs/heads/main
   pin root remove-key root.json --role index --key-id 3f2a9c01`,
 		Args: cobra.NoArgs,
 		RunE: groupHelp,
@@ -200,6 +202,7 @@ func addKeyFile(r *manifest.Root, role, path string) error {
 type rootEditOptions struct {
 	Role      string
 	KeyFile   string
+	Identity  manifest.Identity // a CI identity to add instead of a key file
 	KeyID     string
 	Threshold int
 	Expires   time.Duration
@@ -226,7 +229,15 @@ signatures; the previous root's root keys and the new root's must then sign it.`
 	f := cmd.Flags()
 	f.StringVar(&o.Role, "role", "", "role: root, release, index or index-<channel> (required)")
 	if add {
-		f.StringVar(&o.KeyFile, "key-file", "", "PEM public key to add (required)")
+		f.StringVar(&o.KeyFile, "key-file", "", "PEM public key to add (this or --identity-issuer)")
+		// A CI identity signs keylessly (--key sigstore): the same fields as pin.yaml's identities.
+		f.StringVar(&o.Identity.Issuer, "identity-issuer", "", "add a CI identity instead of a key: its OIDC issuer (https://token.actions.githubusercontent.com, https://agent.buildkite.com)")
+		f.StringVar(&o.Identity.Subject, "identity-subject", "", "the identity's certificate subject: the workflow or pipeline URL")
+		f.StringVar(&o.Identity.SubjectRegexp, "identity-subject-regexp", "", "the identity's subject as a regular expression anchored with ^ and $ (instead of --identity-subject)")
+		f.StringVar(&o.Identity.SourceRepository, "identity-source-repository", "", "the certificate's source repository URI the identity must carry")
+		f.StringVar(&o.Identity.Ref, "identity-ref", "", "the certificate's source ref the identity must carry (refs/heads/main)")
+		f.StringVar(&o.Identity.Trigger, "identity-trigger", "", "the certificate's build trigger the identity must carry (push, workflow_dispatch)")
+		f.StringVar(&o.Identity.Name, "identity-name", "", "a name for the identity in messages")
 	} else {
 		f.StringVar(&o.KeyID, "key-id", "", "id of the key to remove (at least 8 hex digits; required)")
 	}
@@ -246,15 +257,25 @@ func runRootEdit(a *app, path string, add bool, o *rootEditOptions, setThreshold
 		r = trustroot.NextDraft(rf.root, a.now().Add(o.Expires))
 	}
 	var what string
-	if add {
+	switch {
+	case add && o.Identity != (manifest.Identity{}):
+		if o.KeyFile != "" {
+			return exitcode.UsageError(errors.New("give --key-file or --identity-issuer, not both"))
+		}
+		id, err := trustroot.AddIdentity(r, o.Role, o.Identity)
+		if err != nil {
+			return exitcode.UsageError(fmt.Errorf("--identity-*: %w", err))
+		}
+		what = "added identity " + id[:16] + " to " + o.Role
+	case add:
 		if o.KeyFile == "" {
-			return exitcode.UsageError(errors.New("--key-file is required"))
+			return exitcode.UsageError(errors.New("--key-file (or --identity-issuer and --identity-subject) is required"))
 		}
 		if err := addKeyFile(r, o.Role, o.KeyFile); err != nil {
 			return err
 		}
 		what = "added " + o.KeyFile + " to " + o.Role
-	} else {
+	default:
 		id, err := trustroot.RemoveKey(r, o.Role, o.KeyID)
 		if err != nil {
 			return exitcode.UsageError(err)
