@@ -545,7 +545,7 @@ func (p *Publisher) checkRole(role string, s *signing.Signer) error {
 				return nil
 			}
 		}
-		return exitcode.UsageError(fmt.Errorf("role %s in root version %d of %s lists no CI identity, so a keyless signature (--key sigstore) counts for nothing: add the pipeline's identity with pin root add-key --role %s --identity-issuer ... --identity-subject ...", role, p.Root.Root.Version, p.Store, role))
+		return exitcode.UsageError(fmt.Errorf("role %s in root version %d of %s lists no CI identity, so a keyless signature (--key sigstore) counts for nothing: add the pipeline's identity with pin root add-key --role %s --identity-issuer ISSUER --identity-subject SUBJECT", role, p.Root.Root.Version, p.Store, role))
 	}
 	id, err := trustroot.KeyID(s.PublicKey())
 	if err != nil {
