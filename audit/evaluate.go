@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/reponame"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
@@ -394,7 +395,7 @@ func ParseFailOn(s string) ([]string, error) {
 			continue
 		}
 		if !contains(FailOnItems, it) {
-			return nil, fmt.Errorf("--fail-on: %q is not one of %s", it, strings.Join(FailOnItems, ", "))
+			return nil, opterr.Errorf("FailOn", ": %q is not one of %s", it, strings.Join(FailOnItems, ", "))
 		}
 		want[it] = true
 	}

@@ -2,7 +2,6 @@ package channels
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -30,7 +30,7 @@ func NextVersion(channel string, stable, edge *manifest.Channel, base string) (s
 	if base != "" {
 		v, err := manifest.ParseVersion(base)
 		if err != nil || v.Prerelease() != "" || v.Metadata() != "" {
-			return "", exitcode.UsageError(fmt.Errorf("--base %q: want X.Y.Z", base))
+			return "", opterr.Errorf("Base", " %q: want X.Y.Z", base)
 		}
 		baseV = v
 	}
@@ -49,7 +49,7 @@ func NextVersion(channel string, stable, edge *manifest.Channel, base string) (s
 		next := highestStable.IncPatch()
 		core = &next
 	default:
-		return "", exitcode.UsageError(errors.New("no release is published yet: give the first version (--base X.Y.Z)"))
+		return "", exitcode.UsageError(ErrNothingPublished)
 	}
 	if channel == Stable {
 		return core.String(), nil

@@ -545,7 +545,7 @@ func (p *Publisher) checkRole(role string, s *signing.Signer) error {
 				return nil
 			}
 		}
-		return exitcode.UsageError(fmt.Errorf("role %s in root version %d of %s lists no CI identity, so a keyless signature (--key sigstore) counts for nothing: add the pipeline's identity with pin root add-key --role %s --identity-issuer ISSUER --identity-subject SUBJECT", role, p.Root.Root.Version, p.Store, role))
+		return exitcode.UsageError(&NoIdentityError{Role: role, RootVersion: p.Root.Root.Version, Store: fmt.Sprint(p.Store)})
 	}
 	id, err := trustroot.KeyID(s.PublicKey())
 	if err != nil {
@@ -553,7 +553,7 @@ func (p *Publisher) checkRole(role string, s *signing.Signer) error {
 	}
 	r := p.Root.Root.Roles[role]
 	if !slices.Contains(r.KeyIDs, id) {
-		return exitcode.UsageError(fmt.Errorf("key %s is not listed for role %s in root version %d of %s: sign with one of its keys (%s), or add this key with pin root add-key --role %s", id[:16], role, p.Root.Root.Version, p.Store, strings.Join(r.KeyIDs, ", "), role))
+		return exitcode.UsageError(&KeyNotListedError{KeyID: id[:16], Role: role, RootVersion: p.Root.Root.Version, Store: fmt.Sprint(p.Store), Listed: r.KeyIDs})
 	}
 	return nil
 }
@@ -605,7 +605,7 @@ func (p *Publisher) checkSigners(channel string, release bool) error {
 		distinct[id] = true
 	}
 	if need := p.Root.Root.Roles[role].Threshold; len(distinct) < need {
-		return exitcode.UsageError(fmt.Errorf("role %s of root version %d needs %d distinct keys (an identity counts as one) to sign channel %s, %d given: add --co-sign-key", role, p.Root.Root.Version, need, channel, len(distinct)))
+		return exitcode.UsageError(&ThresholdError{Role: role, RootVersion: p.Root.Root.Version, Need: need, Given: len(distinct), Channel: channel})
 	}
 	return nil
 }

@@ -186,7 +186,7 @@ func (r *Record) CheckMissing(channel, store string, restart bool) (startAfter i
 	if restart {
 		return rc.Sequence, nil
 	}
-	return 0, r.refuseRollback(channel, store, "the index is missing, but %s records it published at sequence %d (%s); restarting it would forget every release and yank (pass --new-channel to start it again, empty, after sequence %d)", r.Path, rc.Sequence, rc.Digest, rc.Sequence)
+	return 0, r.refuseRollback(channel, store, "%w", &MissingIndexError{Record: r.Path, Sequence: rc.Sequence, Digest: rc.Digest})
 }
 
 // CheckCurrent refuses a verified index the publisher must not extend: one
@@ -206,12 +206,7 @@ func (r *Record) CheckCurrent(vc *VerifiedChannel, store string, adopt bool) err
 		// before the record existed, or put there by someone else. Taking
 		// it on trust must be asked for, once; it is then recorded.
 		if !adopt {
-			what := "there is no publish record at " + r.Path
-			if r.existed {
-				what = r.Path + " has no record of it"
-			}
-			return exitcode.UsageError(fmt.Errorf("channel %s in %s is at sequence %d, but %s to check it against: check the channel (pin channel show %s), then run once with --adopt-store to record it, and commit %s with release.yaml",
-				idx.Channel, store, idx.Sequence, what, idx.Channel, r.Path))
+			return exitcode.UsageError(&UnrecordedChannelError{Channel: idx.Channel, Store: store, Sequence: idx.Sequence, Record: r.Path, NoRecord: !r.existed})
 		}
 		r.channels(store)[idx.Channel] = recordedFrom(idx, vc.Digest)
 		return nil

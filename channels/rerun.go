@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/Masterminds/semver/v3"
 	"time"
+
+	"github.com/Masterminds/semver/v3"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
@@ -113,10 +114,10 @@ func (p *Publisher) rerun(ctx context.Context, rel *manifest.Release, idx *manif
 		return nil, err
 	}
 	if same, diff := sameContent(existing.Release, rel); !same {
-		return nil, exitcode.UsageError(fmt.Errorf("release %s already exists in %s with different content (%s): releases are immutable; pick the next version (pin release next --channel %s)", rel.Version, p.Store, diff, idx.Channel))
+		return nil, exitcode.UsageError(&ReusedVersionError{Version: rel.Version, Channel: idx.Channel, Store: fmt.Sprint(p.Store), Diff: diff})
 	}
 	if listed && entry.Yanked {
-		return nil, exitcode.UsageError(fmt.Errorf("release %s is yanked on %s (%s): pick the next version (pin release next --channel %s)", rel.Version, idx.Channel, entry.Reason, idx.Channel))
+		return nil, exitcode.UsageError(&ReusedVersionError{Version: rel.Version, Channel: idx.Channel, Store: fmt.Sprint(p.Store), Yanked: true, Reason: entry.Reason})
 	}
 	if listed {
 		doc, err := p.Store.GetChannel(ctx, idx.Channel)

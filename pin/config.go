@@ -86,7 +86,7 @@ func LoadConfig(path string) (*Config, error) {
 	b, err := regular.ReadFile(path, regular.MaxConfig)
 	if err != nil {
 		if abs, aerr := filepath.Abs(path); aerr == nil && errors.Is(err, fs.ErrNotExist) {
-			return nil, exitcode.UsageError(fmt.Errorf("no consumer config at %s: run pin there, pass --config, or run pin init to write one", abs))
+			return nil, exitcode.UsageError(&NoConfigError{Path: abs})
 		}
 		return nil, exitcode.UsageError(fmt.Errorf("read consumer config: %w", err))
 	}
@@ -136,7 +136,7 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	case c.Root != "" && len(c.Keys) > 0:
 		return nil, errAt("keys", "give root or keys, not both: the root lists the keys")
 	case c.Root != "" && len(c.Identities) > 0:
-		return nil, errAt("identities", "give root or identities, not both: the root lists the identities its roles trust (pin root add-key --identity-issuer ...)")
+		return nil, errAt("identities", "give root or identities, not both: the root lists the identities its roles trust (add them to its roles)")
 	case c.Root != "":
 		t, err := c.TrustedRoot()
 		if err != nil {

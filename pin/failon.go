@@ -1,11 +1,10 @@
 package pin
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/opterr"
 )
 
 // CheckSchemaVersion versions `pin check --output json`.
@@ -29,7 +28,7 @@ func ParseFailOn(s string) (map[string]bool, error) {
 	for _, k := range strings.Split(s, ",") {
 		k = strings.TrimSpace(k)
 		if !slices.Contains(FindingKinds, k) {
-			return nil, exitcode.UsageError(fmt.Errorf("--fail-on %q: use a comma-separated list of %s", k, strings.Join(FindingKinds, ", ")))
+			return nil, opterr.Errorf("FailOn", " %q: use a comma-separated list of %s", k, strings.Join(FindingKinds, ", "))
 		}
 		out[k] = true
 	}

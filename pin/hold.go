@@ -1,8 +1,6 @@
 package pin
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -35,24 +33,24 @@ type YankedPin struct {
 // false when the normal selection applies.
 func holdDecision(cfg *Config, lock *Lock, cands []channels.Candidate, o UpdateOptions) (channels.Candidate, bool, error) {
 	if o.Hold && strings.TrimSpace(o.HoldReason) == "" {
-		return channels.Candidate{}, false, exitcode.UsageError(errors.New("a hold needs --reason: it is recorded in pin.lock for whoever wonders why the project is not updated"))
+		return channels.Candidate{}, false, exitcode.UsageError(ErrHoldNeedsReason)
 	}
 	if o.Unhold && o.Hold {
-		return channels.Candidate{}, false, exitcode.UsageError(errors.New("--hold and --unhold contradict each other"))
+		return channels.Candidate{}, false, exitcode.UsageError(ErrHoldConflict)
 	}
 	if lock == nil || lock.Hold == nil || o.Unhold || o.Hold {
 		return channels.Candidate{}, false, nil
 	}
 	h := lock.Hold
 	if o.To != "" && o.To != h.Version {
-		return channels.Candidate{}, false, exitcode.UsageError(fmt.Errorf("pin.lock holds %s (%s): pass --unhold to release the hold, or --hold --reason TEXT to hold at %s instead", h.Version, h.Reason, o.To))
+		return channels.Candidate{}, false, exitcode.UsageError(&HeldError{Version: h.Version, Reason: h.Reason, To: o.To})
 	}
 	for _, c := range cands {
 		if c.Version == h.Version {
 			return c, true, nil
 		}
 	}
-	return channels.Candidate{}, false, exitcode.UsageError(fmt.Errorf("pin.lock holds %s (%s), which %s no longer lists: pass --unhold to release the hold", h.Version, h.Reason, cfg.Channel))
+	return channels.Candidate{}, false, exitcode.UsageError(&HeldError{Version: h.Version, Reason: h.Reason, Channel: cfg.Channel, Unlisted: true})
 }
 
 // yankedPin reports whether pin.lock's release is yanked among cands, and

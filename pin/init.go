@@ -13,6 +13,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing"
@@ -46,7 +47,7 @@ type InitOptions struct {
 // writes a commented pin.yaml. It refuses to overwrite one without Force.
 func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if _, err := os.Stat(o.Path); err == nil && !o.Force {
-		return nil, exitcode.UsageError(fmt.Errorf("%s already exists: pass --force to overwrite it", o.Path))
+		return nil, exitcode.UsageError(&ExistsError{Path: o.Path})
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 		return nil, exitcode.UsageError(err)
 	}
 	if (o.KeyFile == "") == (o.RootSHA256 == "") {
-		return nil, exitcode.UsageError(errors.New("give --key-file or --root-sha256 (one of them)"))
+		return nil, exitcode.UsageError(ErrNoTrustAnchor)
 	}
 	store, err := openStore(o.Store, o.Source, o.Open)
 	if err != nil {
@@ -175,7 +176,7 @@ func checkConstraintSatisfiable(ctx context.Context, rd *channels.Reader, vc *ch
 	if len(listed) > 0 {
 		have = strings.Join(listed, ", ")
 	}
-	return exitcode.UsageError(fmt.Errorf("--constraint %q: no release on %s satisfies it (releases not yanked: %s)", constraint, channel, have))
+	return opterr.Errorf("Constraint", " %q: no release on %s satisfies it (releases not yanked: %s)", constraint, channel, have)
 }
 
 // isURL reports whether a source is written as a URL (file:// included),
@@ -213,7 +214,7 @@ const maxRootScan = 1024
 func rootByFingerprint(ctx context.Context, store channels.ReadStore, fingerprint string) (*trustroot.Trusted, error) {
 	want := "sha256:" + strings.ToLower(strings.TrimPrefix(fingerprint, "sha256:"))
 	if !manifest.ValidDigest(want) {
-		return nil, exitcode.UsageError(fmt.Errorf("--root-sha256 %q is not 64 hex digits", fingerprint))
+		return nil, opterr.Errorf("RootSHA256", " %q is not 64 hex digits", fingerprint)
 	}
 	rs, err := channels.Roots(store)
 	if err != nil {

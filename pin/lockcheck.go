@@ -7,6 +7,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/manifest"
 )
 
@@ -90,10 +91,10 @@ func checkToWithinConstraint(cfg *Config, version string) error {
 	}
 	v, err := manifest.ParseVersion(version)
 	if err != nil {
-		return exitcode.UsageError(fmt.Errorf("--to: %w", err))
+		return opterr.Errorf("To", ": %w", err)
 	}
 	if !channels.Allowed(cs, v) {
-		return exitcode.UsageError(fmt.Errorf("--to %s is outside pin.yaml's constraint %q: change the constraint in %s first", version, cfg.Constraint, cfg.Path))
+		return opterr.Errorf("To", " %s is outside pin.yaml's constraint %q: change the constraint in %s first", version, cfg.Constraint, cfg.Path)
 	}
 	return nil
 }

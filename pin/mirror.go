@@ -3,7 +3,6 @@ package pin
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -69,7 +68,7 @@ func SelectRelease(ctx context.Context, what string, o SelectOptions) (*Selectio
 		}
 	}
 	if verifier == nil && o.Config == nil {
-		return nil, exitcode.UsageError(errors.New("no trusted key: pass --config pin.yaml, or --source STORE with --key-file PUB"))
+		return nil, exitcode.UsageError(ErrNoTrustedKey)
 	}
 	to := ""
 	if channels.ValidName(what) == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/atomicfile"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
@@ -284,7 +285,7 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 	}
 	if o.To != "" {
 		if _, err := manifest.ParseVersion(o.To); err != nil {
-			return channels.Candidate{}, exitcode.UsageError(fmt.Errorf("--to: %w", err))
+			return channels.Candidate{}, opterr.Errorf("To", ": %w", err)
 		}
 		for _, c := range cands {
 			if c.Version == o.To {
@@ -324,7 +325,7 @@ func selectRelease(cfg *Config, lock *Lock, indexes map[string]*channels.Verifie
 					why = fmt.Sprintf(" (%s, pinned now, is yanked on %s: %s)", lock.Version, c.Channel, c.Reason)
 				}
 			}
-			return channels.Candidate{}, exitcode.TrustError(fmt.Errorf("the newest allowed release %s is below %s in pin.lock%s: refusing to downgrade (pass --allow-downgrade or --to %s)", sel.Version, lock.Version, why, sel.Version))
+			return channels.Candidate{}, exitcode.TrustError(&DowngradeError{From: lock.Version, To: sel.Version, Why: why})
 		}
 	}
 	return sel, nil

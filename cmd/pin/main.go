@@ -84,13 +84,14 @@ func run(ctx context.Context, a *app, args []string) int {
 	}
 	var silent *silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(a.Err, "pin: %v\n", err)
+		msg := cliMessage(err)
+		fmt.Fprintf(a.Err, "pin: %s\n", msg)
 		if h := hint(err); h != "" {
 			fmt.Fprintf(a.Err, "pin: hint: %s\n", h)
 		}
 		// A CI job that asked for JSON parses stdout: give it the failure too.
 		if wantsJSON(cmd) {
-			_ = writeJSON(a.Out, map[string]any{"error": err.Error(), "exitCode": code})
+			_ = writeJSON(a.Out, map[string]any{"error": msg, "exitCode": code})
 		}
 	}
 	return code

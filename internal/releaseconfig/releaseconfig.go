@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/internal/yamlerr"
 
@@ -267,7 +268,7 @@ func placeholderInTag(image string) bool {
 // fragment safe inside an image tag. The error is a usage error (exit 2).
 func ValidRevision(rev string) error {
 	if !validRevision(rev) {
-		return exitcode.UsageError(fmt.Errorf("--revision %q must be a git commit or a tag fragment (letters, digits, '.', '_', '-'; at most 128)", rev))
+		return opterr.Errorf("Revision", " %q must be a git commit or a tag fragment (letters, digits, '.', '_', '-'; at most 128)", rev)
 	}
 	return nil
 }
@@ -289,12 +290,12 @@ func (c *Config) SetRevision(rev string) error {
 			continue
 		}
 		if rev == "" {
-			errs = append(errs, fmt.Errorf("%s:%d: component %s: image %s needs a revision: pass --revision", c.Path, comp.Line, comp.Name, comp.Template))
+			errs = append(errs, fmt.Errorf("%s:%d: component %s: image %s %w", c.Path, comp.Line, comp.Name, comp.Template, ErrNeedsRevision))
 			continue
 		}
 		img := strings.ReplaceAll(comp.Template, RevisionPlaceholder, rev)
 		if _, err := name.ParseReference(img, name.StrictValidation); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: component %s: --revision %s makes image %q invalid: %v", c.Path, comp.Line, comp.Name, rev, img, err))
+			errs = append(errs, fmt.Errorf("%s:%d: component %s: %w", c.Path, comp.Line, comp.Name, opterr.Errorf("Revision", " %s makes image %q invalid: %v", rev, img, err)))
 			continue
 		}
 		comp.Image = img

@@ -1,6 +1,7 @@
 package releaseconfig
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,10 +114,13 @@ func TestRevisionPlaceholder(t *testing.T) {
 	if exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("no revision: exit %d (%v), want 2", exitcode.Of(err), err)
 	}
-	for _, want := range []string{"release.yaml:7: component bags_api", "release.yaml:11: component notifier", "--revision"} {
+	for _, want := range []string{"release.yaml:7: component bags_api", "release.yaml:11: component notifier", "needs a revision"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+	if !errors.Is(err, ErrNeedsRevision) {
+		t.Errorf("error %q is not ErrNeedsRevision (cmd/pin words it as --revision)", err)
 	}
 	for _, bad := range []string{"abc/def", "-abc", "a b", "x:y", strings.Repeat("a", 129), "a@b"} {
 		if err := c.SetRevision(bad); exitcode.Of(err) != exitcode.Usage {

@@ -1,10 +1,12 @@
 package releaseconfig
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 )
@@ -75,7 +77,7 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 		}
 	}
 	if len(wrongTag) > 0 {
-		return nil, exitcode.UsageError(fmt.Errorf("--revision %s fills these tags, but the images they name were built from another revision (was the tag pushed by another build?):\n  %s", rc.Given, strings.Join(wrongTag, "\n  ")))
+		return nil, opterr.Errorf("Revision", " %s fills these tags, but the images they name were built from another revision (was the tag pushed by another build?):\n  %s", rc.Given, strings.Join(wrongTag, "\n  "))
 	}
 	if n := len(unknown); n > 0 {
 		if n == len(c.Components) {
@@ -92,12 +94,9 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 		}
 		return notes, nil
 	}
-	what := "components come from different revisions: " + groups.String()
-	if rc.Given != "" {
-		what = fmt.Sprintf("--revision %s was given, but %s", rc.Given, what)
-	}
+	mixed := &MixedRevisionsError{Given: rc.Given, Groups: groups.String()}
 	if !rc.AllowMixed {
-		return nil, exitcode.UsageError(fmt.Errorf("%s; release one commit's images or pass --allow-mixed-revisions", what))
+		return nil, exitcode.UsageError(mixed)
 	}
 	rel.Source.Revision = rc.Given
 	for i, comp := range c.Components {
@@ -111,6 +110,11 @@ func (rc RevisionCheck) Apply(c *Config, rel *manifest.Release, revs []registry.
 		case rc.Given != "" && comp.UsesRevision():
 			mc.Revision = rc.Given
 		}
+	}
+	// A note, not an error: the producer's command prints it as it is.
+	what := mixed.Problem()
+	if rc.Given != "" {
+		what = "--revision " + strings.TrimPrefix(what, "revision ")
 	}
 	notes = append(notes, what+"; allowed by --allow-mixed-revisions, each component's revision is recorded in the manifest")
 	return notes, nil
@@ -199,4 +203,28 @@ func isHex(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// ErrNeedsRevision is a component whose image holds RevisionPlaceholder
+// while no revision was given.
+var ErrNeedsRevision = errors.New("needs a revision")
+
+// MixedRevisionsError is a release whose components come from different
+// revisions (Groups lists them) without AllowMixed; Given is the revision
+// the caller set, if any.
+type MixedRevisionsError struct {
+	Given, Groups string
+}
+
+// Problem is the refusal's cause, without the way on.
+func (e *MixedRevisionsError) Problem() string {
+	what := "components come from different revisions: " + e.Groups
+	if e.Given != "" {
+		what = fmt.Sprintf("revision %s was given, but %s", e.Given, what)
+	}
+	return what
+}
+
+func (e *MixedRevisionsError) Error() string {
+	return e.Problem() + "; release one commit's images or allow mixed revisions"
 }

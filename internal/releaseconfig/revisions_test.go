@@ -1,6 +1,7 @@
 package releaseconfig
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -43,11 +44,11 @@ func TestRevisionCheck(t *testing.T) {
 		{name: "unknown does not conflict", revs: []registry.Revisions{img(a), img(""), img(a)}, want: []string{a + "|||"}, notes: []string{"1 of 3 components carry no", "fluentbit"}},
 		{name: "templated and unlabelled is vouched by the tag", given: a, revs: []registry.Revisions{img(""), img(a), img("")}, want: []string{a + "|||"}},
 		{name: "mixed refused", revs: []registry.Revisions{img(a), img(b), img(a)}, code: 2,
-			want: []string{"components come from different revisions: bags_api, notifier (" + a + "), fluentbit (" + b + "); release one commit's images or pass --allow-mixed-revisions"}},
+			want: []string{"components come from different revisions: bags_api, notifier (" + a + "), fluentbit (" + b + "); release one commit's images or allow mixed revisions"}},
 		{name: "mixed platforms refused", revs: []registry.Revisions{img(a, b), img(""), img("")}, code: 2,
 			want: []string{"bags_api[linux/amd64] (" + a + "), bags_api[linux/arm64] (" + b + ")"}},
 		{name: "other than --revision refused", given: a, revs: []registry.Revisions{img(a), img(b), img(a)}, code: 2,
-			want: []string{"--revision " + a + " was given, but components come from different revisions: bags_api, notifier (" + a + "), fluentbit (" + b + ")"}},
+			want: []string{"revision " + a + " was given, but components come from different revisions: bags_api, notifier (" + a + "), fluentbit (" + b + ")"}},
 		{name: "tag filled from --revision carries another", given: a, allowMixed: true, revs: []registry.Revisions{img(b), img(a), img(a)}, code: 2,
 			want: []string{"release.yaml:7: component bags_api: public.ecr.aws/y1p3h6z3/bags_api:ref." + a + " carries org.opencontainers.image.revision " + b}},
 		{name: "mixed allowed records each", allowMixed: true, revs: []registry.Revisions{img(a), img(b), img("")}, want: []string{"|" + a + "|" + b + "|"}, notes: []string{"allowed by --allow-mixed-revisions"}},
@@ -88,6 +89,10 @@ func TestRevisionCheck(t *testing.T) {
 			if tt.code != 0 {
 				if exitcode.Of(err) != tt.code || !strings.Contains(err.Error(), tt.want[0]) {
 					t.Fatalf("exit %d, want %d; error:\n%v\nwant it to contain:\n%s", exitcode.Of(err), tt.code, err, tt.want[0])
+				}
+				var mixed *MixedRevisionsError
+				if strings.Contains(tt.want[0], "different revisions") && (!errors.As(err, &mixed) || mixed.Given != tt.given) {
+					t.Fatalf("error %v: want a *MixedRevisionsError with Given %q (cmd/pin words its remedy)", err, tt.given)
 				}
 				return
 			}

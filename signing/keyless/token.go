@@ -73,7 +73,7 @@ func DetectToken(lookupEnv func(string) (string, bool), client *http.Client) (To
 	if _, ok := lookupEnv("BUILDKITE_AGENT_ACCESS_TOKEN"); ok {
 		return TokenFunc{From: "buildkite-agent oidc request-token", Func: buildkiteToken}, nil
 	}
-	return nil, errors.New("no identity token: set SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, or in a Buildkite job, or pass --identity-token FILE")
+	return nil, ErrNoIdentityToken
 }
 
 // gitHubActionsToken asks the Actions runtime for a token with Fulcio's audience.
@@ -132,3 +132,7 @@ func nonEmpty(source string, b []byte) (string, error) {
 	}
 	return t, nil
 }
+
+// ErrNoIdentityToken is keyless signing where no identity token can be had:
+// none in SIGSTORE_ID_TOKEN, and not in a CI that issues one.
+var ErrNoIdentityToken = errors.New("no identity token: set SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, or in a Buildkite job, or give a token file")

@@ -1,0 +1,176 @@
+package liblint
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// commandDirs are the module's programs, which may word errors in their own
+// flags; every other package is a library.
+var commandDirs = map[string]bool{"cmd": true, "bench": true, "examples": true, "scripts": true}
+
+// cliFlag matches a long command-line flag (--to, --allow-downgrade) at the
+// start of a word.
+var cliFlag = regexp.MustCompile("(^|[\\s(`'\"=,])--[a-z][a-z0-9-]*")
+
+// TestLibraryErrorsNameNoFlags: library packages state what is wrong and name
+// no command-line flag; cmd/pin/hints.go words the remedy as a flag. Checked:
+// the string literals passed to error constructors (errors.New, fmt.Errorf
+// and every function whose name says Err), in composite literals of *Error
+// types, and in Error and Problem methods.
+func TestLibraryErrorsNameNoFlags(t *testing.T) {
+	root := moduleRoot(t)
+	var found []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if commandDirs[rel] || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		for _, lit := range errorStrings(f) {
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				continue
+			}
+			if m := cliFlag.FindString(s); m != "" {
+				pos := fset.Position(lit.Pos())
+				found = append(found, rel+":"+strconv.Itoa(pos.Line)+": "+strings.TrimSpace(m)+" in "+strconv.Quote(s))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) > 0 {
+		t.Errorf("library error strings name command-line flags (return a typed or sentinel error and word the flag in cmd/pin/hints.go):\n%s", strings.Join(found, "\n"))
+	}
+}
+
+// TestErrorStringsFindsFlags: the scan sees each kind of place an error's
+// words come from, so a pass above means something.
+func TestErrorStringsFindsFlags(t *testing.T) {
+	src := `package p
+import ("errors"; "fmt")
+type BadError struct{ Msg string }
+func (e *BadError) Error() string { return "pass --one" }
+func (e *BadError) Problem() string { return "pass --two" }
+func a() error { return errors.New("pass --three") }
+func b() error { return fmt.Errorf("x: %w (pass --four)", a()) }
+func c() error { return usageErr(fieldErr("--five is wrong")) }
+func d() error { return &BadError{Msg: "pass --six"} }
+func e() string { return "--not-an-error" }
+func usageErr(err error) error { return err }
+func fieldErr(s string) error { return errors.New(s) }
+`
+	f, err := parser.ParseFile(token.NewFileSet(), "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, lit := range errorStrings(f) {
+		s, _ := strconv.Unquote(lit.Value)
+		if m := cliFlag.FindString(s); m != "" {
+			got = append(got, strings.TrimSpace(m))
+		}
+	}
+	want := "--one --two --three --four --five --six"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("flags found = %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// errorStrings returns the string literals of f that become error text.
+func errorStrings(f *ast.File) []*ast.BasicLit {
+	var out []*ast.BasicLit
+	collect := func(n ast.Node) {
+		ast.Inspect(n, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				out = append(out, lit)
+			}
+			return true
+		})
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncDecl:
+			if n.Recv != nil && (n.Name.Name == "Error" || n.Name.Name == "Problem") && n.Body != nil {
+				collect(n.Body)
+				return false
+			}
+		case *ast.CallExpr:
+			if isErrorConstructor(n.Fun) {
+				for _, a := range n.Args {
+					collect(a)
+				}
+				return false
+			}
+		case *ast.CompositeLit:
+			if name := typeName(n.Type); strings.HasSuffix(name, "Error") {
+				collect(n)
+				return false
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// isErrorConstructor reports calls that make an error from text:
+// errors.New, and any function or method whose name holds "err" (Errorf,
+// exitcode.UsageError, errAt, fieldErr, refErrorf).
+func isErrorConstructor(fun ast.Expr) bool {
+	switch f := fun.(type) {
+	case *ast.SelectorExpr:
+		if x, ok := f.X.(*ast.Ident); ok && x.Name == "errors" && f.Sel.Name == "New" {
+			return true
+		}
+		return strings.Contains(strings.ToLower(f.Sel.Name), "err")
+	case *ast.Ident:
+		return strings.Contains(strings.ToLower(f.Name), "err")
+	}
+	return false
+}
+
+func typeName(e ast.Expr) string {
+	switch t := e.(type) {
+	case *ast.Ident:
+		return t.Name
+	case *ast.SelectorExpr:
+		return t.Sel.Name
+	}
+	return ""
+}
+
+// moduleRoot is the directory of go.mod above this package.
+func moduleRoot(t *testing.T) string {
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Fatalf("module root: %v", err)
+	}
+	return dir
+}
