@@ -1,8 +1,8 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/wellcomecollection/pin/internal/projectfiles"
+	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/rewrite"
 )
@@ -36,35 +36,32 @@ func ExtractDeploy(paths []string, m rewrite.ProductMatcher, sourceRepo string) 
 		if p == "-" {
 			continue
 		}
-		err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if q != p && projectfiles.SkippedDir(d.Name()) {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if l := strings.ToLower(d.Name()); d.Type().IsRegular() && (strings.HasSuffix(l, ".tf") || strings.HasSuffix(l, ".tfvars")) {
-				files = append(files, q)
-			}
-			return nil
-		})
+		info, err := os.Stat(p)
 		if err != nil {
 			return nil, nil, err
 		}
+		if !info.IsDir() {
+			if terraformFile(filepath.Base(p)) {
+				files = append(files, p)
+			}
+			continue
+		}
+		walked, err := walkInputs(p, terraformFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, walked...)
 	}
 	sort.Strings(files)
 	var found []Found
 	var notes []Note
 	for _, path := range files {
-		data, err := os.ReadFile(path)
+		data, err := regular.ReadFile(path, maxInput)
+		if errors.Is(err, regular.ErrTooLarge) {
+			continue // ExtractPaths reports it
+		}
 		if err != nil {
 			return nil, nil, err
-		}
-		if int64(len(data)) > maxInput {
-			continue // ExtractPaths reports it
 		}
 		refs, warns, err := rewrite.ScanDeploy(path, data, m, sourceRepo)
 		if err != nil {
@@ -89,6 +86,12 @@ func ExtractDeploy(paths []string, m rewrite.ProductMatcher, sourceRepo string) 
 		}
 	}
 	return found, notes, nil
+}
+
+// terraformFile reports the files ExtractDeploy reads, by base name.
+func terraformFile(base string) bool {
+	l := strings.ToLower(base)
+	return strings.HasSuffix(l, ".tf") || strings.HasSuffix(l, ".tfvars")
 }
 
 // TagsToVerify returns the tag references (no digest) among found whose tag

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -101,6 +102,22 @@ func TestExtractDeploy(t *testing.T) {
 	write("consumer/main.tf", "module \"demo_stack\" {\n  source = \"github.com/wellcomecollection/storage-service.git//demo/terraform/demo_stack?ref=b601f2a\"\n}\n")
 	write("stack/stack.tf", "module \"stack\" {\n  app_containers = {\n    container_registry = \"public.ecr.aws/y1p3h6z3\"\n    container_tag = \"ref.1\"\n  }\n  logging_container = {\n    container_registry = \"public.ecr.aws/l7a1d1z4\"\n    container_name = \"fluentbit\"\n    container_tag = \"abc@sha256:"+strings.Repeat("0", 64)+"\"\n  }\n}\nlocals {\n  r = \"public.ecr.aws/y1p3h6z3\"\n}\n")
 	write(".terraform/modules/x/main.tf", "locals {\n  r = \"public.ecr.aws/y1p3h6z3\"\n}\n")
+	// The walk is pin update's (projectfiles.Walk): a symlink out of the
+	// tree is not read, nor is a FIFO (reading one would block), while a
+	// link to a file inside the tree is.
+	outside := filepath.Join(t.TempDir(), "outside.tf")
+	if err := os.WriteFile(outside, []byte("module \"out\" {\n  source = \"github.com/wellcomecollection/storage-service.git//x?ref=0000000\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "consumer", "escape.tf")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "consumer", "fifo.tf"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", "consumer", "main.tf"), filepath.Join(dir, "stack", "linked.tf")); err != nil {
+		t.Fatal(err)
+	}
 	m := testProductMatcher{"public.ecr.aws/y1p3h6z3/bags_api": "bags_api", "public.ecr.aws/y1p3h6z3/notifier": "notifier", "public.ecr.aws/l7a1d1z4/fluentbit": "fluentbit"}
 	found, notes, err := ExtractDeploy([]string{dir}, m, "github.com/wellcomecollection/storage-service")
 	if err != nil {
@@ -113,6 +130,7 @@ func TestExtractDeploy(t *testing.T) {
 	}
 	want := []string{
 		"consumer/main.tf b601f2a module-ref",
+		"stack/linked.tf b601f2a module-ref",
 		"stack/stack.tf public.ecr.aws/y1p3h6z3/bags_api:ref.1 ",
 		"stack/stack.tf public.ecr.aws/y1p3h6z3/notifier:ref.1 ",
 		"stack/stack.tf public.ecr.aws/l7a1d1z4/fluentbit:abc@sha256:" + strings.Repeat("0", 64) + " ",

@@ -159,20 +159,10 @@ func (x *extraction) paths(paths []string, stdin io.Reader) ([]Found, error) {
 			out = append(out, fs...)
 			continue
 		}
-		// The walk update and check make: the same skip rules and symlinks.
-		var files []string
-		_, err = projectfiles.Walk(p, func(e projectfiles.Entry) error {
-			// A symlinked directory is not entered, as before the walk was
-			// shared: audit reads what lies in the tree it was given.
-			if !e.Dir && wanted(path.Base(e.Rel)) {
-				files = append(files, filepath.Join(p, filepath.FromSlash(e.Rel)))
-			}
-			return nil
-		})
+		files, err := walkInputs(p, wanted)
 		if err != nil {
 			return nil, err
 		}
-		sort.Strings(files)
 		for _, f := range files {
 			fs, err := x.file(f, true)
 			if err != nil {
@@ -182,6 +172,27 @@ func (x *extraction) paths(paths []string, stdin io.Reader) ([]Found, error) {
 		}
 	}
 	return out, nil
+}
+
+// walkInputs returns the files under dir whose base name want accepts, in
+// lexical order, walked as pin update and check walk a project
+// (projectfiles.Walk: the same skipped directories and own files, symlinks
+// followed only to regular files inside dir, special files passed over).
+// A symlinked directory is not entered: audit reads what lies in the tree
+// it was given.
+func walkInputs(dir string, want func(base string) bool) ([]string, error) {
+	var files []string
+	_, err := projectfiles.Walk(dir, func(e projectfiles.Entry) error {
+		if !e.Dir && want(path.Base(e.Rel)) {
+			files = append(files, filepath.Join(dir, filepath.FromSlash(e.Rel)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 // extractFile extracts one file. Met while walking a directory, a YAML file
