@@ -2,7 +2,6 @@ package audit
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wellcomecollection/pin/internal/jsonscan"
 	"github.com/wellcomecollection/pin/internal/projectfiles"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/rewrite"
@@ -404,43 +404,43 @@ type extractor struct {
 // structured extracts from the JSON shapes audit knows; false means root is
 // none of them (a configuration file for rewrite.Scan).
 func (x *extractor) structured(root *jval) bool {
-	if root.kind != '{' {
+	if root.Kind != '{' {
 		return false
 	}
 	switch {
-	case root.get("resources") != nil && (root.get("terraform_version") != nil || root.get("version") != nil) && root.get("values") == nil:
+	case root.Get("resources") != nil && (root.Get("terraform_version") != nil || root.Get("version") != nil) && root.Get("values") == nil:
 		x.rawState(root)
-	case root.get("format_version") != nil && (root.get("values") != nil || root.get("planned_values") != nil || root.get("prior_state") != nil):
+	case root.Get("format_version") != nil && (root.Get("values") != nil || root.Get("planned_values") != nil || root.Get("prior_state") != nil):
 		for _, key := range []string{"values", "planned_values"} {
-			if v := root.get(key); v != nil {
-				x.module(v.get("root_module"))
+			if v := root.Get(key); v != nil {
+				x.module(v.Get("root_module"))
 			}
 		}
-		if ps := root.get("prior_state"); ps != nil && root.get("values") == nil && root.get("planned_values") == nil {
-			if v := ps.get("values"); v != nil {
-				x.module(v.get("root_module"))
+		if ps := root.Get("prior_state"); ps != nil && root.Get("values") == nil && root.Get("planned_values") == nil {
+			if v := ps.Get("values"); v != nil {
+				x.module(v.Get("root_module"))
 			}
 		}
-	case root.get("taskDefinition") != nil && root.get("taskDefinition").kind == '{':
-		td := root.get("taskDefinition")
+	case root.Get("taskDefinition") != nil && root.Get("taskDefinition").Kind == '{':
+		td := root.Get("taskDefinition")
 		x.walk(td, taskDefAddress(td))
-	case root.get("tasks") != nil && root.get("tasks").kind == '[':
-		for _, t := range root.get("tasks").elems {
+	case root.Get("tasks") != nil && root.Get("tasks").Kind == '[':
+		for _, t := range root.Get("tasks").Elems {
 			addr := "task"
-			if arn := t.str1("taskArn"); arn != "" {
+			if arn := t.StringOf("taskArn"); arn != "" {
 				addr = "task/" + arn[strings.LastIndexByte(arn, '/')+1:]
 			}
 			x.walk(t, addr)
 		}
-	case root.get("services") != nil && root.get("services").kind == '[':
-		for _, s := range root.get("services").elems {
-			x.walk(s, "service/"+s.str1("serviceName"))
+	case root.Get("services") != nil && root.Get("services").Kind == '[':
+		for _, s := range root.Get("services").Elems {
+			x.walk(s, "service/"+s.StringOf("serviceName"))
 		}
-	case root.get("apiVersion") != nil && root.get("kind") != nil:
-		kind := root.str1("kind")
+	case root.Get("apiVersion") != nil && root.Get("kind") != nil:
+		kind := root.StringOf("kind")
 		if kind == "List" || strings.HasSuffix(kind, "List") {
-			if items := root.get("items"); items != nil {
-				for _, it := range items.elems {
+			if items := root.Get("items"); items != nil {
+				for _, it := range items.Elems {
 					x.k8s(it)
 				}
 			}
@@ -455,29 +455,29 @@ func (x *extractor) structured(root *jval) bool {
 
 // rawState reads a raw state file (format version 4).
 func (x *extractor) rawState(root *jval) {
-	for _, r := range root.get("resources").elems {
-		addr := r.str1("type") + "." + r.str1("name")
-		if r.str1("mode") == "data" {
+	for _, r := range root.Get("resources").Elems {
+		addr := r.StringOf("type") + "." + r.StringOf("name")
+		if r.StringOf("mode") == "data" {
 			addr = "data." + addr
 		}
-		if m := r.str1("module"); m != "" {
+		if m := r.StringOf("module"); m != "" {
 			addr = m + "." + addr
 		}
-		insts := r.get("instances")
+		insts := r.Get("instances")
 		if insts == nil {
 			continue
 		}
-		for _, in := range insts.elems {
+		for _, in := range insts.Elems {
 			a := addr
-			if k := in.get("index_key"); k != nil {
-				switch k.kind {
+			if k := in.Get("index_key"); k != nil {
+				switch k.Kind {
 				case 's':
-					a += fmt.Sprintf("[%q]", k.str)
+					a += fmt.Sprintf("[%q]", k.Str)
 				case 'n':
-					a += "[" + k.str + "]"
+					a += "[" + k.Str + "]"
 				}
 			}
-			x.walk(in.get("attributes"), a)
+			x.walk(in.Get("attributes"), a)
 		}
 	}
 }
@@ -487,22 +487,22 @@ func (x *extractor) module(m *jval) {
 	if m == nil {
 		return
 	}
-	if rs := m.get("resources"); rs != nil {
-		for _, r := range rs.elems {
-			x.walk(r.get("values"), r.str1("address"))
+	if rs := m.Get("resources"); rs != nil {
+		for _, r := range rs.Elems {
+			x.walk(r.Get("values"), r.StringOf("address"))
 		}
 	}
-	if cs := m.get("child_modules"); cs != nil {
-		for _, c := range cs.elems {
+	if cs := m.Get("child_modules"); cs != nil {
+		for _, c := range cs.Elems {
 			x.module(c)
 		}
 	}
 }
 
 func taskDefAddress(td *jval) string {
-	if f := td.str1("family"); f != "" {
-		if r := td.get("revision"); r != nil && r.kind == 'n' {
-			return "task-definition/" + f + ":" + r.str
+	if f := td.StringOf("family"); f != "" {
+		if r := td.Get("revision"); r != nil && r.Kind == 'n' {
+			return "task-definition/" + f + ":" + r.Str
 		}
 		return "task-definition/" + f
 	}
@@ -511,25 +511,25 @@ func taskDefAddress(td *jval) string {
 
 // k8s reads one Kubernetes object.
 func (x *extractor) k8s(it *jval) {
-	if it == nil || it.kind != '{' {
+	if it == nil || it.Kind != '{' {
 		return
 	}
-	addr := it.str1("kind")
-	if md := it.get("metadata"); md != nil {
-		if ns := md.str1("namespace"); ns != "" {
+	addr := it.StringOf("kind")
+	if md := it.Get("metadata"); md != nil {
+		if ns := md.StringOf("namespace"); ns != "" {
 			addr += "/" + ns
 		}
-		addr += "/" + md.str1("name")
+		addr += "/" + md.StringOf("name")
 	}
 	// A Pod's status says which digest each container runs.
 	running := map[string]string{}
-	if st := it.get("status"); st != nil {
+	if st := it.Get("status"); st != nil {
 		for _, key := range []string{"containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"} {
-			if cs := st.get(key); cs != nil {
-				for _, c := range cs.elems {
-					id := c.str1("imageID")
+			if cs := st.Get(key); cs != nil {
+				for _, c := range cs.Elems {
+					id := c.StringOf("imageID")
 					if i := strings.LastIndex(id, "@sha256:"); i >= 0 {
-						running[c.str1("name")] = id[i+1:]
+						running[c.StringOf("name")] = id[i+1:]
 					}
 				}
 			}
@@ -537,13 +537,13 @@ func (x *extractor) k8s(it *jval) {
 	}
 	var find func(v *jval)
 	find = func(v *jval) {
-		switch v.kind {
+		switch v.Kind {
 		case '{':
-			for i, k := range v.keys {
-				val := v.vals[i]
-				if (k == "containers" || k == "initContainers" || k == "ephemeralContainers") && val.kind == '[' {
-					for _, c := range val.elems {
-						x.container(c, addr, running[c.str1("name")])
+			for i, k := range v.Keys {
+				val := v.Vals[i]
+				if (k == "containers" || k == "initContainers" || k == "ephemeralContainers") && val.Kind == '[' {
+					for _, c := range val.Elems {
+						x.container(c, addr, running[c.StringOf("name")])
 					}
 					continue
 				}
@@ -553,7 +553,7 @@ func (x *extractor) k8s(it *jval) {
 				find(val)
 			}
 		case '[':
-			for _, e := range v.elems {
+			for _, e := range v.Elems {
 				find(e)
 			}
 		}
@@ -564,21 +564,21 @@ func (x *extractor) k8s(it *jval) {
 // container reports the image of one container object; digest, when the
 // image carries none, completes it (what the runtime reported).
 func (x *extractor) container(c *jval, addr, digest string) {
-	if c == nil || c.kind != '{' {
+	if c == nil || c.Kind != '{' {
 		return
 	}
-	img := c.get("image")
-	if img == nil || img.kind != 's' {
+	img := c.Get("image")
+	if img == nil || img.Kind != 's' {
 		return
 	}
-	if _, ok := rewrite.ImageShape(img.str, true); !ok {
+	if _, ok := rewrite.ImageShape(img.Str, true); !ok {
 		return
 	}
-	ref := img.str
+	ref := img.Str
 	if digest != "" && !strings.Contains(ref, "@") {
 		ref += "@" + digest
 	}
-	if n := c.str1("name"); n != "" {
+	if n := c.StringOf("name"); n != "" {
 		addr += " container " + n
 	}
 	x.out = append(x.out, Found{Source: x.path, Line: x.line(img), Address: addr, Ref: ref})
@@ -591,18 +591,18 @@ func (x *extractor) walk(v *jval, addr string) {
 	if v == nil {
 		return
 	}
-	switch v.kind {
+	switch v.Kind {
 	case '{':
-		for i, k := range v.keys {
-			val := v.vals[i]
-			if rewrite.ImageKey(k) && val.kind == 's' {
-				if _, ok := rewrite.ImageShape(val.str, true); ok {
-					ref := val.str
-					if d := v.str1("imageDigest"); d != "" && !strings.Contains(ref, "@") {
+		for i, k := range v.Keys {
+			val := v.Vals[i]
+			if rewrite.ImageKey(k) && val.Kind == 's' {
+				if _, ok := rewrite.ImageShape(val.Str, true); ok {
+					ref := val.Str
+					if d := v.StringOf("imageDigest"); d != "" && !strings.Contains(ref, "@") {
 						ref += "@" + d
 					}
 					a := addr
-					if n := v.str1("name"); n != "" {
+					if n := v.StringOf("name"); n != "" {
 						a += " container " + n
 					}
 					x.out = append(x.out, Found{Source: x.path, Line: x.line(val), Address: a, Ref: ref})
@@ -612,11 +612,11 @@ func (x *extractor) walk(v *jval, addr string) {
 			x.walk(val, addr)
 		}
 	case '[':
-		for _, e := range v.elems {
+		for _, e := range v.Elems {
 			x.walk(e, addr)
 		}
 	case 's':
-		t := strings.TrimSpace(v.str)
+		t := strings.TrimSpace(v.Str)
 		if len(t) < 2 || (t[0] != '[' && t[0] != '{') {
 			return
 		}
@@ -646,148 +646,18 @@ func (x *extractor) line(v *jval) int {
 			}
 		}
 	}
-	return sort.SearchInts(x.nl, int(v.off)) + 1
+	return sort.SearchInts(x.nl, v.Start) + 1
 }
 
-// jval is a parsed JSON value that remembers where it started.
-type jval struct {
-	kind  byte // '{' object, '[' array, 's' string, 'n' number, 'b' bool, 'z' null
-	keys  []string
-	vals  []*jval
-	elems []*jval
-	str   string // string value, or the literal of a number
-	off   int64  // byte offset of the value's start
-}
+// jval is a parsed JSON value that remembers where it is written.
+type jval = jsonscan.Value
 
-// get returns the value of key in an object, or nil.
-func (v *jval) get(key string) *jval {
-	if v == nil || v.kind != '{' {
-		return nil
-	}
-	for i, k := range v.keys {
-		if k == key {
-			return v.vals[i]
-		}
-	}
-	return nil
-}
-
-// str1 returns the string value of key, or "".
-func (v *jval) str1(key string) string {
-	if s := v.get(key); s != nil && s.kind == 's' {
-		return s.str
-	}
-	return ""
-}
-
-// parseJSON parses one JSON document, keeping each value's offset.
-func parseJSON(data []byte) (*jval, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	p := &jparser{dec: dec, data: data}
-	v, err := p.value(0)
-	if err != nil {
-		return nil, p.wrap(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, p.wrap(errors.New("trailing data after the JSON document"))
-	}
-	return v, nil
-}
-
-type jparser struct {
-	dec  *json.Decoder
-	data []byte
-}
-
+// maxDepth bounds the nesting of the JSON audit reads.
 const maxDepth = 256
 
-// wrap names the line the decoder stopped at.
-func (p *jparser) wrap(err error) error {
-	off := p.dec.InputOffset()
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		off = se.Offset
-	}
-	if off > int64(len(p.data)) {
-		off = int64(len(p.data))
-	}
-	line := 1 + bytes.Count(p.data[:off], []byte("\n"))
-	return fmt.Errorf("line %d: invalid JSON: %w", line, err)
-}
-
-// start returns the offset of the next token: the decoder's offset after
-// skipping whitespace and a separator.
-func (p *jparser) start() int64 {
-	off := p.dec.InputOffset()
-	for off < int64(len(p.data)) {
-		switch p.data[off] {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			off++
-			continue
-		}
-		break
-	}
-	return off
-}
-
-func (p *jparser) value(depth int) (*jval, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("nested deeper than %d levels", maxDepth)
-	}
-	off := p.start()
-	tok, err := p.dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	v := &jval{off: off}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			v.kind = '{'
-			for p.dec.More() {
-				kt, err := p.dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				k, _ := kt.(string)
-				c, err := p.value(depth + 1)
-				if err != nil {
-					return nil, err
-				}
-				v.keys = append(v.keys, k)
-				v.vals = append(v.vals, c)
-			}
-		case '[':
-			v.kind = '['
-			for p.dec.More() {
-				c, err := p.value(depth + 1)
-				if err != nil {
-					return nil, err
-				}
-				v.elems = append(v.elems, c)
-			}
-		default:
-			return nil, fmt.Errorf("unexpected %q", t)
-		}
-		if _, err := p.dec.Token(); err != nil { // the closing delimiter
-			return nil, err
-		}
-	case string:
-		v.kind, v.str = 's', t
-	case json.Number:
-		v.kind, v.str = 'n', t.String()
-	case bool:
-		v.kind = 'b'
-	case nil:
-		v.kind = 'z'
-	}
-	return v, nil
-}
+// parseJSON parses one JSON document, keeping each value's offset. Invalid
+// JSON is an error naming the line.
+func parseJSON(data []byte) (*jval, error) { return jsonscan.Parse(data, maxDepth) }
 
 // yamlHasStructure reports whether data parses as YAML with a mapping or a
 // sequence at the top: any text parses as a YAML scalar, which says nothing.

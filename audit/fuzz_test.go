@@ -68,14 +68,14 @@ func FuzzExtract(f *testing.F) {
 // kind begins with.
 func checkOffsets(t *testing.T, data []byte, v *jval) {
 	t.Helper()
-	if v.off < 0 || v.off >= int64(len(data)) {
-		t.Fatalf("value of kind %c at %d, outside %d bytes", v.kind, v.off, len(data))
+	if v.Start < 0 || v.Start >= len(data) {
+		t.Fatalf("value of kind %c at %d, outside %d bytes", v.Kind, v.Start, len(data))
 	}
-	c := data[v.off]
+	c := data[v.Start]
 	var ok bool
-	switch v.kind {
+	switch v.Kind {
 	case '{', '[':
-		ok = c == v.kind
+		ok = c == v.Kind
 	case 's':
 		ok = c == '"'
 	case 'n':
@@ -86,9 +86,9 @@ func checkOffsets(t *testing.T, data []byte, v *jval) {
 		ok = c == 'n'
 	}
 	if !ok {
-		t.Fatalf("value of kind %c starts at %d with %q", v.kind, v.off, c)
+		t.Fatalf("value of kind %c starts at %d with %q", v.Kind, v.Start, c)
 	}
-	for _, c := range append(append([]*jval(nil), v.vals...), v.elems...) {
+	for _, c := range append(append([]*jval(nil), v.Vals...), v.Elems...) {
 		checkOffsets(t, data, c)
 	}
 }

@@ -1,13 +1,13 @@
 package rewrite
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/wellcomecollection/pin/internal/jsonscan"
 )
 
 const (
@@ -28,45 +28,29 @@ const (
 // one. JSON has no comments, so there are no markers. Invalid JSON is a
 // *ParseError naming the file and line.
 func ScanJSON(path string, data []byte, m Matcher) (*Result, error) {
-	start := 0
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
-		start = 3
-	}
-	if !json.Valid(data[start:]) {
-		return nil, jsonParseError(path, data, start)
+	root, err := jsonscan.Parse(data, 0)
+	if err != nil {
+		return nil, jsonParseError(path, err)
 	}
 	s := &jsonScanner{data: data, lines: &lineIndex{data: data}, m: m, res: &Result{}}
-	s.scan(start)
+	s.walk(root, false)
 	sort.SliceStable(s.res.Refs, func(i, j int) bool { return s.res.Refs[i].Start < s.res.Refs[j].Start })
 	sort.SliceStable(s.res.Warnings, func(i, j int) bool { return s.res.Warnings[i].Line < s.res.Warnings[j].Line })
 	return s.res, nil
 }
 
-// jsonParseError explains why data[start:] is not JSON, with the line.
-func jsonParseError(path string, data []byte, start int) *ParseError {
-	var v any
-	err := json.Unmarshal(data[start:], &v)
+// jsonParseError is the *ParseError for JSON that jsonscan refused.
+func jsonParseError(path string, err error) *ParseError {
 	pe := &ParseError{File: path, Msg: "invalid JSON"}
-	if err == nil {
-		return pe
-	}
-	pe.Msg = err.Error()
-	var se *json.SyntaxError
+	var se *jsonscan.SyntaxError
 	if errors.As(err, &se) {
-		off := start + int(se.Offset)
-		if off > len(data) {
-			off = len(data)
-		}
-		if off > start && off == len(data) {
-			off-- // "unexpected end": the last line, not one past it
-		}
-		pe.Line, _ = lineCol(data, max(off, 0))
-		pe.Msg = "invalid JSON: " + se.Error()
+		pe.Line = se.Line
+		pe.Msg = "invalid JSON: " + se.Err.Error()
 	}
 	return pe
 }
 
-// jsonScanner walks the tokens of valid JSON.
+// jsonScanner finds references among the values of parsed JSON.
 type jsonScanner struct {
 	data  []byte
 	lines *lineIndex
@@ -74,79 +58,28 @@ type jsonScanner struct {
 	res   *Result
 }
 
-// scan walks data from start. The input is valid JSON, so the scanner only
-// has to tell keys from values and find where each string ends.
-func (s *jsonScanner) scan(start int) {
-	// inObject[i] is whether the i-th open container is an object;
-	// expectKey is whether the next string in an object is a key.
-	// key is the last key read; listKey[i] is, for an open array, the key
-	// it is the value of, so that the items of "images": [...] are at an
-	// image's place too.
-	var inObject []bool
-	var listKey []string
-	expectKey := false
-	key := ""
-	d := s.data
-	for i := start; i < len(d); i++ {
-		switch d[i] {
-		case '{':
-			inObject = append(inObject, true)
-			listKey = append(listKey, "")
-			expectKey = true
-		case '[':
-			lk := key
-			if n := len(inObject); n > 0 && !inObject[n-1] {
-				lk = listKey[n-1]
-			}
-			inObject = append(inObject, false)
-			listKey = append(listKey, lk)
-			expectKey = false
-		case '}', ']':
-			inObject = inObject[:len(inObject)-1]
-			listKey = listKey[:len(listKey)-1]
-			expectKey = false
-		case ',':
-			expectKey = len(inObject) > 0 && inObject[len(inObject)-1]
-		case ':':
-			expectKey = false
-		case '"':
-			end := jsonStringEnd(d, i)
-			switch n := len(inObject); {
-			case expectKey:
-				key = string(d[i+1 : end])
-			case n > 0 && !inObject[n-1]:
-				s.value(i, end, ImageKey(listKey[n-1]))
-			default:
-				s.value(i, end, n > 0 && ImageKey(key))
-			}
-			i = end
+// walk visits every string value under v (never an object key). imagePlace
+// is whether v stands where an image goes: the value of an image key, or an
+// item, at any depth, of an array that is ("images": [...]).
+func (s *jsonScanner) walk(v *jsonscan.Value, imagePlace bool) {
+	switch v.Kind {
+	case jsonscan.Object:
+		for i, k := range v.Keys {
+			s.walk(v.Vals[i], ImageKey(k))
 		}
+	case jsonscan.Array:
+		for _, e := range v.Elems {
+			s.walk(e, imagePlace)
+		}
+	case jsonscan.String:
+		s.value(v, imagePlace)
 	}
 }
 
-// jsonStringEnd returns the offset of the closing quote of the string
-// whose opening quote is at open.
-func jsonStringEnd(d []byte, open int) int {
-	for j := open + 1; j < len(d); j++ {
-		switch d[j] {
-		case '\\':
-			j++
-		case '"':
-			return j
-		}
-	}
-	return len(d) - 1
-}
-
-// value handles the string value whose quotes are at open and close.
-func (s *jsonScanner) value(open, close int, imagePlace bool) {
-	raw := string(s.data[open+1 : close])
-	v := raw
-	if strings.IndexByte(raw, '\\') >= 0 || !utf8.ValidString(raw) {
-		if err := json.Unmarshal(s.data[open:close+1], &v); err != nil {
-			return
-		}
-	}
+// value handles a string value.
+func (s *jsonScanner) value(jv *jsonscan.Value, imagePlace bool) {
+	open, close := jv.Start, jv.End-1 // the quotes
+	raw, v := string(s.data[open+1:close]), jv.Str
 	line, col := s.lines.lineCol(open + 1)
 	comp, ok := matchAt(s.m, v, imagePlace)
 	switch {
@@ -179,9 +112,13 @@ func jsonDocument(v string) bool {
 // encoded warns once for each managed repository inside a JSON document
 // that is encoded in a string on line.
 func (s *jsonScanner) encoded(line int, v string) {
+	root, err := jsonscan.Parse([]byte(v), 0)
+	if err != nil {
+		return // jsonDocument checked it is JSON
+	}
 	inner := &jsonScanner{data: []byte(v), m: s.m, res: &Result{}}
 	inner.lines = &lineIndex{data: inner.data}
-	inner.scan(0)
+	inner.walk(root, false)
 	seen := map[string]bool{}
 	var comps []string
 	for _, r := range inner.res.Refs {
