@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -209,13 +210,7 @@ func Evaluate(found []Found, cat *Catalog, includeForeign bool) *Report {
 	}
 	sort.SliceStable(rep.Findings, func(i, j int) bool {
 		a, b := rep.Findings[i], rep.Findings[j]
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Address < b.Address
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Address, b.Address)) < 0
 	})
 	rep.Summary = summarize(rep, rels, cat)
 	return rep

@@ -324,20 +324,14 @@ type Expect struct {
 // DecodeRelease strictly decodes and validates a release manifest.
 func DecodeRelease(b []byte, want Expect) (*Release, error) {
 	var r Release
-	if err := strictDecode(b, KindRelease, &r); err != nil {
+	if err := decodeDocument(b, KindRelease, &r); err != nil {
 		return nil, err
 	}
-	if err := r.Validate(); err != nil {
+	if err := expectField(KindRelease, "product", r.Product, want.Product); err != nil {
 		return nil, err
 	}
-	if err := requireCanonical(KindRelease, b, r.Encode); err != nil {
+	if err := expectField(KindRelease, "version", r.Version, want.Version); err != nil {
 		return nil, err
-	}
-	if want.Product != "" && r.Product != want.Product {
-		return nil, fieldErr(KindRelease, "product", "is %q, expected %q", r.Product, want.Product)
-	}
-	if want.Version != "" && r.Version != want.Version {
-		return nil, fieldErr(KindRelease, "version", "is %q, expected %q", r.Version, want.Version)
 	}
 	return &r, nil
 }
@@ -345,22 +339,58 @@ func DecodeRelease(b []byte, want Expect) (*Release, error) {
 // DecodeChannel strictly decodes and validates a channel index.
 func DecodeChannel(b []byte, want Expect) (*Channel, error) {
 	var c Channel
-	if err := strictDecode(b, KindChannel, &c); err != nil {
+	if err := decodeDocument(b, KindChannel, &c); err != nil {
 		return nil, err
 	}
-	if err := c.Validate(); err != nil {
+	if err := expectField(KindChannel, "product", c.Product, want.Product); err != nil {
 		return nil, err
 	}
-	if err := requireCanonical(KindChannel, b, c.Encode); err != nil {
+	if err := expectField(KindChannel, "channel", c.Channel, want.Channel); err != nil {
 		return nil, err
-	}
-	if want.Product != "" && c.Product != want.Product {
-		return nil, fieldErr(KindChannel, "product", "is %q, expected %q", c.Product, want.Product)
-	}
-	if want.Channel != "" && c.Channel != want.Channel {
-		return nil, fieldErr(KindChannel, "channel", "is %q, expected %q", c.Channel, want.Channel)
 	}
 	return &c, nil
+}
+
+// document is a signed document type: Release or Channel.
+type document interface {
+	Validate() error
+	Encode() ([]byte, error)
+}
+
+// decodeDocument strictly decodes b into doc, validates it, and refuses
+// bytes that are not doc's canonical encoding.
+func decodeDocument(b []byte, kind string, doc document) error {
+	if err := strictDecode(b, kind, doc); err != nil {
+		return err
+	}
+	if err := doc.Validate(); err != nil {
+		return err
+	}
+	return requireCanonical(kind, b, doc.Encode)
+}
+
+// expectField refuses a field whose value is not the one the caller
+// expects (nothing is expected when want is "").
+func expectField(kind, field, got, want string) error {
+	if want != "" && got != want {
+		return fieldErr(kind, field, "is %q, expected %q", got, want)
+	}
+	return nil
+}
+
+// validateHeader checks the fields every document starts with: the schema
+// version, its kind, and a lowercase product name.
+func validateHeader(kind string, schemaVersion int, gotKind, product string) error {
+	if schemaVersion != SchemaVersion {
+		return fieldErr(kind, "schemaVersion", "is %d, this build reads %d", schemaVersion, SchemaVersion)
+	}
+	if gotKind != kind {
+		return fieldErr(kind, "kind", "is %q, expected %q", gotKind, kind)
+	}
+	if !ValidName(product) {
+		return fieldErr(kind, "product", "%q is not a lowercase name", product)
+	}
+	return nil
 }
 
 func strictDecode(b []byte, kind string, v any) error {
@@ -388,14 +418,8 @@ func strictDecode(b []byte, kind string, v any) error {
 // Validate checks every field of the release.
 func (r *Release) Validate() error {
 	const k = KindRelease
-	if r.SchemaVersion != SchemaVersion {
-		return fieldErr(k, "schemaVersion", "is %d, this build reads %d", r.SchemaVersion, SchemaVersion)
-	}
-	if r.Kind != KindRelease {
-		return fieldErr(k, "kind", "is %q, expected %q", r.Kind, KindRelease)
-	}
-	if !ValidName(r.Product) {
-		return fieldErr(k, "product", "%q is not a lowercase name", r.Product)
+	if err := validateHeader(k, r.SchemaVersion, r.Kind, r.Product); err != nil {
+		return err
 	}
 	if _, err := ParseVersion(r.Version); err != nil {
 		return fieldErr(k, "version", "%v", err)
@@ -535,14 +559,8 @@ func checkPlainText(rev string) error {
 // Validate checks every field of the channel index.
 func (c *Channel) Validate() error {
 	const k = KindChannel
-	if c.SchemaVersion != SchemaVersion {
-		return fieldErr(k, "schemaVersion", "is %d, this build reads %d", c.SchemaVersion, SchemaVersion)
-	}
-	if c.Kind != KindChannel {
-		return fieldErr(k, "kind", "is %q, expected %q", c.Kind, KindChannel)
-	}
-	if !ValidName(c.Product) {
-		return fieldErr(k, "product", "%q is not a lowercase name", c.Product)
+	if err := validateHeader(k, c.SchemaVersion, c.Kind, c.Product); err != nil {
+		return err
 	}
 	if !ValidName(c.Channel) {
 		return fieldErr(k, "channel", "%q is not a lowercase name", c.Channel)

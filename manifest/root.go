@@ -141,8 +141,8 @@ func DecodeRoot(b []byte, product string) (*Root, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	if product != "" && r.Product != product {
-		return nil, fieldErr(KindRoot, "product", "is %q, expected %q", r.Product, product)
+	if err := expectField(KindRoot, "product", r.Product, product); err != nil {
+		return nil, err
 	}
 	again, err := r.Encode()
 	if err != nil {
@@ -157,14 +157,8 @@ func DecodeRoot(b []byte, product string) (*Root, error) {
 // Validate checks every field of the root.
 func (r *Root) Validate() error {
 	const k = KindRoot
-	if r.SchemaVersion != SchemaVersion {
-		return fieldErr(k, "schemaVersion", "is %d, this build reads %d", r.SchemaVersion, SchemaVersion)
-	}
-	if r.Kind != KindRoot {
-		return fieldErr(k, "kind", "is %q, expected %q", r.Kind, KindRoot)
-	}
-	if !ValidName(r.Product) {
-		return fieldErr(k, "product", "%q is not a valid name", r.Product)
+	if err := validateHeader(k, r.SchemaVersion, r.Kind, r.Product); err != nil {
+		return err
 	}
 	if r.Version < 1 {
 		return fieldErr(k, "version", "is %d, must be 1 or more", r.Version)

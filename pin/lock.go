@@ -2,6 +2,7 @@ package pin
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,13 +100,7 @@ func (l *Lock) Encode() ([]byte, error) {
 	n.References = append([]LockedReference(nil), l.References...)
 	sort.Slice(n.References, func(i, j int) bool {
 		a, b := n.References[i], n.References[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Component < b.Component
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Component, b.Component)) < 0
 	})
 	if n.References == nil {
 		n.References = []LockedReference{}
