@@ -212,7 +212,7 @@ func (r *Root) Validate() error {
 				return fieldErr(k, "roles."+name+".keyids", "names %s, which keys does not list", id)
 			}
 			if name == RoleRoot && key.Type == KeyTypeSigstoreIdentity {
-				return fieldErr(k, "roles."+name+".keyids", "names identity %s: roots are signed with keys (pin root sign), so the root role lists keys only", id)
+				return fieldErr(k, "roles."+name+".keyids", "names identity %s: roots are signed with keys, so the root role lists keys only", id)
 			}
 			if seen[id] {
 				return fieldErr(k, "roles."+name+".keyids", "lists %s twice", id)

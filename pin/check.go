@@ -76,7 +76,7 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 		return nil, err
 	}
 	if lock == nil {
-		return nil, exitcode.UsageError(fmt.Errorf("%s does not exist: run pin update first", cfg.LockPath()))
+		return nil, exitcode.UsageError(&NoLockError{Path: cfg.LockPath()})
 	}
 	if err := CheckLockFitsConfig(cfg, lock); err != nil {
 		return nil, err

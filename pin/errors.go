@@ -63,3 +63,51 @@ func (e *ExistsError) Error() string { return e.Path + " already exists" }
 type NoConfigError struct{ Path string }
 
 func (e *NoConfigError) Error() string { return "no consumer config at " + e.Path }
+
+// LockFileError is a pin.lock that cannot be read as one (an update never
+// writes such a file): writing a new one is the way on.
+type LockFileError struct {
+	Path string
+	Err  error
+}
+
+func (e *LockFileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *LockFileError) Unwrap() error { return e.Err }
+
+// LockTamperedError is a pin.lock whose manifest does not hash to the
+// manifestDigest it records: the file was edited or corrupted.
+type LockTamperedError struct {
+	Path, Got, Want string
+}
+
+func (e *LockTamperedError) Error() string {
+	return fmt.Sprintf("%s: the manifest it carries hashes to %s, not to the manifestDigest %s it records: pin.lock was edited or corrupted", e.Path, e.Got, e.Want)
+}
+
+// LockConfigError is a pin.lock that pin.yaml's product, channel or
+// constraint could not have produced (Detail says which).
+type LockConfigError struct {
+	Path, Detail string
+}
+
+func (e *LockConfigError) Error() string {
+	return fmt.Sprintf("%s: %s; an update would never have written this lock", e.Path, e.Detail)
+}
+
+// NoLockError is a check of a project that has no pin.lock yet.
+type NoLockError struct{ Path string }
+
+func (e *NoLockError) Error() string { return e.Path + " does not exist" }
+
+// IncompleteError is an update cut short after its journal was written:
+// State says what is done ("pin.lock is unchanged"); an update run again
+// completes it from the journal.
+type IncompleteError struct {
+	Err   error
+	State string
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("%v (%s: updating again completes it)", e.Err, e.State)
+}
+func (e *IncompleteError) Unwrap() error { return e.Err }

@@ -74,13 +74,13 @@ func LoadLock(path string) (*Lock, error) {
 	// Go keeps the last of two keys and matches them case-insensitively; a
 	// reviewer reads the first. Refuse a lock where the two differ.
 	if key, where, dup := manifest.DuplicateKey(b); dup {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: key %q appears twice in %s: pin.lock is never written so (delete it and run pin update)", path, key, where))
+		return nil, exitcode.UsageError(&LockFileError{Path: path, Err: fmt.Errorf("key %q appears twice in %s: pin.lock is never written so", key, where)})
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var l Lock
 	if err := dec.Decode(&l); err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: %w (delete it and run pin update to write a new one)", path, err))
+		return nil, exitcode.UsageError(&LockFileError{Path: path, Err: err})
 	}
 	if l.SchemaVersion != LockSchemaVersion {
 		return nil, exitcode.UsageError(fmt.Errorf("%s: schemaVersion %d, this build reads %d", path, l.SchemaVersion, LockSchemaVersion))
@@ -88,7 +88,7 @@ func LoadLock(path string) (*Lock, error) {
 	// The manifest's digest is what the signed index listed; without it the
 	// lock's manifest could not be tied to the index, so it is required.
 	if !manifest.ValidDigest(l.ManifestDigest) {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: manifestDigest %q is not a sha256 digest (delete the lock and run pin update)", path, l.ManifestDigest))
+		return nil, exitcode.UsageError(&LockFileError{Path: path, Err: fmt.Errorf("manifestDigest %q is not a sha256 digest", l.ManifestDigest)})
 	}
 	return &l, nil
 }

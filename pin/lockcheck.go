@@ -16,7 +16,7 @@ import (
 // the error says so rather than blaming a channel index.
 func checkLockedManifestDigest(lock *Lock, lockPath string) error {
 	if got := manifest.Digest([]byte(lock.Manifest)); got != lock.ManifestDigest {
-		return exitcode.TrustError(fmt.Errorf("%s: the manifest it carries hashes to %s, not to the manifestDigest %s it records: pin.lock was edited or corrupted (restore it, or run pin update to write it again)", lockPath, got, lock.ManifestDigest))
+		return exitcode.TrustError(&LockTamperedError{Path: lockPath, Got: got, Want: lock.ManifestDigest})
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func verifyLockedRelease(ctx context.Context, anchor channels.SignatureVerifier,
 // check --online`, `pin audit`).
 func CheckLockFitsConfig(cfg *Config, lock *Lock) error {
 	refuse := func(format string, args ...any) error {
-		return exitcode.TrustError(fmt.Errorf("%s: "+format+"; pin update would never have written this lock (if pin.yaml changed on purpose, run pin update)", append([]any{cfg.LockPath()}, args...)...))
+		return exitcode.TrustError(&LockConfigError{Path: cfg.LockPath(), Detail: fmt.Sprintf(format, args...)})
 	}
 	if lock.Product != cfg.Product {
 		return refuse("it is for product %q, pin.yaml says %q", lock.Product, cfg.Product)

@@ -704,16 +704,16 @@ func (p *Plan) Apply() error {
 	for i, t := range tmps {
 		if err := os.Rename(t, p.Changes[i].File.Path); err != nil {
 			cleanup(i)
-			return fmt.Errorf("replace %s: %w (%d of %d files were already replaced; pin.lock is unchanged: run pin update again to complete)", p.Changes[i].File.Rel, err, i, len(tmps))
+			return &IncompleteError{Err: fmt.Errorf("replace %s: %w", p.Changes[i].File.Rel, err), State: fmt.Sprintf("%d of %d files were already replaced; pin.lock is unchanged", i, len(tmps))}
 		}
 		dirs[filepath.Dir(p.Changes[i].File.Path)] = true
 	}
 	if err := syncDirs(dirs); err != nil {
-		return fmt.Errorf("%w (pin.lock is unchanged: run pin update again to complete)", err)
+		return &IncompleteError{Err: err, State: "pin.lock is unchanged"}
 	}
 	os.Remove(record) // every staged file is renamed
 	if err := os.Rename(journal, lockPath); err != nil {
-		return fmt.Errorf("write %s: %w (every file is replaced: run pin update again to record it)", lockPath, err)
+		return &IncompleteError{Err: fmt.Errorf("write %s: %w", lockPath, err), State: "every file is replaced"}
 	}
 	return syncDirs(map[string]bool{p.Config.Dir(): true})
 }

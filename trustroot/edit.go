@@ -58,7 +58,7 @@ func AddKey(r *manifest.Root, role string, pemBytes []byte) (string, error) {
 // entry, creating the role with threshold 1 if it is new) and returns its id.
 func AddIdentity(r *manifest.Root, role string, id manifest.Identity) (string, error) {
 	if role == manifest.RoleRoot {
-		return "", fmt.Errorf("the root role lists keys only: roots are signed with keys (pin root sign)")
+		return "", fmt.Errorf("the root role lists keys only: roots are signed with keys")
 	}
 	keyID, err := manifest.IdentityKeyID(id)
 	if err != nil {

@@ -432,7 +432,7 @@ func Update(ctx context.Context, trusted *Trusted, fetch Fetch, now time.Time) (
 		cur = next
 	}
 	if !now.IsZero() && !now.Before(cur.Root.Expires) {
-		return nil, exitcode.TrustError(fmt.Errorf("%w: root version %d expired at %s; the producer must sign and publish a new root (pin root)", ErrRootExpired, cur.Root.Version, cur.Root.Expires.Format(time.RFC3339)))
+		return nil, exitcode.TrustError(fmt.Errorf("%w: root version %d expired at %s; the producer must sign and publish a new root", ErrRootExpired, cur.Root.Version, cur.Root.Expires.Format(time.RFC3339)))
 	}
 	return c, nil
 }

@@ -93,6 +93,16 @@ func cliWords(e error) (string, bool) {
 		return e.Problem() + fmt.Sprintf(" (pass --new-channel to start it again, empty, after sequence %d)", e.Sequence), true
 	case *channels.UnrecordedChannelError:
 		return e.Error() + fmt.Sprintf(": check the channel (pin channel show %s), then run once with --adopt-store to record it, and commit %s with release.yaml", e.Channel, e.Record), true
+	case *pin.LockFileError:
+		return e.Error() + " (delete it and run pin update to write a new one)", true
+	case *pin.LockTamperedError:
+		return e.Error() + " (restore it, or run pin update to write it again)", true
+	case *pin.LockConfigError:
+		return fmt.Sprintf("%s: %s; pin update would never have written this lock (if pin.yaml changed on purpose, run pin update)", e.Path, e.Detail), true
+	case *pin.NoLockError:
+		return e.Error() + ": run pin update first", true
+	case *pin.IncompleteError:
+		return fmt.Sprintf("%v (%s: run pin update again to complete)", e.Err, e.State), true
 	case *releaseconfig.MixedRevisionsError:
 		what := e.Problem()
 		if e.Given != "" {

@@ -63,6 +63,15 @@ func TestCLIMessage(t *testing.T) {
 			"r.yaml:1: image a needs a revision: pass --revision\nr.yaml:2: image b needs a revision: pass --revision"},
 		{"identity token", keyless.ErrNoIdentityToken,
 			"no identity token: set SIGSTORE_ID_TOKEN, run in GitHub Actions with `permissions: id-token: write`, or in a Buildkite job, or pass --identity-token FILE"},
+		{"lock file", exitcode.UsageError(&pin.LockFileError{Path: "pin.lock", Err: errors.New("invalid character 'x'")}),
+			"pin.lock: invalid character 'x' (delete it and run pin update to write a new one)"},
+		{"lock tampered", &pin.LockTamperedError{Path: "pin.lock", Got: "sha256:a", Want: "sha256:b"},
+			"pin.lock: the manifest it carries hashes to sha256:a, not to the manifestDigest sha256:b it records: pin.lock was edited or corrupted (restore it, or run pin update to write it again)"},
+		{"lock outside config", &pin.LockConfigError{Path: "pin.lock", Detail: "product is x, pin.yaml says y"},
+			"pin.lock: product is x, pin.yaml says y; pin update would never have written this lock (if pin.yaml changed on purpose, run pin update)"},
+		{"no lock", &pin.NoLockError{Path: "/p/pin.lock"}, "/p/pin.lock does not exist: run pin update first"},
+		{"incomplete update", fmt.Errorf("apply: %w", &pin.IncompleteError{Err: errors.New("replace main.tf: EIO"), State: "1 of 2 files were already replaced; pin.lock is unchanged"}),
+			"apply: replace main.tf: EIO (1 of 2 files were already replaced; pin.lock is unchanged: run pin update again to complete)"},
 		{"other errors as they are", errors.New("network down"), "network down"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

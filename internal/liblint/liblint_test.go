@@ -21,8 +21,14 @@ var commandDirs = map[string]bool{"cmd": true, "bench": true, "examples": true, 
 // start of a word.
 var cliFlag = regexp.MustCompile("(^|[\\s(`'\"=,])--[a-z][a-z0-9-]*")
 
+// runCommand matches advice to run a pin command ("run pin update",
+// "with pin root add-key", "(pin release next ...)"); a mention of the tool by
+// name ("an input pin audit reads") is not advice.
+var runCommand = regexp.MustCompile("(\\b(run|with|use)|\\() ?`?pin (init|update|check|audit|mirror|root|channel|release|keys|key|resolve|demo)\\b")
+
 // TestLibraryErrorsNameNoFlags: library packages state what is wrong and name
-// no command-line flag; cmd/pin/hints.go words the remedy as a flag. Checked:
+// no command-line flag, nor tell the user to run a pin command; cmd/pin/hints.go
+// words the remedy as a flag or a command. Checked:
 // the string literals passed to error constructors (errors.New, fmt.Errorf
 // and every function whose name says Err), in composite literals of *Error
 // types, and in Error and Problem methods.
@@ -53,7 +59,11 @@ func TestLibraryErrorsNameNoFlags(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			if m := cliFlag.FindString(s); m != "" {
+			m := cliFlag.FindString(s)
+			if m == "" {
+				m = runCommand.FindString(s)
+			}
+			if m != "" {
 				pos := fset.Position(lit.Pos())
 				found = append(found, rel+":"+strconv.Itoa(pos.Line)+": "+strings.TrimSpace(m)+" in "+strconv.Quote(s))
 			}
@@ -64,7 +74,7 @@ func TestLibraryErrorsNameNoFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(found) > 0 {
-		t.Errorf("library error strings name command-line flags (return a typed or sentinel error and word the flag in cmd/pin/hints.go):\n%s", strings.Join(found, "\n"))
+		t.Errorf("library error strings name command-line flags or commands (return a typed or sentinel error and word the remedy in cmd/pin/hints.go):\n%s", strings.Join(found, "\n"))
 	}
 }
 
@@ -81,6 +91,9 @@ func b() error { return fmt.Errorf("x: %w (pass --four)", a()) }
 func c() error { return usageErr(fieldErr("--five is wrong")) }
 func d() error { return &BadError{Msg: "pass --six"} }
 func e() string { return "--not-an-error" }
+func g() error { return errors.New("x (run pin update)") }
+func h() error { return errors.New("(pin root sign) y") }
+func i() error { return errors.New("not an input pin audit reads") }
 func usageErr(err error) error { return err }
 func fieldErr(s string) error { return errors.New(s) }
 `
@@ -94,8 +107,11 @@ func fieldErr(s string) error { return errors.New(s) }
 		if m := cliFlag.FindString(s); m != "" {
 			got = append(got, strings.TrimSpace(m))
 		}
+		if m := runCommand.FindString(s); m != "" {
+			got = append(got, strings.TrimSpace(m))
+		}
 	}
-	want := "--one --two --three --four --five --six"
+	want := "--one --two --three --four --five --six run pin update (pin root"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("flags found = %q, want %q", strings.Join(got, " "), want)
 	}
