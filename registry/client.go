@@ -390,23 +390,22 @@ func (c *Client) Exists(ctx context.Context, ref name.Reference) (bool, error) {
 
 // WriteImage pushes img to ref (tests and the demo seed registries with it).
 func (c *Client) WriteImage(ctx context.Context, ref name.Reference, img v1.Image) error {
-	ropts, err := c.remote(ctx, ref.Context(), true)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", ref, err)
-	}
-	if err := remote.Write(ref, img, ropts...); err != nil {
-		return fmt.Errorf("write %s: %w", ref, classify(ctx, ref.Context().RegistryStr(), err))
-	}
-	return nil
+	return c.write(ctx, ref, func(ropts []remote.Option) error { return remote.Write(ref, img, ropts...) })
 }
 
 // WriteIndex pushes idx and its children to ref.
 func (c *Client) WriteIndex(ctx context.Context, ref name.Reference, idx v1.ImageIndex) error {
+	return c.write(ctx, ref, func(ropts []remote.Option) error { return remote.WriteIndex(ref, idx, ropts...) })
+}
+
+// write runs put with the options for pushing to ref's repository, and
+// classifies its failure as every other registry call does.
+func (c *Client) write(ctx context.Context, ref name.Reference, put func([]remote.Option) error) error {
 	ropts, err := c.remote(ctx, ref.Context(), true)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", ref, err)
 	}
-	if err := remote.WriteIndex(ref, idx, ropts...); err != nil {
+	if err := put(ropts); err != nil {
 		return fmt.Errorf("write %s: %w", ref, classify(ctx, ref.Context().RegistryStr(), err))
 	}
 	return nil
