@@ -1,6 +1,7 @@
 package pin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -111,61 +112,15 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 		if s.res == nil {
 			continue
 		}
-		for _, r := range s.res.Refs {
-			seen[s.file.Rel+"\x00"+r.Component+"\x00"+string(r.Field)]++
-			c, ok := rel.Component(r.Component)
-			if !ok {
-				return nil, exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
-			}
-			res.References++
-			if splitWithoutDigest(r) {
-				want := NewValue(rewrite.FieldRef, m.Target(c.Name), c, rel.Version, cfg.Style)
-				res.Findings = append(res.Findings, Finding{Kind: FindingUnpinned, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Image, Want: want,
-					Message: fmt.Sprintf("%s is %s split across fields with no digest field, release %s pins %s", c.Name, r.Image, rel.Version, want)})
-				continue
-			}
-			want := NewValue(r.Field, m.Target(c.Name), c, rel.Version, cfg.Style)
-			if r.Value == want {
-				continue
-			}
-			kind := FindingDrift
-			if r.Field == rewrite.FieldRef && !strings.Contains(r.Value, "@") || r.Field == rewrite.FieldTag && !hasDigestField(s.res, r.Component) {
-				kind = FindingUnpinned
-			}
-			res.Findings = append(res.Findings, Finding{Kind: kind, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Value, Want: want,
-				Message: fmt.Sprintf("%s is %s, release %s pins %s", c.Name, r.Value, rel.Version, want)})
+		if err := checkReferences(res, s, rel, m, cfg.Style, seen); err != nil {
+			return nil, err
 		}
-		for _, fw := range tagOnlyWarnings(s.file.Rel, s.res) {
-			res.Warnings = append(res.Warnings, fw)
-			res.Notes = append(res.Notes, fw.String())
-		}
-		for _, w := range s.res.Warnings {
-			fw := judgeDecoded(FileWarning{File: s.file.Rel, Warning: w}, rel, m, cfg.Style)
-			if f, ok := unrewritableFinding(fw, rel, m, cfg.Style); ok {
-				// A decoded spelling pin cannot splice: judged by its value.
-				res.Warnings = append(res.Warnings, fw)
-				res.Notes = append(res.Notes, fw.String())
-				res.Findings = append(res.Findings, f)
-				continue
-			}
-			addCheckWarning(res, fw)
-		}
+		checkWarnings(res, s, rel, m, cfg.Style)
 	}
 	if res.References == 0 && len(lock.References) == 0 {
 		return nil, nothingManaged(cfg, cfg.Product, res.Warnings)
 	}
-	// A reference the lock recorded that is no longer seen means the check
-	// no longer covers it: a narrowed files: list, a deleted file, or a value
-	// turned into something pin does not manage. Each is drift CI must see.
-	for _, lr := range lock.References {
-		k := lr.File + "\x00" + lr.Component + "\x00" + lr.Field
-		if seen[k] > 0 {
-			seen[k]--
-			continue
-		}
-		res.Findings = append(res.Findings, Finding{Kind: FindingMissing, File: lr.File, Line: lr.Line, Component: lr.Component, Want: lr.New,
-			Message: fmt.Sprintf("pin.lock records %s here, but no managed reference is found (file removed, files: narrowed, or the value no longer a plain reference)", lr.Component)})
-	}
+	res.Findings = append(res.Findings, missingReferences(lock, seen)...)
 	if o.Online {
 		online, err := checkOnline(ctx, cfg, lock, o)
 		if err != nil {
@@ -180,12 +135,78 @@ func Check(ctx context.Context, cfg *Config, o CheckOptions) (*CheckResult, erro
 	}
 	sort.SliceStable(res.Findings, func(i, j int) bool {
 		a, b := res.Findings[i], res.Findings[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		return a.Line < b.Line
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line)) < 0
 	})
 	return res, nil
+}
+
+// checkReferences judges each managed reference of one scanned file against
+// the release, counting it in seen (file, component and field).
+func checkReferences(res *CheckResult, s scanned, rel *manifest.Release, m *Matcher, style string, seen map[string]int) error {
+	for _, r := range s.res.Refs {
+		seen[s.file.Rel+"\x00"+r.Component+"\x00"+string(r.Field)]++
+		c, ok := rel.Component(r.Component)
+		if !ok {
+			return exitcode.UsageError(fmt.Errorf("%s:%d: marker names component %q, which release %s does not have", s.file.Rel, r.Line, r.Component, rel.Version))
+		}
+		res.References++
+		if splitWithoutDigest(r) {
+			want := NewValue(rewrite.FieldRef, m.Target(c.Name), c, rel.Version, style)
+			res.Findings = append(res.Findings, Finding{Kind: FindingUnpinned, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Image, Want: want,
+				Message: fmt.Sprintf("%s is %s split across fields with no digest field, release %s pins %s", c.Name, r.Image, rel.Version, want)})
+			continue
+		}
+		want := NewValue(r.Field, m.Target(c.Name), c, rel.Version, style)
+		if r.Value == want {
+			continue
+		}
+		kind := FindingDrift
+		if r.Field == rewrite.FieldRef && !strings.Contains(r.Value, "@") || r.Field == rewrite.FieldTag && !hasDigestField(s.res, r.Component) {
+			kind = FindingUnpinned
+		}
+		res.Findings = append(res.Findings, Finding{Kind: kind, File: s.file.Rel, Line: r.Line, Component: c.Name, Found: r.Value, Want: want,
+			Message: fmt.Sprintf("%s is %s, release %s pins %s", c.Name, r.Value, rel.Version, want)})
+	}
+	return nil
+}
+
+// checkWarnings records what the scanner of one file saw but could not
+// manage: tag-only values, and spellings pin cannot splice (a finding when
+// they are not already the pinned value).
+func checkWarnings(res *CheckResult, s scanned, rel *manifest.Release, m *Matcher, style string) {
+	for _, fw := range tagOnlyWarnings(s.file.Rel, s.res) {
+		res.Warnings = append(res.Warnings, fw)
+		res.Notes = append(res.Notes, fw.String())
+	}
+	for _, w := range s.res.Warnings {
+		fw := judgeDecoded(FileWarning{File: s.file.Rel, Warning: w}, rel, m, style)
+		if f, ok := unrewritableFinding(fw, rel, m, style); ok {
+			// A decoded spelling pin cannot splice: judged by its value.
+			res.Warnings = append(res.Warnings, fw)
+			res.Notes = append(res.Notes, fw.String())
+			res.Findings = append(res.Findings, f)
+			continue
+		}
+		addCheckWarning(res, fw)
+	}
+}
+
+// missingReferences is a finding for each reference pin.lock recorded that
+// the scan no longer saw (seen is consumed): a narrowed files: list, a
+// deleted file, or a value turned into something pin does not manage. The
+// check no longer covers it, which is drift CI must see.
+func missingReferences(lock *Lock, seen map[string]int) []Finding {
+	var out []Finding
+	for _, lr := range lock.References {
+		k := lr.File + "\x00" + lr.Component + "\x00" + lr.Field
+		if seen[k] > 0 {
+			seen[k]--
+			continue
+		}
+		out = append(out, Finding{Kind: FindingMissing, File: lr.File, Line: lr.Line, Component: lr.Component, Want: lr.New,
+			Message: fmt.Sprintf("pin.lock records %s here, but no managed reference is found (file removed, files: narrowed, or the value no longer a plain reference)", lr.Component)})
+	}
+	return out
 }
 
 // unrewritableFinding is the finding for a managed value pin cannot rewrite
