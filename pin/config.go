@@ -131,70 +131,14 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 	if _, err := channels.ParseConstraint(c.Constraint); err != nil {
 		return nil, errAt("constraint", "%v", err)
 	}
-	rootListsIdentities := false
-	switch {
-	case c.Root != "" && len(c.Keys) > 0:
-		return nil, errAt("keys", "give root or keys, not both: the root lists the keys")
-	case c.Root != "" && len(c.Identities) > 0:
-		return nil, errAt("identities", "give root or identities, not both: the root lists the identities its roles trust (add them to its roles)")
-	case c.Root != "":
-		t, err := c.TrustedRoot()
-		if err != nil {
-			return nil, errAt("root", "%v", err)
-		}
-		for _, k := range t.Root.Keys {
-			rootListsIdentities = rootListsIdentities || k.Type == manifest.KeyTypeSigstoreIdentity
-		}
-	case len(c.Keys) == 0 && len(c.Identities) == 0:
-		return nil, errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities, or give the producer's root)")
+	if err := c.checkTrust(errAt); err != nil {
+		return nil, err
 	}
-	for i, id := range c.Identities {
-		if err := id.Validate(); err != nil {
-			return nil, errAt("identities", "identities[%d]: %v", i, err)
-		}
+	if err := c.checkFiles(errAt); err != nil {
+		return nil, err
 	}
-	c.Sigstore = c.Sigstore.Resolve(c.Dir())
-	if len(c.Identities) > 0 || rootListsIdentities {
-		if err := c.Sigstore.Check(); err != nil {
-			return nil, errAt("sigstore", "%v", err)
-		}
-	}
-	if c.Root == "" {
-		if _, err := c.Verifier(); err != nil {
-			return nil, errAt("keys", "%v", err)
-		}
-	}
-	switch c.Style {
-	case "":
-		c.Style = StyleDigest
-	case StyleDigest, StyleTagDigest:
-	default:
-		return nil, errAt("style", "style %q is not digest or tag+digest", c.Style)
-	}
-	if len(c.Files) == 0 {
-		c.Files = append([]string(nil), DefaultFiles...)
-	}
-	for _, g := range c.Files {
-		if _, err := compileGlob(g); err != nil {
-			return nil, errAt("files", "%v", err)
-		}
-	}
-	c.registryMapLines = map[string]int{}
-	for from := range c.RegistryMap {
-		c.registryMapLines[from] = yamlerr.Line(&root, "registryMap", from)
-	}
-	for from, to := range c.RegistryMap {
-		at := func(format string, args ...any) error {
-			return fmt.Errorf("%s:%d: registryMap entry %q: %s", path, c.registryMapLines[from], from, fmt.Sprintf(format, args...))
-		}
-		for _, p := range []string{from, to} {
-			if _, err := reponame.ParsePrefix(p); err != nil {
-				return nil, at("%v", err)
-			}
-		}
-		if strings.TrimSuffix(from, "/") == strings.TrimSuffix(to, "/") {
-			return nil, at("maps a prefix to itself")
-		}
+	if err := c.checkRegistryMapEntries(path, &root); err != nil {
+		return nil, err
 	}
 	for _, p := range c.Repositories {
 		if _, err := reponame.ParsePrefix(p); err != nil {
@@ -206,6 +150,91 @@ func ParseConfig(path string, b []byte) (*Config, error) {
 		c.Source = filepath.Join(c.Dir(), c.Source)
 	}
 	return c, nil
+}
+
+// errAtFunc reports a problem with a top-level key of pin.yaml, at its line.
+type errAtFunc func(key, format string, args ...any) error
+
+// checkTrust checks what pin.yaml trusts: a root, or keys and CI
+// identities, and the Sigstore settings identities need.
+func (c *Config) checkTrust(errAt errAtFunc) error {
+	rootListsIdentities := false
+	switch {
+	case c.Root != "" && len(c.Keys) > 0:
+		return errAt("keys", "give root or keys, not both: the root lists the keys")
+	case c.Root != "" && len(c.Identities) > 0:
+		return errAt("identities", "give root or identities, not both: the root lists the identities its roles trust (add them to its roles)")
+	case c.Root != "":
+		t, err := c.TrustedRoot()
+		if err != nil {
+			return errAt("root", "%v", err)
+		}
+		for _, k := range t.Root.Keys {
+			rootListsIdentities = rootListsIdentities || k.Type == manifest.KeyTypeSigstoreIdentity
+		}
+	case len(c.Keys) == 0 && len(c.Identities) == 0:
+		return errAt("keys", "keys is empty: list at least one trusted public key (or a CI identity under identities, or give the producer's root)")
+	}
+	for i, id := range c.Identities {
+		if err := id.Validate(); err != nil {
+			return errAt("identities", "identities[%d]: %v", i, err)
+		}
+	}
+	c.Sigstore = c.Sigstore.Resolve(c.Dir())
+	if len(c.Identities) > 0 || rootListsIdentities {
+		if err := c.Sigstore.Check(); err != nil {
+			return errAt("sigstore", "%v", err)
+		}
+	}
+	if c.Root == "" {
+		if _, err := c.Verifier(); err != nil {
+			return errAt("keys", "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkFiles checks the style and the files: globs, filling in defaults.
+func (c *Config) checkFiles(errAt errAtFunc) error {
+	switch c.Style {
+	case "":
+		c.Style = StyleDigest
+	case StyleDigest, StyleTagDigest:
+	default:
+		return errAt("style", "style %q is not digest or tag+digest", c.Style)
+	}
+	if len(c.Files) == 0 {
+		c.Files = append([]string(nil), DefaultFiles...)
+	}
+	for _, g := range c.Files {
+		if _, err := compileGlob(g); err != nil {
+			return errAt("files", "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkRegistryMapEntries checks each registryMap entry on its own (both
+// sides prefixes, not mapped to itself), recording each entry's line.
+func (c *Config) checkRegistryMapEntries(path string, root *yaml.Node) error {
+	c.registryMapLines = map[string]int{}
+	for from := range c.RegistryMap {
+		c.registryMapLines[from] = yamlerr.Line(root, "registryMap", from)
+	}
+	for from, to := range c.RegistryMap {
+		at := func(format string, args ...any) error {
+			return fmt.Errorf("%s:%d: registryMap entry %q: %s", path, c.registryMapLines[from], from, fmt.Sprintf(format, args...))
+		}
+		for _, p := range []string{from, to} {
+			if _, err := reponame.ParsePrefix(p); err != nil {
+				return at("%v", err)
+			}
+		}
+		if strings.TrimSuffix(from, "/") == strings.TrimSuffix(to, "/") {
+			return at("maps a prefix to itself")
+		}
+	}
+	return nil
 }
 
 // CheckRegistryMap checks pin.yaml's registryMap against the components of
