@@ -44,3 +44,13 @@ func (t *Trusted) Signers() []Signer {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// RoleKeys returns the PEM public keys role lists, by id (its identities
+// are left out: they sign with bundles, not key signatures).
+func (t *Trusted) RoleKeys(role string) map[string][]byte {
+	_, keys, _, err := t.roleSigners(role)
+	if err != nil {
+		return nil
+	}
+	return keys
+}

@@ -37,6 +37,7 @@ func newReleaseCmd(a *app) *cobra.Command {
 		newReleaseCreateCmd(a),
 		newReleasePromoteCmd(a),
 		newReleaseYankCmd(a),
+		newReleaseResignCmd(a),
 		newReleaseListCmd(a),
 		newReleaseShowCmd(a),
 		newReleaseDiffCmd(a),

@@ -38,9 +38,9 @@ func signWithEnvKey(t *testing.T, e env, name string, data []byte) []byte {
 // promoted to 1.0.0 on stable with both stable signatures. It returns the
 // producer's directory, the registry host, the env holding the private keys
 // and the root's fingerprint.
-func rootedStore(t *testing.T) (dir, host string, e env, fingerprint string) {
+func rootedStore(t *testing.T, store func(host, dir string) string) (dir, host string, e env, fingerprint string) {
 	t.Helper()
-	dir, host = producerSetup(t, dirStore)
+	dir, host = producerSetup(t, store)
 	e = env{}
 	rootKeys(t, dir, e, "alice", "rel", "ci", "dana", "index2")
 	runPin(t, dir, e, "root", "init", "--product", "storage-service", "--root-key", "alice.pub", "--release-key", "rel.pub", "--index-key", "ci.pub",
@@ -65,7 +65,7 @@ func envKey(name string) string { return "env://PIN_KEY_" + strings.ToUpper(name
 // whose role needs two signatures is read over HTTPS with both (.sigs) and
 // refused with one.
 func TestShowVerifiesThroughRootChain(t *testing.T) {
-	dir, host, e, fp := rootedStore(t)
+	dir, host, e, fp := rootedStore(t, dirStore)
 	static := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "store"))))
 	t.Cleanup(static.Close)
 
