@@ -46,8 +46,8 @@ type env struct {
 	// Direct is the registry's own address, behind no proxy: where the
 	// harness publishes what it then measures reading through the proxy.
 	Direct string
-	Home    string // HOME and DOCKER_CONFIG (Home/.docker) for the tools
-	Proxy   *proxy
+	Home   string // HOME and DOCKER_CONFIG (Home/.docker) for the tools
+	Proxy  *proxy
 	// Refs are repo:tag references in the proxy's registry, Digests their
 	// manifest digests as pushed.
 	Refs    []string

@@ -41,7 +41,7 @@ type config struct {
 	Pin       string // prebuilt pin, or "" to build one
 	StartRuns int    // runs of `pin version`
 	PinFlags  []string
-	MaxURI    int // longest request line the proxy accepts (0: any)
+	MaxURI    int  // longest request line the proxy accepts (0: any)
 	Update    bool // measure pin update of the demo, keys: against a root of trust
 }
 
