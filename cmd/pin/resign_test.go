@@ -79,6 +79,11 @@ func TestReleaseResignAfterKeyRotation(t *testing.T) {
 			if err != nil || lock1 == nil {
 				t.Fatal(err)
 			}
+			// audit caches the release manifests it verified, signatures included.
+			audit1 := runPin(t, consumer, nil, "audit")
+			if audit1.code != 0 {
+				t.Fatalf("audit before the rotation: exit %d\n%s%s", audit1.code, audit1.out, audit1.err)
+			}
 			before := map[string]channels.Document{}
 			for _, v := range []string{"1.0.0", "1.0.0-edge.1"} {
 				before[v] = readRelease(t, dir, v)
@@ -137,6 +142,8 @@ func TestReleaseResignAfterKeyRotation(t *testing.T) {
 
 			runPin(t, consumer, nil, "update").mustSucceed(t, "update after the release key's removal")
 			runPin(t, consumer, nil, "check").mustSucceed(t, "check offline after the release key's removal")
+			// Its cache still holds the old key's signatures: audit reads the store again.
+			runPin(t, consumer, nil, "audit").mustSucceed(t, "audit with a cache from before the re-sign")
 			lock2, err := pin.LoadLock(filepath.Join(consumer, "pin.lock"))
 			if err != nil || lock2.ManifestDigest != lock1.ManifestDigest || lock2.Version != lock1.Version || len(lock2.Roots) != 2 {
 				t.Fatalf("pin.lock after rotation: %+v, %v (before: %s %s)", lock2, err, lock1.Version, lock1.ManifestDigest)
