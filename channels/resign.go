@@ -235,7 +235,7 @@ func (p *Publisher) resignOne(ctx context.Context, rs ReleaseResigner, e manifes
 		}
 	}
 	r := Resigned{Version: e.Version, Digest: e.Digest, Signers: ids, Yanked: e.Yanked}
-	if sameSignatures(doc, next) {
+	if SameSignatures(doc, next) {
 		r.Unchanged = true
 		return r, nil
 	}
@@ -288,9 +288,10 @@ func (p *Publisher) wasSigned(ctx context.Context, doc Document) error {
 	return refuse(signing.ErrSignature, fmt.Errorf("its signatures satisfy the release role of no root %s has published (re-signing vouches only for what was signed before): %w", p.Store, last))
 }
 
-// sameSignatures reports whether two documents carry the same signatures.
-func sameSignatures(a, b Document) bool {
-	if !bytes.Equal(a.Signature, b.Signature) || !bytes.Equal(a.Bundle, b.Bundle) || len(a.More) != len(b.More) {
+// SameSignatures reports whether two documents carry the same signatures
+// (a .sig file's trailing newline aside).
+func SameSignatures(a, b Document) bool {
+	if !bytes.Equal(bytes.TrimSpace(a.Signature), bytes.TrimSpace(b.Signature)) || !bytes.Equal(a.Bundle, b.Bundle) || len(a.More) != len(b.More) {
 		return false
 	}
 	for i := range a.More {
