@@ -29,22 +29,24 @@ const (
 
 // benchUpdate measures `pin update` of a project that pins 20 references,
 // already pinned (the run changes nothing: what a scheduled update costs),
-// reading its release store, an OCI repository, through the proxy. The store
-// is published with pin itself straight to the registry (the proxy grants
-// pull only): release 1.0.0 on stable, then, for the second case, a root of
-// trust.
+// reading its release store, an OCI repository, through the proxy. pin itself
+// publishes two stores straight to the registry (the proxy grants pull only),
+// each with release 1.0.0 on stable: one without a root, read by a project
+// whose pin.yaml lists the key, and one under a root of trust, read by a
+// project that trusts the root. The two cases' runs alternate, so a change
+// of the machine's load weighs on both alike.
 func benchUpdate(ctx context.Context, c config, e *env, pin, dir string, logf func(string, ...any)) ([]result, error) {
 	if len(e.Refs) < updateRefs {
 		return nil, fmt.Errorf("pin update needs %d seeded repositories, %d were", updateRefs, len(e.Refs))
 	}
-	producer := filepath.Join(dir, "producer")
-	if err := os.MkdirAll(producer, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	keyEnv, err := benchKey(producer)
+	keyEnv, err := benchKey(dir)
 	if err != nil {
 		return nil, err
 	}
+	pub := filepath.Join(dir, "release.pub")
 	environ := append(e.Env(), keyEnv)
 	run := func(wd string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, pin, args...)
@@ -55,90 +57,117 @@ func benchUpdate(ctx context.Context, c config, e *env, pin, dir string, logf fu
 		}
 		return string(out), nil
 	}
-	repo := "bench/pin-releases"
-	var rc, tf strings.Builder
-	fmt.Fprintf(&rc, "product: storage-service\nsource: https://github.com/wellcomecollection/storage-service\nstore: oci://%s/%s\nchannels:\n  stable: {ttl: 720h}\ncomponents:\n", e.Direct, repo)
+	var tf strings.Builder
 	tf.WriteString("locals {\n  images = {\n")
 	for i, ref := range e.Refs[:updateRefs] {
-		direct := e.Direct + strings.TrimPrefix(ref, e.Addr)
-		fmt.Fprintf(&rc, "  - name: svc-%04d\n    image: %s\n", i, direct)
-		fmt.Fprintf(&tf, "    svc_%04d = %q\n", i, direct)
+		fmt.Fprintf(&tf, "    svc_%04d = %q\n", i, e.Direct+strings.TrimPrefix(ref, e.Addr))
 	}
 	tf.WriteString("  }\n}\n")
-	if err := os.WriteFile(filepath.Join(producer, "release.yaml"), []byte(rc.String()), 0o644); err != nil {
+	// store publishes release 1.0.0 into repo (after a root of trust, when
+	// rooted) and pins a project to it; it returns the project's directory.
+	store := func(name string, rooted bool) (string, error) {
+		producer := filepath.Join(dir, "producer-"+name)
+		if err := os.MkdirAll(producer, 0o755); err != nil {
+			return "", err
+		}
+		repo := "bench/pin-releases-" + name
+		var rc strings.Builder
+		fmt.Fprintf(&rc, "product: storage-service\nsource: https://github.com/wellcomecollection/storage-service\nstore: oci://%s/%s\nchannels:\n  stable: {ttl: 720h}\ncomponents:\n", e.Direct, repo)
+		for i, ref := range e.Refs[:updateRefs] {
+			fmt.Fprintf(&rc, "  - name: svc-%04d\n    image: %s\n", i, e.Direct+strings.TrimPrefix(ref, e.Addr))
+		}
+		if err := os.WriteFile(filepath.Join(producer, "release.yaml"), []byte(rc.String()), 0o644); err != nil {
+			return "", err
+		}
+		trust := []string{"--key-file", pub}
+		if rooted {
+			logf("pin update: publishing a root of trust with pin")
+			if _, err := run(producer, "root", "init", "--product", "storage-service", "--root-key", pub, "--release-key", pub, "--index-key", pub); err != nil {
+				return "", err
+			}
+			if _, err := run(producer, "root", "sign", "root.json", "--key", "env://PIN_BENCH_KEY"); err != nil {
+				return "", err
+			}
+			out, err := run(producer, "root", "publish", "root.json")
+			if err != nil {
+				return "", err
+			}
+			m := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindStringSubmatch(out)
+			if m == nil {
+				return "", fmt.Errorf("pin root publish printed no fingerprint: %s", out)
+			}
+			trust = []string{"--root-sha256", m[1]}
+		}
+		logf("pin update: publishing release 1.0.0 to %s with pin", repo)
+		if _, err := run(producer, "release", "create", "1.0.0", "--channel", "stable", "--key", "env://PIN_BENCH_KEY"); err != nil {
+			return "", err
+		}
+		project := filepath.Join(dir, "consumer-"+name)
+		if err := os.MkdirAll(project, 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(project, "main.tf"), []byte(tf.String()), 0o644); err != nil {
+			return "", err
+		}
+		source := "oci://" + e.Addr + "/" + repo
+		if _, err := run(project, append([]string{"init", "--source", source, "--channel", "stable"}, trust...)...); err != nil {
+			return "", err
+		}
+		_, err := run(project, "update") // pins the 20 references: the measured runs change nothing
+		return project, err
+	}
+	keysProject, err := store("keys", false)
+	if err != nil {
 		return nil, err
 	}
-	logf("pin update: publishing release 1.0.0 with pin")
-	if _, err := run(producer, "release", "create", "1.0.0", "--channel", "stable", "--key", "env://PIN_BENCH_KEY"); err != nil {
+	rootProject, err := store("root", true)
+	if err != nil {
 		return nil, err
 	}
-	source := "oci://" + e.Addr + "/" + repo
-	project := func(name string, trust ...string) (string, error) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(filepath.Join(p, "main.tf"), []byte(tf.String()), 0o644); err != nil {
-			return "", err
-		}
-		if _, err := run(p, append([]string{"init", "--source", source, "--channel", "stable"}, trust...)...); err != nil {
-			return "", err
-		}
-		_, err := run(p, "update") // pins the 20 references: the measured runs change nothing
-		return p, err
+	cases := []result{
+		{Tool: updateKeys, Refs: updateRefs, Command: "pin update (pin.yaml: keys: [release.pub]; the store has no root)"},
+		{Tool: updateRoot, Refs: updateRefs, Command: "pin update (pin.yaml: root: version 1, the store's newest)"},
 	}
-	measureUpdate := func(tool, wd, trust string) (result, error) {
-		logf("%s: %d runs", tool, c.Runs)
-		r := result{Tool: tool, Refs: updateRefs, Command: "pin update (pin.yaml: " + trust + ")"}
-		inv := invocation{argv: []string{pin, "update"}, dir: wd, env: []string{keyEnv}, check: func(out string) error {
+	invs := []invocation{}
+	for _, wd := range []string{keysProject, rootProject} {
+		invs = append(invs, invocation{argv: []string{pin, "update"}, dir: wd, env: []string{keyEnv}, check: func(out string) error {
 			if !strings.Contains(out, "1.0.0") {
 				return fmt.Errorf("does not name release 1.0.0: %q", out)
 			}
 			return nil
-		}}
-		s, err := measure(ctx, e, c.Runs, inv)
-		if err != nil {
-			return r, fmt.Errorf("%s: %w", tool, err)
+		}})
+	}
+	logf("pin update, keys against root: %d runs each, alternating", c.Runs)
+	samples, err := measureAlternating(ctx, e, c.Runs, invs)
+	if err != nil {
+		return nil, fmt.Errorf("pin update: %w", err)
+	}
+	for i := range cases {
+		cases[i].Samples = samples[i]
+		logf("  %s: median %s, %d requests", cases[i].Tool, cases[i].median().Round(1e6), cases[i].last().requests)
+	}
+	return cases, nil
+}
+
+// measureAlternating is measure for several invocations whose runs take
+// turns (after one warm-up run each), the first to go changing every round.
+func measureAlternating(ctx context.Context, e *env, runs int, invs []invocation) ([][]sample, error) {
+	out := make([][]sample, len(invs))
+	for round := -1; round < runs; round++ {
+		for k := range invs {
+			i := (k + max(round, 0)) % len(invs)
+			e.Proxy.reset()
+			s, err := runOnce(ctx, e.Env(), invs[i])
+			if err != nil {
+				return nil, err
+			}
+			s.counts = e.Proxy.counts()
+			if round >= 0 {
+				out[i] = append(out[i], s)
+			}
 		}
-		r.Samples = s
-		logf("  median %s, %d requests", r.median().Round(1e6), r.last().requests)
-		return r, nil
 	}
-
-	keysProject, err := project("consumer-keys", "--key-file", filepath.Join(producer, "release.pub"))
-	if err != nil {
-		return nil, err
-	}
-	keys, err := measureUpdate(updateKeys, keysProject, "keys: [release.pub], store without a root")
-	if err != nil {
-		return nil, err
-	}
-
-	logf("pin update: publishing a root of trust with pin")
-	pub := filepath.Join(producer, "release.pub")
-	if _, err := run(producer, "root", "init", "--product", "storage-service", "--root-key", pub, "--release-key", pub, "--index-key", pub); err != nil {
-		return nil, err
-	}
-	if _, err := run(producer, "root", "sign", "root.json", "--key", "env://PIN_BENCH_KEY"); err != nil {
-		return nil, err
-	}
-	out, err := run(producer, "root", "publish", "root.json")
-	if err != nil {
-		return nil, err
-	}
-	m := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindStringSubmatch(out)
-	if m == nil {
-		return nil, fmt.Errorf("pin root publish printed no fingerprint: %s", out)
-	}
-	rootProject, err := project("consumer-root", "--root-sha256", m[1])
-	if err != nil {
-		return nil, err
-	}
-	rooted, err := measureUpdate(updateRoot, rootProject, "root: version 1, current")
-	if err != nil {
-		return nil, err
-	}
-	return []result{keys, rooted}, nil
+	return out, nil
 }
 
 // benchKey makes an unencrypted P-256 key for env:// (no scrypt: the
