@@ -102,3 +102,12 @@ func (e *UnrecordedChannelError) Error() string {
 	}
 	return fmt.Sprintf("channel %s in %s is at sequence %d, but %s to check it against", e.Channel, e.Store, e.Sequence, what)
 }
+
+// ResignShortError is a re-signing whose keys fall short of the release
+// role's threshold in the current root: another release key must sign too.
+type ResignShortError struct{ Err error }
+
+func (e *ResignShortError) Error() string {
+	return e.Err.Error() + ": sign with another release key too"
+}
+func (e *ResignShortError) Unwrap() error { return e.Err }

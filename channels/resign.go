@@ -229,7 +229,7 @@ func (p *Publisher) resignOne(ctx context.Context, rs ReleaseResigner, e manifes
 		// What consumers will check: the current root's release role.
 		if _, err := verifyRole(ctx, p.Root, Signed{Role: RoleRelease, Doc: next}); err != nil {
 			if errors.Is(err, signing.ErrThreshold) {
-				return Resigned{}, exitcode.UsageError(fmt.Errorf("%w: add --co-sign-key with another release key", err))
+				return Resigned{}, exitcode.UsageError(&ResignShortError{Err: err})
 			}
 			return Resigned{}, refuse(signing.ErrSignature, err)
 		}

@@ -87,6 +87,8 @@ func cliWords(e error) (string, bool) {
 		return fmt.Sprintf("role %s in root version %d of %s lists no CI identity, so a keyless signature (--key sigstore) counts for nothing: add the pipeline's identity with pin root add-key --role %s --identity-issuer ISSUER --identity-subject SUBJECT", e.Role, e.RootVersion, e.Store, e.Role), true
 	case *channels.KeyNotListedError:
 		return e.Error() + fmt.Sprintf(", or add this key with pin root add-key --role %s", e.Role), true
+	case *channels.ResignShortError:
+		return e.Err.Error() + ": add --co-sign-key with another release key", true
 	case *channels.ThresholdError:
 		return e.Error() + ": add --co-sign-key", true
 	case *channels.MissingIndexError:

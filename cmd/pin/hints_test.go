@@ -53,6 +53,8 @@ func TestCLIMessage(t *testing.T) {
 			"key 0123456789abcdef is not listed for role index in root version 1 of ./s: sign with one of its keys (a, b), or add this key with pin root add-key --role index"},
 		{"threshold", &channels.ThresholdError{Role: "index", RootVersion: 1, Need: 2, Given: 1, Channel: "stable"},
 			"role index of root version 1 needs 2 distinct keys (an identity counts as one) to sign channel stable, 1 given: add --co-sign-key"},
+		{"resign short of the threshold", exitcode.UsageError(&channels.ResignShortError{Err: fmt.Errorf("release role: %w", errors.New("1 of 2 signatures"))}),
+			"release role: 1 of 2 signatures: add --co-sign-key with another release key"},
 		{"missing index, mid-sentence", fmt.Errorf("channel stable in ./s: %w; nothing was signed", &channels.MissingIndexError{Record: "r.json", Sequence: 4, Digest: "sha256:x"}),
 			"channel stable in ./s: the index is missing, but r.json records it published at sequence 4 (sha256:x); restarting it would forget every release and yank (pass --new-channel to start it again, empty, after sequence 4); nothing was signed"},
 		{"unrecorded channel", &channels.UnrecordedChannelError{Channel: "edge", Store: "./s", Sequence: 3, Record: "r.json"},
