@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -8,10 +9,12 @@ import (
 	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
-// This file is the one place that words library errors in the CLI's terms.
+// This file is the one place that words library errors in the CLI's terms
+// (cliMessage rewords the message; hint adds a "pin: hint:" line).
 // The packages state what is wrong, with the facts, and name no flag or
 // command (internal/liblint's test keeps it so); here each typed error's text
 // is replaced by the same sentence with the flag or command that helps.
@@ -129,4 +132,20 @@ func eachError(err error, visit func(error)) {
 			eachError(e, visit)
 		}
 	}
+}
+
+// hint says what to do about a typed error, in the CLI's own words: the
+// packages that return the errors name no commands or flags.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, channels.ErrExpired):
+		return "the publisher must run `pin channel refresh` (consumers refuse an expired index)"
+	case errors.Is(err, channels.ErrRollback), errors.Is(err, channels.ErrFork):
+		return "the store serves an older or different index than one already trusted: check the store or mirror, never edit pin.lock to accept it"
+	}
+	var plain *registry.PlainHTTPError
+	if errors.As(err, &plain) {
+		return fmt.Sprintf("give the registry TLS, or, if plain HTTP to it is what you want, set PIN_REGISTRY_PLAIN_HTTP=%s", plain.Host)
+	}
+	return ""
 }

@@ -13,9 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
-	"github.com/wellcomecollection/pin/registry"
 )
 
 // Set by the linker (see Makefile and .goreleaser.yaml).
@@ -120,19 +118,3 @@ func (s *silentError) Error() string { return s.err.Error() }
 func (s *silentError) Unwrap() error { return s.err }
 
 func silent(err error) error { return &silentError{err: err} }
-
-// hint says what to do about a typed error, in the CLI's own words: the
-// packages that return the errors name no commands or flags.
-func hint(err error) string {
-	switch {
-	case errors.Is(err, channels.ErrExpired):
-		return "the publisher must run `pin channel refresh` (consumers refuse an expired index)"
-	case errors.Is(err, channels.ErrRollback), errors.Is(err, channels.ErrFork):
-		return "the store serves an older or different index than one already trusted: check the store or mirror, never edit pin.lock to accept it"
-	}
-	var plain *registry.PlainHTTPError
-	if errors.As(err, &plain) {
-		return fmt.Sprintf("give the registry TLS, or, if plain HTTP to it is what you want, set PIN_REGISTRY_PLAIN_HTTP=%s", plain.Host)
-	}
-	return ""
-}
