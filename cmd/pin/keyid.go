@@ -33,15 +33,12 @@ key file, env://VAR or a KMS key); with neither, of the keys pin.yaml trusts.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Key, "key", "", "signing key: a cosign key file, env://VAR or a KMS reference")
-	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration whose keys to list (without files or --key)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	bindConfig(cmd, &opts.Config, consumerConfig) // its keys, without files or --key
+	bindOutput(cmd, &opts.Output, textOrJSON...)
 	return cmd
 }
 
 func runKeysID(ctx context.Context, a *app, opts *keysIDOptions, files []string) error {
-	if err := checkOutput(opts.Output, "text", "json"); err != nil {
-		return err
-	}
 	var keys []signing.TrustedKey
 	switch {
 	case opts.Key != "" && len(files) > 0:
@@ -54,14 +51,17 @@ func runKeysID(ctx context.Context, a *app, opts *keysIDOptions, files []string)
 		keys = []signing.TrustedKey{{ID: s.KeyID(), Source: opts.Key}}
 	case len(files) > 0:
 		for _, f := range files {
-			v, err := signing.LoadVerifierFiles(f)
+			v, err := signing.LoadVerifierFiles(a.path(f))
 			if err != nil {
 				return exitcode.UsageError(fmt.Errorf("%s: %w", f, err))
 			}
-			keys = append(keys, v.Keys()...)
+			for _, k := range v.Keys() {
+				k.Source = f // as typed
+				keys = append(keys, k)
+			}
 		}
 	default:
-		cfg, err := pin.LoadConfig(findConfig(opts.Config))
+		cfg, err := pin.LoadConfig(a.findConfig(opts.Config))
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func runKeysID(ctx context.Context, a *app, opts *keysIDOptions, files []string)
 			keys = append(keys, k)
 		}
 	}
-	if opts.Output == "json" {
+	if opts.Output == outputJSON {
 		out := make([]map[string]string, len(keys))
 		for i, k := range keys {
 			out[i] = map[string]string{"id": k.ID, "source": k.Source}

@@ -15,25 +15,21 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
-	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
 )
 
-// sourceFlags are shared by the read-only producer commands: where to read
-// from, and which key (if any) must have signed what is read.
+// sourceFlags are the read-only producer commands' flags: the source and
+// trust group (release.yaml's store, or --source; --key-file) and
+// -o/--output.
 type sourceFlags struct {
-	Source  string
-	Config  string
-	KeyFile []string
-	Output  string
+	trustFlags
+	Output string
 }
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Source, "source", "", "store to read: oci://host/repo, https://..., or a directory")
-	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read (default: ./release.yaml when there is no --source)")
-	cmd.Flags().StringArrayVar(&f.KeyFile, "key-file", nil, "public key that must have signed what is read (repeatable)")
-	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	f.trustFlags.bind(cmd, producerConfig, trustUsage{source: " (instead of release.yaml's store)", keyFile: " (repeatable; without, signatures are not verified)"})
+	bindOutput(cmd, &f.Output, textOrJSON...)
 }
 
 // source is an opened store read through one channels.Trusted: in Inspect
@@ -45,17 +41,26 @@ type source struct {
 }
 
 func (f *sourceFlags) open(a *app) (*source, error) {
-	if err := checkOutput(f.Output, "text", "json"); err != nil {
+	if err := checkOutput(f.Output, textOrJSON...); err != nil {
 		return nil, err
 	}
-	if f.Source == "" && f.Config == "" {
-		if _, err := os.Stat("release.yaml"); err == nil {
-			f.Config = "release.yaml"
+	config := f.Config
+	switch {
+	case f.configGiven():
+	case f.Source != "":
+		config = "" // --source replaces the default release.yaml
+	default:
+		// The default release.yaml is read when there is one.
+		if config == "" {
+			config = a.path(producerConfig.name)
+		}
+		if _, err := os.Stat(config); err != nil {
+			config = ""
 		}
 	}
-	loc, product := f.Source, ""
-	if f.Config != "" {
-		cfg, err := releaseconfig.Load(f.Config)
+	loc, product := a.path(f.Source), ""
+	if config != "" {
+		cfg, err := releaseconfig.Load(config)
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +136,8 @@ func (s *source) release(ctx context.Context, version string) (*channels.Verifie
 // name this build, so registry operators can tell pin's traffic apart; the
 // PIN_REGISTRY_* environment settings (see registryEnv) follow.
 func registryOptions(a *app) []registry.Option {
-	return append([]registry.Option{registry.WithUserAgent("pin/" + version), retryNotice(a)}, a.registry...)
+	opts := append([]registry.Option{registry.WithUserAgent("pin/" + version), retryNotice(a)}, a.registry...)
+	return append(opts, a.extraRegistry...)
 }
 
 // registryEnv reads the settings of registry (and https store) requests from
@@ -171,8 +177,8 @@ func registryEnv(a *app) error {
 	// remembered for a day, so that a run skips the /v2/ ping: one round
 	// trip fewer. PIN_NO_CHALLENGE_CACHE=1 turns it off.
 	if v, _ := a.lookupEnv("PIN_NO_CHALLENGE_CACHE"); v == "" || v == "0" {
-		if d := pin.DefaultCacheDir(); d != "" {
-			a.registry = append(a.registry, registry.WithChallengeCache(filepath.Join(d, "challenges.json")))
+		if a.CacheDir != "" {
+			a.registry = append(a.registry, registry.WithChallengeCache(filepath.Join(a.CacheDir, "challenges.json")))
 		}
 	}
 	return nil
