@@ -340,7 +340,7 @@ func TestRegistryFaultsHTTPStore(t *testing.T) {
 // usage errors before anything runs.
 func TestRegistryEnvSettings(t *testing.T) {
 	t.Parallel()
-	for k, v := range map[string]string{"PIN_REGISTRY_TIMEOUT": "soon", "PIN_REGISTRY_ATTEMPTS": "0", "PIN_REGISTRY_BACKOFF": "-1s"} {
+	for k, v := range map[string]string{"PIN_REGISTRY_TIMEOUT": "soon", "PIN_REGISTRY_ATTEMPTS": "0", "PIN_REGISTRY_BACKOFF": "-1s", "PIN_REGISTRY_PLAIN_HTTP": "user@10.0.0.5"} {
 		r := runPin(t, "", env{k: v}, "resolve", "127.0.0.1:1/x:latest")
 		if r.code != 2 || !strings.Contains(r.err, k) {
 			t.Errorf("%s=%s: exit %d, %s", k, v, r.code, r.err)
