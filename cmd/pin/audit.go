@@ -247,8 +247,10 @@ func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSe
 		}
 		o.Channel = opts.Channel
 	}
-	if opts.Offline && o.Lock == nil && !fileExists(o.CacheDir) {
-		return o, nil, exitcode.UsageError(errors.New("--offline needs pin.lock or a cache from an earlier audit"))
+	if opts.Offline && o.Lock == nil {
+		if _, err := os.Stat(o.CacheDir); errors.Is(err, fs.ErrNotExist) {
+			return o, nil, exitcode.UsageError(errors.New("--offline needs pin.lock or a cache from an earlier audit"))
+		}
 	}
 	return o, cfg, nil
 }
@@ -277,13 +279,6 @@ func auditConfigSource(ctx context.Context, cfgPath string, o *pin.ReleaseSetOpt
 	}
 	o.Source, o.Product, o.Channel, o.Constraint, o.Anchor, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, anchor, lock
 	return cfg, nil
-}
-
-// fileExists reports whether p names something that exists (an error other
-// than its absence counts as existing: whoever reads it reports it).
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // relPath shows a location under base relative to it, as a person would

@@ -62,7 +62,7 @@ func runReleaseNext(ctx context.Context, a *app, opts *releaseNextOptions) error
 
 // next reads both channels of the store and computes the next version.
 func (opts *releaseNextOptions) next(ctx context.Context, a *app) (string, error) {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return "", err
 	}

@@ -25,6 +25,9 @@ type configFile struct {
 var (
 	producerConfig = configFile{"release.yaml", "release configuration: the product, its components, store and channels"}
 	consumerConfig = configFile{"pin.yaml", "consumer configuration: the source, channel and keys to trust, and the files to pin"}
+	// inspectedConfig is what the read-only commands (channel show, release
+	// list/show/diff/next) read: either file, release.yaml by default.
+	inspectedConfig = configFile{"release.yaml", "release.yaml whose store to read, or a pin.yaml whose source to read and root (or keys) to verify with (when ./release.yaml is absent: the project's pin.yaml)"}
 )
 
 // bindConfig binds --config to *p, defaulting to cf's file. It returns the
@@ -139,7 +142,7 @@ func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([
 // --source, which pin init records as typed (the command resolves it), and
 // signing keys (--key and its kin), which loadSigner resolves when they
 // are files.
-var pathFlags = []string{"config", "key-file", "out", "tfstate", "record", "identity-token", "cache-dir", "with-store", "sigstore-trusted-root", "keep"}
+var pathFlags = []string{"config", "key-file", "root", "out", "tfstate", "record", "identity-token", "cache-dir", "with-store", "sigstore-trusted-root", "keep"}
 
 // resolvePaths resolves cmd's path flags against a.Dir (app.path).
 func resolvePaths(cmd *cobra.Command, a *app) error {

@@ -37,6 +37,7 @@ func newReleaseCmd(a *app) *cobra.Command {
 		newReleaseCreateCmd(a),
 		newReleasePromoteCmd(a),
 		newReleaseYankCmd(a),
+		newReleaseResignCmd(a),
 		newReleaseListCmd(a),
 		newReleaseShowCmd(a),
 		newReleaseDiffCmd(a),
@@ -626,7 +627,7 @@ type listedRelease struct {
 }
 
 func runReleaseList(ctx context.Context, a *app, opts *releaseListOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -694,7 +695,7 @@ func newReleaseShowCmd(a *app) *cobra.Command {
 }
 
 func runReleaseShow(ctx context.Context, a *app, opts *releaseShowOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -761,7 +762,7 @@ func newReleaseDiffCmd(a *app) *cobra.Command {
 }
 
 func runReleaseDiff(ctx context.Context, a *app, opts *releaseDiffOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}

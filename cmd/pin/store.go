@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,34 +13,37 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
-	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
-	"github.com/wellcomecollection/pin/signing"
 )
 
-// sourceFlags are the read-only producer commands' flags: the source and
-// trust group (release.yaml's store, or --source; --key-file) and
+// sourceFlags are the read-only commands' flags: the source and trust
+// group (a release.yaml's store or a pin.yaml's source, or --source;
+// --key-file), a root of trust to verify with (see storeTrust), and
 // -o/--output.
 type sourceFlags struct {
 	trustFlags
-	Output string
+	Root       string
+	RootSHA256 string
+	Output     string
 }
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
-	f.trustFlags.bind(cmd, producerConfig, trustUsage{source: " (instead of release.yaml's store)", keyFile: " (repeatable; without, signatures are not verified)"})
+	f.trustFlags.bind(cmd, inspectedConfig, trustUsage{source: " (instead of --config's)", keyFile: " (repeatable; without it, --root or --root-sha256, what --config trusts, or nothing)"})
+	cmd.Flags().StringVar(&f.Root, "root", "", "root of trust (root.json) to verify with, following the store's newer roots")
+	cmd.Flags().StringVar(&f.RootSHA256, "root-sha256", "", "fingerprint of the store's root of trust to verify with (as pin init takes it)")
 	bindOutput(cmd, &f.Output, textOrJSON...)
 }
 
 // source is an opened store read through one channels.Trusted: in Inspect
-// mode with --key-file (expiry is reported, not enforced; a release no index
-// lists is shown), or Unverified without.
+// mode when something to verify with is given (expiry is reported, not
+// enforced; a release no index lists is shown), or Unverified without.
 type source struct {
 	store  channels.ReadStore
 	reader *channels.Reader
 }
 
-func (f *sourceFlags) open(a *app) (*source, error) {
+func (f *sourceFlags) open(ctx context.Context, a *app) (*source, error) {
 	if err := checkOutput(f.Output, textOrJSON...); err != nil {
 		return nil, err
 	}
@@ -49,45 +51,40 @@ func (f *sourceFlags) open(a *app) (*source, error) {
 	switch {
 	case f.configGiven():
 	case f.Source != "":
-		config = "" // --source replaces the default release.yaml
+		config = "" // --source replaces the default config
 	default:
-		// The default release.yaml is read when there is one.
-		if config == "" {
-			config = a.path(producerConfig.name)
-		}
-		if _, err := os.Stat(config); err != nil {
-			config = ""
+		// The project's config, when there is one: ./release.yaml, else
+		// the nearest pin.yaml.
+		config = ""
+		if p := a.path(producerConfig.name); fileExists(p) {
+			config = p
+		} else if p := a.findConfig(consumerConfig.name); fileExists(p) {
+			config = p
 		}
 	}
-	loc, product := a.path(f.Source), ""
-	if config != "" {
-		cfg, err := releaseconfig.Load(config)
-		if err != nil {
-			return nil, err
-		}
-		if loc == "" {
-			loc = cfg.Store
-		}
-		product = cfg.Product
+	cfg, err := loadSourceConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	loc := a.path(f.Source)
+	if loc == "" {
+		loc = cfg.store
 	}
 	if loc == "" {
-		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml (there is no ./release.yaml)"))
+		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml|pin.yaml (there is neither here)"))
 	}
 	st, err := channels.Open(loc, channels.OpenOptions{Registry: registryOptions(a)})
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	var anchor channels.SignatureVerifier
+	anchor, product, err := f.trust(ctx, a, st, cfg)
+	if err != nil {
+		return nil, err
+	}
 	mode := channels.Inspect
-	if len(f.KeyFile) > 0 {
-		v, err := signing.LoadVerifierFiles(f.KeyFile...)
-		if err != nil {
-			return nil, exitcode.UsageError(err)
-		}
-		anchor = channels.Keys(v)
-	} else {
+	if anchor == nil {
 		mode = channels.Unverified
-		fmt.Fprintln(a.Err, "pin: note: signatures not verified; pass --key-file PUB to verify them")
+		fmt.Fprintln(a.Err, "pin: note: signatures not verified; pass --key-file PUB, --root-sha256 FINGERPRINT or --root root.json to verify them")
 	}
 	rd, err := channels.NewReader(st, anchor, channels.TrustOptions{Product: product, Mode: mode, Now: a.now})
 	if err != nil {
