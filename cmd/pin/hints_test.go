@@ -20,6 +20,7 @@ import (
 // commands wrap it, prints as the CLI worded it before the packages stopped
 // naming flags and commands (the want column is the old message, verbatim).
 func TestCLIMessage(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		err  error
@@ -88,6 +89,7 @@ func TestCLIMessage(t *testing.T) {
 // TestOptionFlagsExist: every flag an option error may be worded as is a
 // flag of some pin command.
 func TestOptionFlagsExist(t *testing.T) {
+	t.Parallel()
 	have := map[string]bool{}
 	stack := []*cobra.Command{newRootCmd(&app{})}
 	for len(stack) > 0 {
@@ -106,6 +108,7 @@ func TestOptionFlagsExist(t *testing.T) {
 // TestHint: the CLI words what to do about a typed error; the packages that
 // return it name no command.
 func TestHint(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		err  error
 		want string

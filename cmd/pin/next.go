@@ -91,7 +91,7 @@ func resolveAutoVersion(ctx context.Context, a *app, opts *releaseCreateOptions,
 	if pub != nil {
 		next, err = pub.Next(ctx, opts.Channel, opts.Base)
 	} else {
-		next, err = (&releaseNextOptions{sourceFlags: sourceFlags{Source: store, Output: "text"}, Channel: opts.Channel, Base: opts.Base}).next(ctx, a)
+		next, err = (&releaseNextOptions{sourceFlags: sourceFlags{trustFlags: trustFlags{Source: store}, Output: outputText}, Channel: opts.Channel, Base: opts.Base}).next(ctx, a)
 	}
 	if err != nil {
 		return fmt.Errorf("release create auto: %w", err)
