@@ -1,10 +1,11 @@
-package releaseconfig
+package producer
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 )
@@ -58,7 +59,7 @@ func TestRevisionCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse("release.yaml", []byte(templated))
+			c, err := releaseconfig.Parse("release.yaml", []byte(templated))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,14 +67,17 @@ func TestRevisionCheck(t *testing.T) {
 			if rev == "" {
 				rev = "unused"
 			}
-			if err := c.SetRevision(rev); err != nil {
+			images, err := c.Images(rev)
+			if err != nil {
 				t.Fatal(err)
 			}
 			const sidecarRepo = "https://github.com/wellcomecollection/fluentbit-sidecar"
 			if tt.ownSource {
 				c.Components[1].Source = sidecarRepo
 			}
-			rel := &manifest.Release{}
+			// One entry per component: its configuration, the image
+			// resolved, the labels read, the manifest entry.
+			comps := make([]component, len(c.Components))
 			for i, comp := range c.Components {
 				mc := manifest.Component{Name: comp.Name}
 				for _, im := range tt.revs[i].Images {
@@ -82,9 +86,13 @@ func TestRevisionCheck(t *testing.T) {
 						mc.Platforms = append(mc.Platforms, manifest.Platform{OS: os, Architecture: arch, Digest: im.Digest})
 					}
 				}
-				rel.Components = append(rel.Components, mc)
+				comps[i] = component{conf: comp, image: images[i], revs: tt.revs[i], out: mc}
 			}
-			notes, err := RevisionCheck{Given: tt.given, AllowMixed: tt.allowMixed}.Apply(c, rel, tt.revs)
+			source, notes, err := revisionCheck{path: c.Path, given: tt.given, allowMixed: tt.allowMixed}.apply(comps)
+			rel := &manifest.Release{Source: manifest.Source{Revision: source}}
+			for _, comp := range comps {
+				rel.Components = append(rel.Components, comp.out)
+			}
 			if tt.code != 0 {
 				if exitcode.Of(err) != tt.code || !strings.Contains(err.Error(), tt.want[0]) {
 					t.Fatalf("exit %d, want %d; error:\n%v\nwant it to contain:\n%s", exitcode.Of(err), tt.code, err, tt.want[0])
@@ -143,3 +151,19 @@ func TestSameRevision(t *testing.T) {
 		}
 	}
 }
+
+// templated is a release.yaml whose bags_api and notifier tags hold
+// {revision} and whose fluentbit does not.
+const templated = `product: storage-service
+source: https://github.com/wellcomecollection/storage-service
+store: ./releases
+channels:
+  edge: {ttl: 168h}
+components:
+  - name: bags_api
+    image: public.ecr.aws/y1p3h6z3/bags_api:ref.{revision}
+  - name: fluentbit
+    image: public.ecr.aws/l7a1d1z4/fluentbit:latest
+  - name: notifier
+    image: public.ecr.aws/y1p3h6z3/notifier:{revision}-amd64
+`
