@@ -59,10 +59,7 @@ func TestRevisionCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := releaseconfig.Parse("release.yaml", []byte(templated))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := templated()
 			rev := tt.given
 			if rev == "" {
 				rev = "unused"
@@ -152,18 +149,12 @@ func TestSameRevision(t *testing.T) {
 	}
 }
 
-// templated is a release.yaml whose bags_api and notifier tags hold
-// {revision} and whose fluentbit does not.
-const templated = `product: storage-service
-source: https://github.com/wellcomecollection/storage-service
-store: ./releases
-channels:
-  edge: {ttl: 168h}
-components:
-  - name: bags_api
-    image: public.ecr.aws/y1p3h6z3/bags_api:ref.{revision}
-  - name: fluentbit
-    image: public.ecr.aws/l7a1d1z4/fluentbit:latest
-  - name: notifier
-    image: public.ecr.aws/y1p3h6z3/notifier:{revision}-amd64
-`
+// templated is release.yaml's view of a product whose bags_api and notifier
+// tags hold {revision} and whose fluentbit does not.
+func templated() *releaseconfig.Config {
+	return &releaseconfig.Config{Path: "release.yaml", Product: "storage-service", Components: []releaseconfig.Component{
+		{Name: "bags_api", Image: "public.ecr.aws/y1p3h6z3/bags_api:ref.{revision}", Line: 7},
+		{Name: "fluentbit", Image: "public.ecr.aws/l7a1d1z4/fluentbit:latest", Line: 9},
+		{Name: "notifier", Image: "public.ecr.aws/y1p3h6z3/notifier:{revision}-amd64", Line: 11},
+	}}
+}
