@@ -133,13 +133,3 @@ func underRoot(ctx context.Context, cfg *releaseconfig.Config, pub *channels.Pub
 	}
 	return nil
 }
-
-// NewRecord returns the path of the publish record this run created, or ""
-// when it existed before (or there is none): a new record is to be
-// committed with release.yaml.
-func (p *Producer) NewRecord() string {
-	if p == nil || p.Publisher == nil || p.Publisher.Record == nil || !p.Publisher.Record.Created() {
-		return ""
-	}
-	return p.Publisher.Record.Path
-}

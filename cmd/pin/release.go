@@ -75,8 +75,8 @@ func (f *producerFlags) bind(cmd *cobra.Command) {
 
 // noteNewRecord tells the user to commit a publish record this run created.
 func noteNewRecord(a *app, pub *channels.Publisher) {
-	if path := (&producer.Producer{Publisher: pub}).NewRecord(); path != "" {
-		fmt.Fprintf(a.Err, "pin: wrote the publish record %s: commit it with release.yaml (the next publish checks the store against it)\n", path)
+	if pub != nil && pub.Record != nil && pub.Record.Created() {
+		fmt.Fprintf(a.Err, "pin: wrote the publish record %s: commit it with release.yaml (the next publish checks the store against it)\n", pub.Record.Path)
 	}
 }
 
