@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/loopback"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/signing/keyless"
 )
@@ -30,7 +30,7 @@ func NewHTTPStore(base string, client *http.Client) (*HTTPStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store URL %q: %w", base, err)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
 		return nil, fmt.Errorf("store URL %q: only https:// (or http:// on loopback) is allowed", base)
 	}
 	if client == nil {
@@ -46,24 +46,13 @@ func NewHTTPStore(base string, client *http.Client) (*HTTPStore, error) {
 		}
 		// Plain HTTP is allowed only because loopback cannot be
 		// intercepted; a redirect must not carry the store off it.
-		if via[0].URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+		if via[0].URL.Scheme == "http" && !loopback.Host(req.URL.Hostname()) {
 			return fmt.Errorf("refusing redirect from %s to %s: a plain-HTTP store must stay on loopback", via[0].URL, req.URL)
 		}
 		return nil
 	}
 	client = &c
 	return &HTTPStore{base: u, client: client}, nil
-}
-
-// isLoopback reports whether host is exactly "localhost" or a literal
-// loopback address (127.0.0.0/8, ::1). A name that merely starts with
-// "127." (127.0.0.1.attacker.example) is a remote host.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *HTTPStore) String() string { return strings.TrimSuffix(s.base.String(), "/") }

@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
+	"github.com/wellcomecollection/pin/internal/loopback"
 	"github.com/wellcomecollection/pin/registry"
 )
 
@@ -57,10 +57,7 @@ type LeaseTiming struct {
 }
 
 func (lt LeaseTiming) withDefaults(host string) LeaseTiming {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if lt.Settle <= 0 && isLoopback(host) {
+	if lt.Settle <= 0 && loopback.HostPort(host) {
 		lt.Settle = 100 * time.Millisecond
 	}
 	if lt.Settle <= 0 {

@@ -296,8 +296,11 @@ func (c *Config) TrustedRoot() (*trustroot.Trusted, error) {
 // trusted_root.json, or Sigstore's TUF repository), loaded only when a
 // bundle is checked.
 func (c *Config) IdentityVerifier() trustroot.IdentityVerifier {
+	// One source for every verifier this makes: the trusted root is read
+	// once, not once per document.
+	src := c.Sigstore.Source()
 	return func(ids []keyless.Identity) (signing.BundleVerifier, error) {
-		return keyless.NewLazyVerifier(ids, c.Sigstore.Source())
+		return keyless.NewLazyVerifier(ids, src)
 	}
 }
 

@@ -14,7 +14,10 @@
 // bodies are read ahead inside the retry loop for that. Manifests are cut
 // off at MaxManifestSize (64 KiB for a release store's artifacts), and the
 // credentials a request carried are blanked out of error bodies. Loopback
-// registries (127.0.0.1:PORT, localhost) are spoken to over plain HTTP.
+// registries (127.0.0.1:PORT, localhost) are spoken to over plain HTTP, and
+// no other host is (PlainHTTPError), unless WithPlainHTTP names it: not an
+// RFC 1918 address as go-containerregistry would, nor a token realm or a
+// redirect that points at http://.
 //
 // Digests that end up in a signed document come from hashing the bytes that
 // were fetched, never from a Docker-Content-Digest header alone (and a header

@@ -42,6 +42,8 @@ type options struct {
 	challengePath string
 	// notify, when set, is told about each retry (WithRetryNotify).
 	notify func(Retry)
+	// plainHTTP lists the non-loopback hosts allowed without TLS (WithPlainHTTP).
+	plainHTTP []string
 }
 
 func makeOptions(opts []Option) options {

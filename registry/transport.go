@@ -455,6 +455,7 @@ func newHub(opts []Option) *hub {
 	rt = &timeoutTransport{next: rt, timeout: o.timeout}
 	rt = &retryTransport{next: rt, backoff: o.backoff, maxAttempts: o.maxAttempts, maxWait: o.maxWait, notify: o.notify}
 	rt = transport.NewUserAgent(rt, o.userAgent)
+	rt = &plainHTTPGuard{next: rt, allow: o.plainHTTP}
 	return &hub{o: o, c: c, base: rt, cache: map[string]*hostEntry{}, challenges: newChallengeCache(o.challengePath)}
 }
 

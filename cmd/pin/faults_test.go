@@ -335,7 +335,7 @@ func TestRegistryFaultsHTTPStore(t *testing.T) {
 // TestRegistryEnvSettings: PIN_REGISTRY_* values that make no sense are
 // usage errors before anything runs.
 func TestRegistryEnvSettings(t *testing.T) {
-	for k, v := range map[string]string{"PIN_REGISTRY_TIMEOUT": "soon", "PIN_REGISTRY_ATTEMPTS": "0", "PIN_REGISTRY_BACKOFF": "-1s"} {
+	for k, v := range map[string]string{"PIN_REGISTRY_TIMEOUT": "soon", "PIN_REGISTRY_ATTEMPTS": "0", "PIN_REGISTRY_BACKOFF": "-1s", "PIN_REGISTRY_PLAIN_HTTP": "user@10.0.0.5"} {
 		r := runPin(t, "", env{k: v}, "resolve", "127.0.0.1:1/x:latest")
 		if r.code != 2 || !strings.Contains(r.err, k) {
 			t.Errorf("%s=%s: exit %d, %s", k, v, r.code, r.err)

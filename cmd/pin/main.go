@@ -15,6 +15,7 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/registry"
 )
 
 // Set by the linker (see Makefile and .goreleaser.yaml).
@@ -127,6 +128,10 @@ func hint(err error) string {
 		return "the publisher must run `pin channel refresh` (consumers refuse an expired index)"
 	case errors.Is(err, channels.ErrRollback), errors.Is(err, channels.ErrFork):
 		return "the store serves an older or different index than one already trusted: check the store or mirror, never edit pin.lock to accept it"
+	}
+	var plain *registry.PlainHTTPError
+	if errors.As(err, &plain) {
+		return fmt.Sprintf("give the registry TLS, or, if plain HTTP to it is what you want, set PIN_REGISTRY_PLAIN_HTTP=%s", plain.Host)
 	}
 	return ""
 }

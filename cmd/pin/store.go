@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -138,7 +139,9 @@ func registryOptions(a *app) []registry.Option {
 // the environment: PIN_REGISTRY_TIMEOUT (per attempt, body included; default
 // 30s), PIN_REGISTRY_ATTEMPTS (1-10, the first included; default 4) and
 // PIN_REGISTRY_BACKOFF (first wait between attempts, doubled each time;
-// default 500ms). A bad value is a usage error.
+// default 500ms) and PIN_REGISTRY_PLAIN_HTTP (comma-separated registry hosts,
+// as written in image references, that may be reached without TLS; loopback
+// never needs it). A bad value is a usage error.
 func registryEnv(a *app) error {
 	a.registry = nil
 	backoff, attempts := registry.DefaultBackoff, registry.DefaultMaxAttempts
@@ -166,6 +169,15 @@ func registryEnv(a *app) error {
 	}
 	if retry {
 		a.registry = append(a.registry, registry.WithRetry(backoff, attempts))
+	}
+	if v, ok := a.lookupEnv("PIN_REGISTRY_PLAIN_HTTP"); ok && strings.TrimSpace(v) != "" {
+		hosts := strings.Split(v, ",")
+		for _, h := range hosts {
+			if h = strings.TrimSpace(h); h == "" || strings.ContainsAny(h, "/@ ") {
+				return exitcode.UsageError(fmt.Errorf("PIN_REGISTRY_PLAIN_HTTP=%q: want registry hosts such as 10.0.0.5:5000, separated by commas", v))
+			}
+		}
+		a.registry = append(a.registry, registry.WithPlainHTTP(hosts...))
 	}
 	// Each registry's auth challenge (its token realm: nothing secret) is
 	// remembered for a day, so that a run skips the /v2/ ping: one round

@@ -231,8 +231,32 @@ func (c TrustConfig) Check() error {
 	return err
 }
 
-// Source returns the loader of the trusted root the config describes.
+// Source returns the loader of the trusted root the config describes. The
+// loader keeps the first root it loads, so every verifier built on one
+// Source (one per role and document) reads the file, or asks TUF, once per
+// run; a failed load is not kept, so a later document tries again.
 func (c TrustConfig) Source() TrustedRootSource {
+	var (
+		mu     sync.Mutex
+		loaded root.TrustedMaterial
+	)
+	load := c.load()
+	return func(ctx context.Context) (root.TrustedMaterial, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if loaded != nil {
+			return loaded, nil
+		}
+		tm, err := load(ctx)
+		if err == nil {
+			loaded = tm
+		}
+		return tm, err
+	}
+}
+
+// load is Source without the memory.
+func (c TrustConfig) load() TrustedRootSource {
 	return func(ctx context.Context) (root.TrustedMaterial, error) {
 		if c.TrustedRoot != "" {
 			return LoadTrustedRoot(c.TrustedRoot)
