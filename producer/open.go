@@ -58,21 +58,24 @@ func (o Options) now() time.Time {
 // earlier keys and CI identities, and under the store's root of trust when
 // it has one.
 func Open(ctx context.Context, cfg *releaseconfig.Config, o Options) (*Producer, error) {
-	pub, err := newPublisher(cfg, o)
+	// One trusted-root source for every identity verifier the publisher
+	// makes: release.yaml's sigstore: trusted root is read once a run.
+	src := cfg.Sigstore.Source()
+	pub, err := newPublisher(cfg, src, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := underRoot(ctx, cfg, pub, o.now()); err != nil {
+	if err := underRoot(ctx, src, pub, o.now()); err != nil {
 		return nil, err
 	}
 	return &Producer{Config: cfg, Publisher: pub}, nil
 }
 
 // newPublisher opens the store for writing and loads the publish record.
-func newPublisher(cfg *releaseconfig.Config, o Options) (*channels.Publisher, error) {
+func newPublisher(cfg *releaseconfig.Config, src keyless.TrustedRootSource, o Options) (*channels.Publisher, error) {
 	var identities signing.BundleVerifier
 	if len(cfg.Identities) > 0 {
-		lv, err := keyless.NewLazyVerifier(cfg.Identities, cfg.Sigstore.Source())
+		lv, err := keyless.NewLazyVerifier(cfg.Identities, src)
 		if err != nil {
 			return nil, exitcode.UsageError(fmt.Errorf("%s: %w", cfg.Path, err))
 		}
@@ -109,8 +112,8 @@ func newPublisher(cfg *releaseconfig.Config, o Options) (*channels.Publisher, er
 // underRoot puts the publisher under the store's root of trust, when it has
 // one: the newest root and the ones before it (for an index signed before a
 // rotation), whose CI identities are checked with release.yaml's sigstore:
-// trusted root.
-func underRoot(ctx context.Context, cfg *releaseconfig.Config, pub *channels.Publisher, now time.Time) error {
+// trusted root (src).
+func underRoot(ctx context.Context, src keyless.TrustedRootSource, pub *channels.Publisher, now time.Time) error {
 	rs, ok := pub.Store.(channels.RootStore)
 	if !ok {
 		return nil
@@ -128,7 +131,7 @@ func underRoot(ctx context.Context, cfg *releaseconfig.Config, pub *channels.Pub
 	}
 	for _, t := range append([]*trustroot.Trusted{pub.Root}, pub.PreviousRoots...) {
 		t.Identities = func(ids []keyless.Identity) (signing.BundleVerifier, error) {
-			return keyless.NewLazyVerifier(ids, cfg.Sigstore.Source())
+			return keyless.NewLazyVerifier(ids, src)
 		}
 	}
 	return nil
