@@ -197,7 +197,7 @@ func TestHarnessSmoke(t *testing.T) {
 			t.Log("docker-registry not installed: only the in-memory registry was tried")
 			continue
 		}
-		c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: inMemory, Auth: true, Root: root, Pin: pin, StartRuns: 1, MaxURI: nginxMaxURI}
+		c := config{Delay: 5 * time.Millisecond, Runs: 1, Sizes: []int{3}, InMemory: inMemory, Auth: true, Root: root, Pin: pin, StartRuns: 1, MaxURI: nginxMaxURI, Update: true}
 		var log strings.Builder
 		if rep, err = benchmark(context.Background(), c, &log); err != nil {
 			t.Fatalf("in-memory %v: %v\n%s", inMemory, err, log.String())
@@ -205,6 +205,15 @@ func TestHarnessSmoke(t *testing.T) {
 		p, ok := rep.find("pin resolve", 3)
 		if !ok {
 			t.Fatal("no pin resolve result")
+		}
+		// pin update reads the store through the proxy: a root that is
+		// current costs at most the probe for the next version.
+		if len(rep.Update) != 2 {
+			t.Fatalf("%s: %d pin update results, want keys and root", rep.Backend, len(rep.Update))
+		}
+		keys, root := rep.Update[0].last(), rep.Update[1].last()
+		if keys.requests < 3 || root.requests > keys.requests+1 || root.tokens != 1 {
+			t.Errorf("%s: pin update requests: keys %+v, root %+v; want the root to cost at most one more, one token", rep.Backend, keys, root)
 		}
 		// The measured runs remember the challenge the warm-up run got:
 		// no ping. The cold runs ping.

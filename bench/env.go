@@ -43,8 +43,11 @@ const (
 type env struct {
 	Backend string // "docker-registry" or "in-memory"
 	Addr    string // the proxy's 127.0.0.1:PORT, what the tools are given
-	Home    string // HOME and DOCKER_CONFIG (Home/.docker) for the tools
-	Proxy   *proxy
+	// Direct is the registry's own address, behind no proxy: where the
+	// harness publishes what it then measures reading through the proxy.
+	Direct string
+	Home   string // HOME and DOCKER_CONFIG (Home/.docker) for the tools
+	Proxy  *proxy
 	// Refs are repo:tag references in the proxy's registry, Digests their
 	// manifest digests as pushed.
 	Refs    []string
@@ -110,7 +113,7 @@ func newEnv(ctx context.Context, dir string, inMemory bool, delay time.Duration,
 	}
 	e.closers = append(e.closers, stop)
 	p.realm = "http://" + addr + tokenPath
-	e.Proxy, e.Addr = p, addr
+	e.Proxy, e.Addr, e.Direct = p, addr, backend
 	for i, r := range e.Refs { // the tools are given the proxy's address
 		d := e.Digests[r]
 		e.Refs[i] = addr + r[len(backend):]

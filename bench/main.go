@@ -41,7 +41,8 @@ type config struct {
 	Pin       string // prebuilt pin, or "" to build one
 	StartRuns int    // runs of `pin version`
 	PinFlags  []string
-	MaxURI    int // longest request line the proxy accepts (0: any)
+	MaxURI    int  // longest request line the proxy accepts (0: any)
+	Update    bool // measure pin update of the demo, keys: against a root of trust
 }
 
 func main() {
@@ -60,6 +61,7 @@ func main() {
 	flag.StringVar(&c.Pin, "pin", "", "pin binary to measure (default: build ./cmd/pin with the Makefile's flags)")
 	flag.IntVar(&c.StartRuns, "start-runs", 100, "runs of `pin version` for start-up time")
 	flag.IntVar(&c.MaxURI, "max-uri", nginxMaxURI, "longest request line the proxy accepts, as nginx's 8 KB default (0: no limit)")
+	flag.BoolVar(&c.Update, "update", true, "measure `pin update` of a 20-reference project: a keys: pin.yaml against a root of trust")
 	pinFlags := flag.String("pin-flags", "", "extra flags for pin resolve, space-separated (default: none, pin's defaults)")
 	flag.Parse()
 	c.PinFlags = strings.Fields(*pinFlags)
@@ -134,6 +136,9 @@ func benchmark(ctx context.Context, c config, logw io.Writer) (*report, error) {
 	for _, n := range append(c.Sizes, c.CompareN) {
 		repos = max(repos, n)
 	}
+	if c.Update {
+		repos = max(repos, updateRefs)
+	}
 	logf("starting the registry and pushing %d repositories", repos)
 	seeded := time.Now()
 	e, err := newEnv(ctx, tmp, c.InMemory, c.Delay, c.Auth, repos)
@@ -185,6 +190,11 @@ func benchmark(ctx context.Context, c config, logw io.Writer) (*report, error) {
 
 	if c.CompareN > 0 {
 		if err := compare(ctx, c, e, rep, add); err != nil {
+			return nil, err
+		}
+	}
+	if c.Update {
+		if rep.Update, err = benchUpdate(ctx, c, e, pin, filepath.Join(tmp, "update"), logf); err != nil {
 			return nil, err
 		}
 	}

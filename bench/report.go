@@ -37,6 +37,7 @@ type report struct {
 	Finished   time.Time
 	BinarySize int64
 	Resolve    []result
+	Update     []result // pin update of the demo: keys, then root
 	Startup    result
 	GoBench    []goBench
 }
@@ -195,6 +196,20 @@ func (r *report) markdown() string {
 	}
 	b.WriteString("\n")
 
+	if len(r.Update) > 0 {
+		b.WriteString("### `pin update` of the demo, keys against a root of trust\n\n")
+		b.WriteString("A project pinning 20 references, already pinned (the run changes nothing), its release store an OCI repository read through the proxy.\n\n")
+		b.WriteString("| Trust | Wall (median) | Range | CPU (median) | Requests | Token fetches | At once | Time / keys' | Command |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, x := range r.Update {
+			lo, hi := x.spread()
+			n := x.last()
+			ratio := fmt.Sprintf("%.2f×", float64(x.median())/float64(r.Update[0].median()))
+			fmt.Fprintf(&b, "| %s | %s | %s – %s | %s | %d | %d | %d | %s | `%s` |\n", x.Tool, secs(x.median()), secs(lo), secs(hi), secs(x.medianCPU()), n.requests, n.tokens, n.peak, ratio, x.Command)
+		}
+		b.WriteString("\n")
+	}
+
 	b.WriteString("### Start-up and size\n\n")
 	lo, hi := r.Startup.spread()
 	fmt.Fprintf(&b, "- `pin version`: median %s over %d runs (range %s – %s), peak RSS %s\n", secs(r.Startup.median()), len(r.Startup.Samples), secs(lo), secs(hi), rssText(r.Startup.RSS))
@@ -245,6 +260,13 @@ func (r *report) markdown() string {
 	if g, ok := r.goBench("BenchmarkAuditCached"); ok {
 		d := time.Duration(g.NsPerOp)
 		target("`pin audit`, 2,000 references, warm cache: ≤ 1 s", secs(d)+" (BenchmarkAuditCached)", d <= targetUpdateAudit)
+	}
+	if len(r.Update) == 2 {
+		keys, root := r.Update[0], r.Update[1]
+		extra := root.last().requests - keys.last().requests
+		target("`pin update`, root current: at most one request more than keys:", fmt.Sprintf("%+d (%d against %d)", extra, root.last().requests, keys.last().requests), extra <= 1)
+		f := float64(root.median()) / float64(keys.median())
+		target("`pin update`, root current: wall within 10% of keys:", fmt.Sprintf("%.2f× (%s against %s)", f, secs(root.median()), secs(keys.median())), f <= 1.10)
 	}
 	target("`pin version` ≤ 15 ms", secs(r.Startup.median()), r.Startup.median() <= targetStartup)
 	target("stripped binary ≤ 20 MB", mb(r.BinarySize), float64(r.BinarySize) <= targetBinary)

@@ -66,6 +66,8 @@ type invocation struct {
 	check func(stdout string) error
 	// env is added to the environment the command runs with.
 	env []string
+	// dir is the working directory ("": the harness's).
+	dir string
 }
 
 // measure runs inv runs times (after one unmeasured warm-up run, which also
@@ -91,6 +93,7 @@ func runOnce(ctx context.Context, environ []string, inv invocation) (sample, err
 	cmd := exec.CommandContext(ctx, inv.argv[0], inv.argv[1:]...)
 	cmd.Env = append(slices.Clip(environ), inv.env...)
 	cmd.Stdin = strings.NewReader(inv.stdin)
+	cmd.Dir = inv.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -16,7 +16,6 @@ import (
 	"github.com/wellcomecollection/pin/internal/flock"
 	"github.com/wellcomecollection/pin/internal/regular"
 	"github.com/wellcomecollection/pin/manifest"
-	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // DirStore keeps documents in a directory tree:
@@ -68,37 +67,14 @@ func (s *DirStore) get(rel string) (Document, error) {
 	return ReadDocument(filepath.Join(s.root, filepath.FromSlash(rel)))
 }
 
-// ReadDocument reads a document file and its .sig and .sigstore.json beside
-// it, each under its size cap; a missing document, or one with neither
-// signature file, wraps ErrNotFound.
+// ReadDocument reads a document file and every signature file beside it
+// (.sig, .sigstore.json, .sigs), each under its size cap; a missing
+// document, or one with neither a .sig nor a .sigstore.json, wraps
+// ErrNotFound.
 func ReadDocument(path string) (Document, error) {
-	b, err := readCapped(path, manifest.MaxDocumentSize)
-	if err != nil {
-		return Document{}, err
-	}
-	sig, err := readCapped(path+".sig", 64<<10)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Document{}, err
-	}
-	bundle, berr := readCapped(path+BundleSuffix, keyless.MaxBundleSize)
-	if berr != nil && !errors.Is(berr, ErrNotFound) {
-		return Document{}, berr
-	}
-	if sig == nil && bundle == nil {
-		return Document{}, err
-	}
-	doc := Document{Bytes: b, Signature: sig, Bundle: bundle}
-	more, err := readCapped(path+".sigs", 64<<10)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return Document{}, err
-	default:
-		if doc.More, err = manifest.DecodeSignatures(more); err != nil {
-			return Document{}, fmt.Errorf("%s.sigs: %w", path, err)
-		}
-	}
-	return doc, nil
+	return assembleDocument(path, func(suffix string, max int64) ([]byte, error) {
+		return readCapped(path+suffix, max)
+	})
 }
 
 // WriteDocument writes a document file as ReadDocument reads it: its further

@@ -2,18 +2,16 @@ package channels
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/loopback"
-	"github.com/wellcomecollection/pin/manifest"
-	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
 // HTTPStore reads a directory store's layout from a static web server
@@ -71,27 +69,32 @@ func (s *HTTPStore) GetRelease(ctx context.Context, version string) (Document, e
 	return s.get(ctx, releasePath(version))
 }
 
+// get reads a document and every signature file beside it, as a directory
+// store does (assembleDocument): all at once, so the document costs one
+// round trip however many files it has. A 404 on a signature file means the
+// document has none of that kind; any other failure is an error.
 func (s *HTTPStore) get(ctx context.Context, rel string) (Document, error) {
-	b, err := s.fetch(ctx, rel, manifest.MaxDocumentSize)
-	if err != nil {
-		return Document{}, err
+	type fetched struct {
+		b   []byte
+		err error
 	}
-	// The key signature is asked for first: a key-signed store costs no extra
-	// request. Only a document without one is looked for with a bundle.
-	sig, err := s.fetch(ctx, rel+".sig", 64<<10)
-	if errors.Is(err, ErrNotFound) {
-		bundle, berr := s.fetch(ctx, rel+BundleSuffix, keyless.MaxBundleSize)
-		if berr == nil {
-			return Document{Bytes: b, Bundle: bundle}, nil
-		}
-		if !errors.Is(berr, ErrNotFound) {
-			err = berr
-		}
+	got := make(map[string]fetched, len(documentFiles))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, f := range documentFiles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := s.fetch(ctx, rel+f.suffix, f.max)
+			mu.Lock()
+			got[f.suffix] = fetched{b, err}
+			mu.Unlock()
+		}()
 	}
-	if err != nil {
-		return Document{}, err
-	}
-	return Document{Bytes: b, Signature: sig}, nil
+	wg.Wait()
+	return assembleDocument(s.base.ResolveReference(&url.URL{Path: rel}).String(), func(suffix string, _ int64) ([]byte, error) {
+		return got[suffix].b, got[suffix].err
+	})
 }
 
 func (s *HTTPStore) fetch(ctx context.Context, rel string, max int64) ([]byte, error) {

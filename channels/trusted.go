@@ -61,6 +61,17 @@ type keyList struct{ v *signing.Verifier }
 
 func (k keyList) VerifySignatures(ctx context.Context, s Signed) ([]string, error) {
 	id, err := k.v.VerifyDocument(ctx, s.Doc.Bytes, s.Doc.Signature, s.Doc.Bundle)
+	// Any one listed key may sign: a further signature (a release re-signed
+	// after a key rotation carries the old key's beside the new one's) is as
+	// good as the first.
+	for _, more := range s.Doc.More {
+		if err == nil || !errors.Is(err, signing.ErrSignature) {
+			break
+		}
+		if mid, merr := k.v.VerifyBlob(ctx, s.Doc.Bytes, []byte(more.Sig)); merr == nil {
+			id, err = mid, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,15 @@ func (r *Reader) Release(ctx context.Context, e manifest.Entry) (*VerifiedReleas
 		return nil, fmt.Errorf("fetch release %s from %s: %w", e.Version, r.Store, err)
 	}
 	vr, err := r.Trust.UpdateRelease(ctx, e.Version, doc)
+	if errors.Is(err, signing.ErrSignature) {
+		// Read once more: a release's signatures change when it is re-signed
+		// after a release-key rotation (pin release resign), and a read may
+		// race that, or come from a cache that kept the old signatures (a
+		// cache then answers a second read from the store).
+		if again, gerr := r.Store.GetRelease(ctx, e.Version); gerr == nil {
+			vr, err = r.Trust.UpdateRelease(ctx, e.Version, again)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("release %s from %s: %w", e.Version, r.Store, err)
 	}

@@ -142,6 +142,9 @@ type StoreCopy struct {
 	Releases []string `json:"releases"` // versions written
 	Channels []string `json:"channels"` // channel indexes written
 	Present  int      `json:"present"`  // documents already there, byte for byte
+	// Resigned lists releases the destination held with other signatures
+	// (re-signed at the source since): their signatures were replaced.
+	Resigned []string `json:"resigned,omitempty"`
 	// Kept lists channel indexes left alone because the destination already
 	// holds a newer one, validly signed.
 	Kept []string `json:"kept"`
@@ -182,8 +185,24 @@ func CopyDocuments(ctx context.Context, sel *Selection, dst channels.Store, dryR
 		}
 		have, err := dst.GetRelease(ctx, cand.Version)
 		switch {
-		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && bytes.Equal(bytes.TrimSpace(have.Signature), bytes.TrimSpace(doc.Signature)) && bytes.Equal(have.Bundle, doc.Bundle):
+		case err == nil && bytes.Equal(have.Bytes, doc.Bytes) && channels.SameSignatures(have, doc):
 			out.Present++
+			out.SameReleases = append(out.SameReleases, cand.Version)
+			continue
+		case err == nil && bytes.Equal(have.Bytes, doc.Bytes):
+			// The same release with other signatures: the producer re-signed
+			// it after a release-key rotation (pin release resign). The
+			// source's signatures verified on the way; the mirror takes them.
+			rs, ok := dst.(channels.ReleaseResigner)
+			if !ok {
+				return nil, fmt.Errorf("%s holds release %s with other signatures than the source's and cannot take new ones", dst, cand.Version)
+			}
+			if !dryRun {
+				if err := rs.ResignRelease(ctx, cand.Version, doc); err != nil {
+					return nil, fmt.Errorf("write release %s's signatures to %s: %w", cand.Version, dst, err)
+				}
+			}
+			out.Resigned = append(out.Resigned, cand.Version)
 			out.SameReleases = append(out.SameReleases, cand.Version)
 			continue
 		case err == nil:

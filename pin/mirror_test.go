@@ -112,6 +112,35 @@ func TestCopyDocumentsConsumerVerifiesMirror(t *testing.T) {
 		t.Fatalf("second copy: %+v", again)
 	}
 
+	// The producer re-signs 1.5.0 (a release-key rotation): same bytes,
+	// other signatures. The mirror takes them; the bytes stay.
+	srcDoc, err := f.store.GetRelease(ctx, "1.5.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resig, err := f.signer.SignBlob(ctx, srcDoc.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcDoc.Signature = resig
+	if err := f.store.ResignRelease(ctx, "1.5.0", srcDoc); err != nil {
+		t.Fatal(err)
+	}
+	sel, err = SelectRelease(ctx, "stable", SelectOptions{Source: f.store.String(), Verifier: v, Now: f.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := CopyDocuments(ctx, sel, dst, false)
+	if err != nil {
+		t.Fatalf("copy after the source re-signed 1.5.0: %v", err)
+	}
+	if strings.Join(third.Resigned, " ") != "1.5.0" || len(third.Releases) != 0 {
+		t.Fatalf("copy after a re-sign: %+v", third)
+	}
+	if got, _ := dst.GetRelease(ctx, "1.5.0"); !channels.SameSignatures(got, srcDoc) || string(got.Bytes) != string(srcDoc.Bytes) {
+		t.Fatal("the mirror did not take the source's new signatures")
+	}
+
 	// A consumer of the mirror store, trusting only the publisher's key.
 	f.write("main.tf", demoTF)
 	cfg, err := Init(ctx, InitOptions{Path: filepath.Join(f.dir, "pin.yaml"), Source: mirrorDir, Channel: channels.Stable, KeyFile: f.pubPath, Now: f.clk.Now})

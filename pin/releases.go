@@ -71,6 +71,9 @@ type cachingStore struct {
 	inner   channels.ReadStore // nil when offline
 	rs      *ReleaseSet
 	digests map[string]string // version → digest the verified index lists
+	// fromCache lists the versions the cache answered, so a second read of
+	// one (after its signatures failed) goes to the store.
+	fromCache map[string]bool
 }
 
 func (c *cachingStore) String() string { return c.source }
@@ -104,8 +107,15 @@ func (c *cachingStore) remember(channel string, doc channels.Document) {
 }
 
 func (c *cachingStore) GetRelease(ctx context.Context, version string) (channels.Document, error) {
-	if d := c.digests[version]; d != "" && c.dir != "" {
+	// A second read of a version the cache answered goes to the store: the
+	// reader asks again when the cached signatures no longer verify (the
+	// release was re-signed after a release-key rotation).
+	if d := c.digests[version]; d != "" && c.dir != "" && (c.inner == nil || !c.fromCache[version]) {
 		if doc, err := readDoc(c.manifestPath(d)); err == nil && manifest.Digest(doc.Bytes) == d {
+			if c.fromCache == nil {
+				c.fromCache = map[string]bool{}
+			}
+			c.fromCache[version] = true
 			return doc, nil
 		}
 	}

@@ -105,7 +105,7 @@ func runChannelShow(ctx context.Context, a *app, opts *channelShowOptions) error
 	if err := channels.ValidName(opts.Channel); err != nil {
 		return exitcode.UsageError(err)
 	}
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}

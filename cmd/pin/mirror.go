@@ -196,6 +196,9 @@ func printMirror(a *app, opts *mirrorOptions, sel *pin.Selection, res *mirror.Re
 		if len(sc.Kept) > 0 {
 			fmt.Fprintf(a.Out, "; kept its newer %s index", strings.Join(sc.Kept, ", "))
 		}
+		if len(sc.Resigned) > 0 {
+			fmt.Fprintf(a.Out, "; took the new signatures of re-signed %s", strings.Join(sc.Resigned, ", "))
+		}
 		fmt.Fprintln(a.Out, ".")
 	}
 	if cfg != nil && reponame.Contains(cfg.RegistryMap, res.RegistryMap) {

@@ -43,7 +43,7 @@ refused (different content) or is a no-op (same content).`,
 }
 
 func runReleaseNext(ctx context.Context, a *app, opts *releaseNextOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}

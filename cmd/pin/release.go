@@ -35,6 +35,7 @@ func newReleaseCmd(a *app) *cobra.Command {
 		newReleaseCreateCmd(a),
 		newReleasePromoteCmd(a),
 		newReleaseYankCmd(a),
+		newReleaseResignCmd(a),
 		newReleaseListCmd(a),
 		newReleaseShowCmd(a),
 		newReleaseDiffCmd(a),
@@ -467,7 +468,7 @@ type listedRelease struct {
 }
 
 func runReleaseList(ctx context.Context, a *app, opts *releaseListOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -535,7 +536,7 @@ func newReleaseShowCmd(a *app) *cobra.Command {
 }
 
 func runReleaseShow(ctx context.Context, a *app, opts *releaseShowOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -602,7 +603,7 @@ func newReleaseDiffCmd(a *app) *cobra.Command {
 }
 
 func runReleaseDiff(ctx context.Context, a *app, opts *releaseDiffOptions) error {
-	src, err := opts.open(a)
+	src, err := opts.open(ctx, a)
 	if err != nil {
 		return err
 	}

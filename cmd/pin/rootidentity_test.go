@@ -100,6 +100,21 @@ func TestRootIdentitySigners(t *testing.T) {
 				t.Fatalf("update pinned nothing:\n%s", main)
 			}
 			runPin(t, consumer, nil, "check").mustSucceed(t, "check")
+
+			// pin keys id lists the root's signers, the identity-only release role included.
+			ids := runPin(t, consumer, nil, "keys", "id").mustSucceed(t, "keys id, identity-only release role")
+			aliceID := keyIDOf(t, filepath.Join(dir, "alice.pub"))[:16]
+			if !strings.Contains(ids.out, aliceID+"  pin.yaml root version 1, root\n") ||
+				!strings.Contains(ids.out, "release: CI identity "+keyless.GitHubActionsIssuer+" https://github.com/"+tt.repo+"/"+keylessWorkflow) {
+				t.Fatalf("keys id:\n%s", ids.out)
+			}
+			if js := runPin(t, consumer, nil, "keys", "id", "-o", "json").mustSucceed(t, "keys id -o json"); !strings.Contains(js.out, `"subject": "https://github.com/`+tt.repo) {
+				t.Fatalf("keys id -o json names no identity:\n%s", js.out)
+			}
+			// pin channel show verifies the keyless index with pin.yaml's root and Sigstore trusted root.
+			if r := runPin(t, consumer, nil, "channel", "show", "edge").mustSucceed(t, "channel show with pin.yaml's root"); !strings.Contains(r.err, "verifying with root of trust version 1") {
+				t.Fatalf("channel show did not verify with the root:\n%s", r.err)
+			}
 		})
 	}
 }

@@ -14,75 +14,73 @@ import (
 
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
-	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/registry"
-	"github.com/wellcomecollection/pin/signing"
 )
 
 // sourceFlags are shared by the read-only producer commands: where to read
-// from, and which key (if any) must have signed what is read.
+// from, and what must have signed what is read (see storeTrust).
 type sourceFlags struct {
-	Source  string
-	Config  string
-	KeyFile []string
-	Output  string
+	Source     string
+	Config     string
+	KeyFile    []string
+	Root       string
+	RootSHA256 string
+	Output     string
 }
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Source, "source", "", "store to read: oci://host/repo, https://..., or a directory")
-	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read (default: ./release.yaml when there is no --source)")
+	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read, or a pin.yaml whose source to read and root (or keys) to verify with (default: ./release.yaml, else pin.yaml, when there is no --source)")
 	cmd.Flags().StringArrayVar(&f.KeyFile, "key-file", nil, "public key that must have signed what is read (repeatable)")
+	cmd.Flags().StringVar(&f.Root, "root", "", "root of trust (root.json) to verify with, following the store's newer roots")
+	cmd.Flags().StringVar(&f.RootSHA256, "root-sha256", "", "fingerprint of the store's root of trust to verify with (as pin init takes it)")
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 }
 
 // source is an opened store read through one channels.Trusted: in Inspect
-// mode with --key-file (expiry is reported, not enforced; a release no index
-// lists is shown), or Unverified without.
+// mode when something to verify with is given (expiry is reported, not
+// enforced; a release no index lists is shown), or Unverified without.
 type source struct {
 	store  channels.ReadStore
 	reader *channels.Reader
 }
 
-func (f *sourceFlags) open(a *app) (*source, error) {
+func (f *sourceFlags) open(ctx context.Context, a *app) (*source, error) {
 	if err := checkOutput(f.Output, "text", "json"); err != nil {
 		return nil, err
 	}
 	if f.Source == "" && f.Config == "" {
 		if _, err := os.Stat("release.yaml"); err == nil {
 			f.Config = "release.yaml"
+		} else if p := findConfig("pin.yaml"); fileExists(p) {
+			f.Config = p
 		}
 	}
-	loc, product := f.Source, ""
-	if f.Config != "" {
-		cfg, err := releaseconfig.Load(f.Config)
-		if err != nil {
-			return nil, err
-		}
-		if loc == "" {
-			loc = cfg.Store
-		}
-		product = cfg.Product
+	cfg, err := loadSourceConfig(f.Config)
+	if err != nil {
+		return nil, err
+	}
+	loc := f.Source
+	if loc == "" {
+		loc = cfg.store
 	}
 	if loc == "" {
-		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml (there is no ./release.yaml)"))
+		return nil, exitcode.UsageError(errors.New("say where to read from: --source STORE or --config release.yaml|pin.yaml (there is neither here)"))
 	}
 	st, err := channels.Open(loc, channels.OpenOptions{Registry: registryOptions(a)})
 	if err != nil {
 		return nil, exitcode.UsageError(err)
 	}
-	var anchor channels.SignatureVerifier
+	anchor, product, err := f.trust(ctx, a, st, cfg)
+	if err != nil {
+		return nil, err
+	}
 	mode := channels.Inspect
-	if len(f.KeyFile) > 0 {
-		v, err := signing.LoadVerifierFiles(f.KeyFile...)
-		if err != nil {
-			return nil, exitcode.UsageError(err)
-		}
-		anchor = channels.Keys(v)
-	} else {
+	if anchor == nil {
 		mode = channels.Unverified
-		fmt.Fprintln(a.Err, "pin: note: signatures not verified; pass --key-file PUB to verify them")
+		fmt.Fprintln(a.Err, "pin: note: signatures not verified; pass --key-file PUB, --root-sha256 FINGERPRINT or --root root.json to verify them")
 	}
 	rd, err := channels.NewReader(st, anchor, channels.TrustOptions{Product: product, Mode: mode, Now: a.now})
 	if err != nil {
