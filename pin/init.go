@@ -22,7 +22,10 @@ import (
 
 // InitOptions are the answers `pin init` needs.
 type InitOptions struct {
-	Path    string // where to write pin.yaml
+	Path string // where to write pin.yaml
+	// Dir is the working directory the relative paths here were typed in:
+	// a typed source directory is rebased from it to Path's directory.
+	Dir     string
 	Source  string
 	Channel string
 	KeyFile string
@@ -35,8 +38,7 @@ type InitOptions struct {
 	Style      string
 	Force      bool
 	Now        func() time.Time
-	// SigstoreTrustedRoot is a trusted_root.json (relative to the working
-	// directory) for the CI identities the root lists; empty: Sigstore's TUF.
+	// SigstoreTrustedRoot is a trusted_root.json (relative to Dir) for the CI identities the root lists; empty: Sigstore's TUF.
 	SigstoreTrustedRoot string
 	Store               channels.ReadStore // overrides Source when set (tests, the demo)
 	Open                channels.OpenOptions
@@ -59,7 +61,11 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if (o.KeyFile == "") == (o.RootSHA256 == "") {
 		return nil, exitcode.UsageError(errors.New("give --key-file or --root-sha256 (one of them)"))
 	}
-	store, err := openStore(o.Store, o.Source, o.Open)
+	src := o.Source
+	if src != "" && !isURL(src) {
+		src = inDir(o.Dir, src)
+	}
+	store, err := openStore(o.Store, src, o.Open)
 	if err != nil {
 		return nil, err
 	}
@@ -111,14 +117,14 @@ func Init(ctx context.Context, o InitOptions) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check the source before writing pin.yaml: %w", err)
 	}
-	source := sourceForConfig(o.Source, o.Path)
+	source := sourceForConfig(o.Source, o.Path, o.Dir)
 	cfg := &Config{
 		Source: source, Product: vc.Index.Product, Channel: o.Channel, Constraint: o.Constraint,
 		Files: o.Files, Style: o.Style, Root: rootDoc, Repositories: repos,
 	}
 	if o.SigstoreTrustedRoot != "" {
-		cfg.Sigstore.TrustedRoot = mustAbs(o.SigstoreTrustedRoot)
-		if rel, err := filepath.Rel(filepath.Dir(mustAbs(o.Path)), cfg.Sigstore.TrustedRoot); err == nil && !strings.HasPrefix(rel, "..") {
+		cfg.Sigstore.TrustedRoot = inDir(o.Dir, o.SigstoreTrustedRoot)
+		if rel, err := filepath.Rel(filepath.Dir(inDir(o.Dir, o.Path)), cfg.Sigstore.TrustedRoot); err == nil && !strings.HasPrefix(rel, "..") {
 			cfg.Sigstore.TrustedRoot = rel
 		}
 	}
@@ -188,17 +194,17 @@ func isURL(s string) bool {
 // sourceForConfig returns the source as pin.yaml should say it: as the user
 // typed it (an absolute path stays absolute; ./releases stays ./releases),
 // except that a relative directory is rebased when pin.yaml is written in
-// another directory than the current one, since pin.yaml's paths are
+// another directory than the working one (wd), since pin.yaml's paths are
 // relative to pin.yaml.
-func sourceForConfig(typed, configPath string) string {
+func sourceForConfig(typed, configPath, wd string) string {
 	if isURL(typed) || filepath.IsAbs(typed) {
 		return typed
 	}
-	cfgDir := filepath.Dir(mustAbs(configPath))
-	if cfgDir == mustAbs(".") {
+	cfgDir := filepath.Dir(inDir(wd, configPath))
+	if cfgDir == filepath.Clean(wd) {
 		return typed
 	}
-	if rel, err := filepath.Rel(cfgDir, mustAbs(typed)); err == nil {
+	if rel, err := filepath.Rel(cfgDir, inDir(wd, typed)); err == nil {
 		return rel
 	}
 	return typed
@@ -235,12 +241,13 @@ func rootByFingerprint(ctx context.Context, store channels.ReadStore, fingerprin
 	return nil, exitcode.TrustError(fmt.Errorf("no root of trust with sha256 %s among the first %d in %s", strings.TrimPrefix(want, "sha256:"), maxRootScan, store))
 }
 
-func mustAbs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
+// inDir is p, typed in the working directory wd, as a path from wd ("":
+// the process's own, and p stays relative).
+func inDir(wd, p string) string {
+	if filepath.IsAbs(p) {
 		return p
 	}
-	return a
+	return filepath.Join(wd, p)
 }
 
 // initRepositories verifies the release pin update would select first (the

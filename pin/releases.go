@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -50,17 +49,6 @@ type ReleaseSet struct {
 	// IndexFetches and ManifestFetches count documents read from the store (not the cache).
 	IndexFetches    int
 	ManifestFetches int
-}
-
-// DefaultCacheDir is $XDG_CACHE_HOME/pin, or the OS user cache directory.
-func DefaultCacheDir() string {
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "pin")
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "pin")
-	}
-	return ""
 }
 
 // cachingStore serves release manifests from a digest-addressed cache and

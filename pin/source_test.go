@@ -7,13 +7,9 @@ import (
 )
 
 func TestSourceForConfigKeepsWhatWasTyped(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	wd, _ := os.Getwd()
-	t.Cleanup(func() { os.Chdir(wd) })
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll("sub", 0o755)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
 	for _, tt := range []struct{ typed, config, want string }{
 		{"./releases", "pin.yaml", "./releases"},
 		{"../releases", "pin.yaml", "../releases"},
@@ -22,7 +18,7 @@ func TestSourceForConfigKeepsWhatWasTyped(t *testing.T) {
 		{"oci://registry.example/releases", "sub/pin.yaml", "oci://registry.example/releases"},
 		{"./releases", "sub/pin.yaml", filepath.Join("..", "releases")},
 	} {
-		if got := sourceForConfig(tt.typed, tt.config); got != tt.want {
+		if got := sourceForConfig(tt.typed, tt.config, dir); got != tt.want {
 			t.Errorf("sourceForConfig(%q, %q) = %q, want %q", tt.typed, tt.config, got, tt.want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -29,6 +30,16 @@ type app struct {
 	// Quiet (--quiet) turns progress and retry lines off even on a terminal.
 	Quiet bool
 
+	// Dir is the working directory: relative paths the user typed (in
+	// flags and arguments) are relative to it (app.path), pin looks for the
+	// project's pin.yaml there and above, and locations are shown relative
+	// to it. Tests give each run its own; none changes the process's.
+	Dir string
+	// CacheDir is pin's cache ($XDG_CACHE_HOME/pin or the OS user cache
+	// directory's pin): registries' auth challenges, audit's verified
+	// documents. Empty: no cache.
+	CacheDir string
+
 	LookupEnv func(string) (string, bool)
 	Now       func() time.Time
 	// ReadPassword reads a secret from the terminal without echo.
@@ -38,6 +49,14 @@ type app struct {
 	registry []registry.Option
 	// rawErr is stderr before termSafe, for pin's own progress redraws.
 	rawErr io.Writer
+	// osDir is the process's working directory, against which the OS
+	// resolves relative paths. When Dir is it (every run of the pin
+	// binary), paths are used as typed, so messages name files exactly as
+	// the user did.
+	osDir string
+	// extraRegistry are registry options a test adds to every client the
+	// run makes (a counting transport), after those of registryEnv.
+	extraRegistry []registry.Option
 }
 
 // termSafe returns a copy of a whose stdout and stderr escape every control
@@ -53,9 +72,11 @@ func (a *app) termSafe() *app {
 
 func newSystemApp() *app {
 	isTTY := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+	wd, _ := os.Getwd() // on error "": paths as typed, no walk up to a parent's pin.yaml
 	return &app{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		OutTTY: isTTY(os.Stdout), ErrTTY: isTTY(os.Stderr), InTTY: isTTY(os.Stdin),
+		Dir: wd, osDir: wd, CacheDir: userCacheDir(os.LookupEnv),
 		LookupEnv: os.LookupEnv,
 		Now:       time.Now,
 		ReadPassword: func(prompt string) ([]byte, error) {
@@ -64,6 +85,40 @@ func newSystemApp() *app {
 			return term.ReadPassword(int(os.Stdin.Fd()))
 		},
 	}
+}
+
+// userCacheDir is $XDG_CACHE_HOME/pin, or the OS user cache directory's
+// pin, or "" when there is neither.
+func userCacheDir(lookupEnv func(string) (string, bool)) string {
+	if d, _ := lookupEnv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "pin")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "pin")
+	}
+	return ""
+}
+
+// path is the file or directory p the user typed, as pin opens it:
+// relative to a.Dir. "-" (standard input) and references with a scheme
+// (env://, oci://, https://, KMS keys) are not paths and stay as they are.
+func (a *app) path(p string) string {
+	if p == "" || p == "-" || strings.Contains(p, "://") || filepath.IsAbs(p) || a.Dir == a.osDir {
+		return p
+	}
+	return filepath.Join(a.Dir, p)
+}
+
+// paths is path of each of ps.
+func (a *app) paths(ps []string) []string {
+	if ps == nil {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = a.path(p)
+	}
+	return out
 }
 
 func (a *app) now() time.Time {

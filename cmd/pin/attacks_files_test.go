@@ -50,6 +50,7 @@ func utf16LE(s string, bom bool) []byte {
 // encoding pin refuses), never say OK; and neither check nor update may
 // change the file.
 func TestCheckEvadedBySpelling(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	cases := []struct {
 		name, file string
@@ -168,6 +169,7 @@ func runPinWithin(t *testing.T, d time.Duration, dir string, args ...string) pin
 // with a clear error and nothing written; it never blocks pin (holding the
 // project lock) or feeds it /dev/zero until memory runs out.
 func TestNoHangOnSpecialFiles(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("FIFOs and /dev/zero are Unix")
 	}
@@ -242,6 +244,7 @@ func TestNoHangOnSpecialFiles(t *testing.T) {
 // project is refused like a symlinked file (exit 2, naming the link and its
 // target), never skipped with the unpinned references behind it.
 func TestSymlinkedDirectoryOut(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	for _, args := range [][]string{{"check"}, {"update"}} {
 		t.Run(args[0], func(t *testing.T) {
@@ -270,6 +273,7 @@ func TestSymlinkedDirectoryOut(t *testing.T) {
 // answers: it must exit promptly (130 for SIGINT, 143 for SIGTERM), leave
 // the project as it was, and release the lock.
 func TestSignalEndsRun(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("signals and flock are Unix")
 	}
@@ -295,7 +299,7 @@ func TestSignalEndsRun(t *testing.T) {
 			before := snapshotRegular(t, w.project())
 
 			cmd := exec.Command(bin, "update")
-			cmd.Dir = w.project()
+			cmd.Dir, cmd.Env = w.project(), pinEnv()
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
 			if err := cmd.Start(); err != nil {
@@ -340,6 +344,7 @@ func TestSignalEndsRun(t *testing.T) {
 // recorded writing; a user's file whose name merely looks staged stays,
 // byte for byte, and is warned about.
 func TestUpdateKeepsLookalikeFiles(t *testing.T) {
+	t.Parallel()
 	w := attackTemplate(t).clone(t)
 	users := []string{".notes.pin-123", ".main.tf.pin-77"}
 	for _, u := range users {
@@ -365,6 +370,7 @@ const hostile = "bad\x1b[2J\x1b]0;pwned\x07\u009b31m\rOK\u202e"
 // with its control characters escaped, in text and in JSON (which stays
 // valid and keeps the value); the producer refuses to sign such text.
 func TestNoTerminalEscapes(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	raw := func(s string) bool { return strings.ContainsAny(s, "\x1b\x07\r\u009b\u202e") }
 	t.Run("yank reason, text and JSON", func(t *testing.T) {

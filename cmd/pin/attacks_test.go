@@ -150,6 +150,7 @@ func resignStable(t *testing.T, w *attackWorld, edit func(*manifest.Channel)) {
 // update (or pin check) must exit 3 and leave every file of the project,
 // pin.lock included, byte for byte and mtime for mtime as it was.
 func TestConsumerAttacks(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	cases := []struct {
 		name string

@@ -20,18 +20,17 @@ import (
 )
 
 type auditOptions struct {
+	trustFlags
 	Paths    []string
 	TFState  []string
-	Config   string
-	Source   string
-	KeyFile  []string
 	Channel  string
-	Format   string
+	Output   string
 	FailOn   string
 	All      bool
 	Offline  bool
 	CacheDir string
-	// relativeTo is the directory locations are shown relative to (default: the working directory).
+	// relativeTo is the directory locations are shown relative to
+	// (default: a.Dir, or pin.yaml's directory when no paths are given).
 	relativeTo string
 }
 
@@ -63,16 +62,13 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.TFState, "tfstate", nil, "Terraform state file or terraform show -json output (repeatable)")
-	cmd.Flags().StringVar(&opts.Config, "config", "", "consumer configuration (default: ./pin.yaml when present)")
-	cmd.Flags().StringVar(&opts.Source, "source", "", "store to audit against (instead of pin.yaml)")
-	cmd.Flags().StringArrayVar(&opts.KeyFile, "key-file", nil, "trusted public key, with --source (repeatable)")
+	opts.bind(cmd, consumerConfig, trustUsage{source: " (instead of pin.yaml's; needs --key-file)", keyFile: " (repeatable; with --source)"})
 	cmd.Flags().StringVar(&opts.Channel, "channel", "", "channel to judge against (default: pin.yaml's, or stable)")
-	cmd.Flags().StringVarP(&opts.Format, "output", "o", "table", "output format: table, json or markdown")
+	bindOutput(cmd, &opts.Output, auditFormats...)
 	// --format was audit's own name for --output: still accepted, for
 	// scripts written against it, with a deprecation note on stderr (cobra's
 	// MarkDeprecated would print it on stdout, into the JSON).
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format (deprecated: use --output)")
-	_ = cmd.Flags().MarkHidden("format")
+	bindOutputAlias(cmd, "format", &opts.Output, auditFormats...)
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 on these findings: unpinned,unknown-digest,outdated,yanked,mixed,expired (a channel index not refreshed),moved-tag (exit 2 when the inputs hold nothing of the product)")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "also list foreign images (not components of the product)")
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "use pin.lock and the cache only; no network")
@@ -80,11 +76,12 @@ are cached by digest in $XDG_CACHE_HOME/pin and verified again on every read.`,
 	return cmd
 }
 
+// auditFormats are audit's output formats; the first is the default.
+var auditFormats = []string{outputTable, outputJSON, outputMarkdown}
+
 func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
-	switch opts.Format {
-	case "table", "json", "markdown":
-	default:
-		return exitcode.UsageError(fmt.Errorf("--output %q: use table, json or markdown", opts.Format))
+	if err := checkOutput(opts.Output, auditFormats...); err != nil {
+		return err
 	}
 	failOn, err := audit.ParseFailOn(opts.FailOn)
 	if err != nil {
@@ -105,7 +102,7 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 	}
 	rep := audit.Evaluate(found, cat, opts.All)
 	rep.Notes = notes
-	if err := writeAuditReport(a, opts.Format, rep); err != nil {
+	if err := writeAuditReport(a, opts.Output, rep); err != nil {
 		return err
 	}
 	if rs != nil && len(rs.Expired) > 0 {
@@ -136,9 +133,13 @@ func runAudit(ctx context.Context, a *app, opts *auditOptions) error {
 // deployment sources found (module sources, tags releases recorded) are
 // resolved against the releases in rs into cat. paths is what was read.
 func auditInputs(ctx context.Context, a *app, opts *auditOptions, cfg *pin.Config, m *pin.Matcher, cat *audit.Catalog, rs *pin.ReleaseSet) (found []audit.Found, notes, unjudged []audit.Note, paths []string, err error) {
-	paths = append(append([]string{}, opts.Paths...), opts.TFState...)
+	paths = append(a.paths(opts.Paths), opts.TFState...)
+	relativeTo := opts.relativeTo
+	if relativeTo == "" {
+		relativeTo = a.Dir
+	}
 	if len(paths) == 0 {
-		dir := "."
+		dir := a.path(".")
 		if cfg != nil {
 			dir = cfg.Dir()
 		}
@@ -146,7 +147,7 @@ func auditInputs(ctx context.Context, a *app, opts *auditOptions, cfg *pin.Confi
 		if cfg != nil && opts.relativeTo == "" {
 			// The project's files, named relative to pin.yaml as check and
 			// update name them, from whichever subdirectory pin runs in.
-			opts.relativeTo = cfg.Dir()
+			relativeTo = cfg.Dir()
 		}
 	}
 	var eo audit.Options
@@ -165,10 +166,10 @@ func auditInputs(ctx context.Context, a *app, opts *auditOptions, cfg *pin.Confi
 		return nil, nil, nil, nil, exitcode.UsageError(err)
 	}
 	for i := range found {
-		found[i].Source = relPath(opts.relativeTo, found[i].Source)
+		found[i].Source = relPath(relativeTo, found[i].Source)
 	}
 	for _, n := range allNotes {
-		n.Source = relPath(opts.relativeTo, n.Source)
+		n.Source = relPath(relativeTo, n.Source)
 		switch {
 		case n.Component == "":
 			notes = append(notes, n)
@@ -185,9 +186,9 @@ func auditInputs(ctx context.Context, a *app, opts *auditOptions, cfg *pin.Confi
 func writeAuditReport(a *app, format string, rep *audit.Report) error {
 	var err error
 	switch format {
-	case "json":
+	case outputJSON:
 		err = rep.WriteJSON(a.Out)
-	case "markdown":
+	case outputMarkdown:
 		err = rep.WriteMarkdown(a.Out)
 	default:
 		err = rep.WriteTable(a.Out)
@@ -195,7 +196,7 @@ func writeAuditReport(a *app, format string, rep *audit.Report) error {
 	if err != nil {
 		return err
 	}
-	if format == "table" {
+	if format == outputTable {
 		for _, n := range rep.Notes {
 			fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
 		}
@@ -203,59 +204,42 @@ func writeAuditReport(a *app, format string, rep *audit.Report) error {
 	return nil
 }
 
-// auditSource decides what to audit against: pin.yaml (explicit, or ./pin.yaml
-// when present) or --source with --key-file.
+// auditSource decides what to audit against: pin.yaml (--config, or the
+// project's pin.yaml when there is one) or --source with --key-file.
 func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSetOptions, *pin.Config, error) {
 	o := pin.ReleaseSetOptions{Now: a.now, CacheDir: opts.CacheDir, Offline: opts.Offline,
 		Open: channels.OpenOptions{Registry: registryOptions(a)}}
 	if o.CacheDir == "" {
-		o.CacheDir = pin.DefaultCacheDir()
+		o.CacheDir = a.CacheDir
 	}
-	cfgPath := opts.Config
-	if cfgPath == "" && opts.Source == "" {
-		if p := findConfig("pin.yaml"); p != "pin.yaml" {
-			cfgPath = p
-		} else if _, err := os.Stat("pin.yaml"); err == nil {
-			cfgPath = "pin.yaml"
-		}
+	cfgPath := ""
+	if opts.configGiven() {
+		cfgPath = opts.Config
+	} else if p := a.findConfig(consumerConfig.name); opts.Source == "" && fileExists(p) {
+		cfgPath = p
 	}
 	var cfg *pin.Config
+	var err error
 	switch {
 	case cfgPath != "":
-		var err error
-		if cfg, err = pin.LoadConfig(cfgPath); err != nil {
-			return o, nil, err
-		}
-		lock, err := pin.LoadLock(cfg.LockPath())
-		if err != nil {
-			return o, nil, err
-		}
-		if lock != nil {
-			// The lock is the audit's floor and, offline, its release: a
-			// lock pin.yaml could not have produced is refused, as by check.
-			if err := pin.CheckLockFitsConfig(cfg, lock); err != nil {
-				return o, nil, err
-			}
-		}
-		anchor, err := pin.LockedAnchor(ctx, cfg, lock)
-		if err != nil {
-			return o, nil, err
-		}
-		o.Source, o.Product, o.Channel, o.Constraint, o.Anchor, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, anchor, lock
-		if opts.Source != "" {
-			o.Source = opts.Source
+		cfg, err = auditConfigSource(ctx, cfgPath, &o)
+		if err == nil && opts.Source != "" {
+			o.Source = a.path(opts.Source)
 		}
 	case opts.Source != "":
 		if len(opts.KeyFile) == 0 {
 			return o, nil, exitcode.UsageError(errors.New("--source needs --key-file: audit verifies what it reads"))
 		}
-		v, err := signing.LoadVerifierFiles(opts.KeyFile...)
-		if err != nil {
-			return o, nil, exitcode.UsageError(err)
+		v, verr := signing.LoadVerifierFiles(opts.KeyFile...)
+		if verr != nil {
+			return o, nil, exitcode.UsageError(verr)
 		}
-		o.Source, o.Verifier, o.Channel = opts.Source, v, channels.Stable
+		o.Source, o.Verifier, o.Channel = a.path(opts.Source), v, channels.Stable
 	default:
-		return o, nil, exitcode.UsageError(errors.New("nothing to audit against: pass --config pin.yaml, or --source STORE --key-file PUB (no pin.yaml here)"))
+		err = exitcode.UsageError(errors.New("nothing to audit against: pass --config pin.yaml, or --source STORE --key-file PUB (no pin.yaml here)"))
+	}
+	if err != nil {
+		return o, nil, err
 	}
 	if opts.Channel != "" {
 		if err := channels.ValidName(opts.Channel); err != nil {
@@ -271,18 +255,37 @@ func auditSource(ctx context.Context, a *app, opts *auditOptions) (pin.ReleaseSe
 	return o, cfg, nil
 }
 
-// relPath shows a location under base (default: the working directory)
-// relative to it, as a person would type it.
-func relPath(base, p string) string {
-	if !filepath.IsAbs(p) {
-		return p
+// auditConfigSource loads pin.yaml and pin.lock into o: the source,
+// product, channel and constraint, and the trust anchor pin.lock records.
+func auditConfigSource(ctx context.Context, cfgPath string, o *pin.ReleaseSetOptions) (*pin.Config, error) {
+	cfg, err := pin.LoadConfig(cfgPath)
+	if err != nil {
+		return nil, err
 	}
-	if base == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return p
+	lock, err := pin.LoadLock(cfg.LockPath())
+	if err != nil {
+		return nil, err
+	}
+	if lock != nil {
+		// The lock is the audit's floor and, offline, its release: a
+		// lock pin.yaml could not have produced is refused, as by check.
+		if err := pin.CheckLockFitsConfig(cfg, lock); err != nil {
+			return nil, err
 		}
-		base = wd
+	}
+	anchor, err := pin.LockedAnchor(ctx, cfg, lock)
+	if err != nil {
+		return nil, err
+	}
+	o.Source, o.Product, o.Channel, o.Constraint, o.Anchor, o.Lock = cfg.Source, cfg.Product, cfg.Channel, cfg.Constraint, anchor, lock
+	return cfg, nil
+}
+
+// relPath shows a location under base relative to it, as a person would
+// type it.
+func relPath(base, p string) string {
+	if !filepath.IsAbs(p) || base == "" {
+		return p
 	}
 	if rel, err := filepath.Rel(base, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return rel

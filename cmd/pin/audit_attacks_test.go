@@ -15,6 +15,7 @@ import (
 // such reference is "expired", the summary says so, and --fail-on expired
 // exits 4; a live index still reports current.
 func TestAuditFreeze(t *testing.T) {
+	t.Parallel()
 	w := attackTemplate(t).clone(t)
 	updateTo110(t, w)
 	cache := filepath.Join(t.TempDir(), "cache")
@@ -62,6 +63,7 @@ func TestAuditFreeze(t *testing.T) {
 // index the cache verified is now a floor: lower is a rollback (exit 3), the
 // cache keeps the newer index.
 func TestAuditCacheFloor(t *testing.T) {
+	t.Parallel()
 	w := attackTemplate(t).clone(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	base := []string{"audit", w.project(), "--source", w.store(""), "--key-file", filepath.Join(w.dir, "release.pub"), "--cache-dir", cache}

@@ -39,6 +39,7 @@ func auditSetup(t *testing.T) (dir, host string, digests map[string]map[string]s
 }
 
 func TestAuditStatusesAndExitCodes(t *testing.T) {
+	t.Parallel()
 	dir, host, d := auditSetup(t)
 	store := filepath.Join(dir, "store")
 	pub := filepath.Join(dir, "release.pub")
@@ -122,6 +123,7 @@ func TestAuditStatusesAndExitCodes(t *testing.T) {
 }
 
 func TestAuditStateAndStdin(t *testing.T) {
+	t.Parallel()
 	dir, _, d := auditSetup(t)
 	store := filepath.Join(dir, "store")
 	pub := filepath.Join(dir, "release.pub")
@@ -142,6 +144,7 @@ func TestAuditStateAndStdin(t *testing.T) {
 // warned about and count as unpinned for --fail-on; an unparseable file met
 // while walking is skipped with a warning instead of stopping the audit.
 func TestAuditNotes(t *testing.T) {
+	t.Parallel()
 	dir, host, d := auditSetup(t)
 	store := filepath.Join(dir, "store")
 	pub := filepath.Join(dir, "release.pub")

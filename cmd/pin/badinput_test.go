@@ -36,6 +36,7 @@ func yamlBomb(asMap bool) string {
 // message naming the file and line where there is one, and leaves every file
 // of the project and the store (bytes and mtimes) as it was.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	// pin.yaml edits.
 	pinYAML := func(edit func(string) string) func(t *testing.T, w *attackWorld) {
@@ -147,6 +148,7 @@ func TestBadInput(t *testing.T) {
 // valid JSON file with an 8 MiB line. The reference in each is pinned and
 // every other byte is kept.
 func TestHostileButValidFiles(t *testing.T) {
+	t.Parallel()
 	w := attackTemplate(t).clone(t)
 	host := regexp.MustCompile(`"([^"/]+)/y1p3h6z3/`).FindStringSubmatch(string(mustRead(t, filepath.Join(w.project(), "main.tf"))))[1]
 	ref := host + "/y1p3h6z3/notifier:latest"

@@ -19,6 +19,7 @@ import (
 // nothing; a cache that names a realm the registry has left falls back to
 // the ping and still resolves.
 func TestResolveRemembersChallenge(t *testing.T) {
+	t.Parallel()
 	upstream := memRegistry(t)
 	seed(t, upstream, services[:2])
 	var pings, tokens atomic.Int64
@@ -45,7 +46,6 @@ func TestResolveRemembersChallenge(t *testing.T) {
 	cacheFile := func(xdg string) string { return filepath.Join(xdg, "pin", "challenges.json") }
 
 	xdg := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", xdg)
 	for _, tc := range []struct {
 		name         string
 		env          env
@@ -64,7 +64,7 @@ func TestResolveRemembersChallenge(t *testing.T) {
 		tc.prepare()
 		pings.Store(0)
 		tokens.Store(0)
-		r := runPin(t, "", tc.env, append([]string{"resolve"}, refs...)...).mustSucceed(t, tc.name)
+		r := runPinCache(t, "", filepath.Join(xdg, "pin"), tc.env, append([]string{"resolve"}, refs...)...).mustSucceed(t, tc.name)
 		if n := strings.Count(r.out, " sha256:"); n != len(refs) {
 			t.Errorf("%s: %d digests in\n%s", tc.name, n, r.out)
 		}
@@ -78,8 +78,7 @@ func TestResolveRemembersChallenge(t *testing.T) {
 	}
 
 	off := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", off)
-	runPin(t, "", env{"PIN_NO_CHALLENGE_CACHE": "1"}, append([]string{"resolve"}, refs...)...).mustSucceed(t, "cache off")
+	runPinCache(t, "", filepath.Join(off, "pin"), env{"PIN_NO_CHALLENGE_CACHE": "1"}, append([]string{"resolve"}, refs...)...).mustSucceed(t, "cache off")
 	if _, err := os.Stat(cacheFile(off)); !os.IsNotExist(err) {
 		t.Errorf("PIN_NO_CHALLENGE_CACHE=1 wrote %s (%v)", cacheFile(off), err)
 	}

@@ -113,7 +113,7 @@ func runChannelShow(ctx context.Context, a *app, opts *channelShowOptions) error
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
+	if opts.Output == outputJSON {
 		return writeDocument(a, doc.Bytes)
 	}
 	state := "valid"

@@ -6,6 +6,7 @@ import (
 )
 
 func TestDiffColour(t *testing.T) {
+	t.Parallel()
 	diff := "--- a/main.tf\n+++ b/main.tf\n@@ -1,1 +1,1 @@\n-x = \"a:latest\"\n+x = \"a@sha256:1\"\n same\n"
 	tests := []struct {
 		name   string

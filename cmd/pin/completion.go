@@ -21,11 +21,6 @@ import (
 // addCompletions registers value completions on every command of root that
 // has the flags or arguments they complete.
 func addCompletions(root *cobra.Command, a *app) {
-	fixed := func(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return values, cobra.ShellCompDirectiveNoFileComp
-		}
-	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		flag := func(name string, fn func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective)) {
@@ -33,25 +28,27 @@ func addCompletions(root *cobra.Command, a *app) {
 				_ = c.RegisterFlagCompletionFunc(name, fn)
 			}
 		}
-		flag("channel", fixed(channels.Names...))
+		flag("channel", fixedCompletion(channels.Names...))
 		if c.CommandPath() == "pin release promote" {
-			flag("to", fixed(channels.Stable))
+			flag("to", fixedCompletion(channels.Stable))
 		}
-		flag("summary", fixed("markdown"))
+		flag("summary", fixedCompletion("markdown"))
+		// An --output bound with bindOutput completes its own formats.
+		if f := c.Flags().Lookup("output"); f != nil {
+			if _, enum := f.Value.(*outputFlag); !enum {
+				flag("output", fixedCompletion(textOrJSON...))
+			}
+		}
 		switch c.CommandPath() {
 		case "pin audit":
-			flag("output", fixed("table", "json", "markdown"))
-			flag("fail-on", fixed("unpinned", "unknown-digest", "outdated", "yanked", "mixed"))
+			flag("fail-on", fixedCompletion("unpinned", "unknown-digest", "outdated", "yanked", "mixed"))
 		case "pin check":
-			flag("output", fixed("text", "json"))
-			flag("fail-on", fixed(pin.FindingKinds...))
+			flag("fail-on", fixedCompletion(pin.FindingKinds...))
 		case "pin update":
-			flag("output", fixed("text", "json"))
 			flag("to", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 				return consumerVersions(cmd.Context(), a, flagValue(cmd, "config")), cobra.ShellCompDirectiveNoFileComp
 			})
 		case "pin release promote", "pin release show", "pin release yank", "pin release diff":
-			flag("output", fixed("text", "json"))
 			max := 1
 			if c.Name() == "diff" {
 				max = 2
@@ -62,8 +59,6 @@ func addCompletions(root *cobra.Command, a *app) {
 				}
 				return producerVersions(cmd.Context(), a, flagValue(cmd, "config"), flagValue(cmd, "source")), cobra.ShellCompDirectiveNoFileComp
 			}
-		default:
-			flag("output", fixed("text", "json"))
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)
@@ -82,11 +77,12 @@ func flagValue(cmd *cobra.Command, name string) string {
 // producerVersions lists the versions of the store release.yaml (or
 // --source) names.
 func producerVersions(ctx context.Context, a *app, config, source string) []string {
-	loc := source
+	loc := a.path(source)
 	if loc == "" {
 		if config == "" {
-			config = "release.yaml"
+			config = producerConfig.name
 		}
+		config = a.path(config)
 		cfg, err := releaseconfig.Load(config)
 		if err != nil {
 			return nil
@@ -99,9 +95,9 @@ func producerVersions(ctx context.Context, a *app, config, source string) []stri
 // consumerVersions lists the versions of the store pin.yaml names.
 func consumerVersions(ctx context.Context, a *app, config string) []string {
 	if config == "" {
-		config = "pin.yaml"
+		config = consumerConfig.name
 	}
-	cfg, err := pin.LoadConfig(findConfig(config))
+	cfg, err := pin.LoadConfig(a.findConfig(config))
 	if err != nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,10 +18,8 @@ import (
 )
 
 type initOptions struct {
-	Config     string
-	Source     string
+	trustFlags // --config is the pin.yaml to write; --key-file at most one
 	Channel    string
-	KeyFile    string
 	RootSHA256 string
 	Constraint string
 	// SigstoreTrustedRoot checks the CI identities a root lists, offline.
@@ -48,10 +47,8 @@ cannot rotate.`,
 			return runInit(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "where to write the consumer configuration")
-	cmd.Flags().StringVar(&opts.Source, "source", "", "store releases are published in (required)")
+	opts.bind(cmd, consumerConfig, trustUsage{source: " (required)", keyFile: ": the publisher's (or --root-sha256)"})
 	cmd.Flags().StringVar(&opts.Channel, "channel", channels.Stable, "channel to follow: stable or edge")
-	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "publisher's public key (or --root-sha256)")
 	cmd.Flags().StringVar(&opts.RootSHA256, "root-sha256", "", "fingerprint (hex sha256) of the producer's root of trust, found in the store")
 	cmd.Flags().StringVar(&opts.SigstoreTrustedRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for the CI identities the root lists (default: Sigstore's TUF repository)")
 	cmd.Flags().StringVar(&opts.Constraint, "constraint", "", `SemVer constraint, e.g. "~1.5"`)
@@ -67,20 +64,28 @@ func runInit(ctx context.Context, a *app, opts *initOptions) error {
 	if opts.Style != pin.StyleDigest && opts.Style != pin.StyleTagDigest {
 		return exitcode.UsageError(fmt.Errorf("--style %q: use digest or tag+digest", opts.Style))
 	}
+	keyFile := ""
+	switch len(opts.KeyFile) {
+	case 0:
+	case 1:
+		keyFile = opts.KeyFile[0]
+	default:
+		return exitcode.UsageError(errors.New("pin init takes one --key-file: pin.yaml trusts one key (for several, and rotation, start from a root of trust: --root-sha256)"))
+	}
 	unlock, err := lockProject(ctx, a, opts.Config, opts.Wait)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	cfg, err := pin.Init(ctx, pin.InitOptions{
-		Path: opts.Config, Source: opts.Source, Channel: opts.Channel, KeyFile: opts.KeyFile, RootSHA256: opts.RootSHA256, SigstoreTrustedRoot: opts.SigstoreTrustedRoot,
+		Path: opts.Config, Dir: a.Dir, Source: opts.Source, Channel: opts.Channel, KeyFile: keyFile, RootSHA256: opts.RootSHA256, SigstoreTrustedRoot: opts.SigstoreTrustedRoot,
 		Constraint: opts.Constraint, Files: opts.Files, Style: opts.Style, Force: opts.Force, Now: a.now,
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
 	if err != nil {
 		return err
 	}
-	trust := "signed by the key in " + opts.KeyFile
+	trust := "signed by the key in " + keyFile
 	if opts.RootSHA256 != "" {
 		trust = "trusting root of trust sha256 " + opts.RootSHA256
 	}
@@ -118,12 +123,12 @@ all-or-nothing, and records what it did in pin.lock.`,
 			return runUpdate(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
+	bindConfig(cmd, &opts.Config, consumerConfig)
 	cmd.Flags().StringVar(&opts.To, "to", "", "move to exactly this version (may go down)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the diff and write nothing")
 	cmd.Flags().BoolVar(&opts.AllowDowngrade, "allow-downgrade", false, "allow the newest allowed version to be lower than pin.lock's")
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit 4 when an update is available (--dry-run) or was made")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	bindOutput(cmd, &opts.Output, textOrJSON...)
 	cmd.Flags().DurationVar(&opts.Wait, "lock-timeout", defaultLockWait, "how long to wait for another pin process writing the project")
 	cmd.Flags().BoolVar(&opts.Hold, "hold", false, "stay on the selected release (with --to: that one) until --unhold; needs --reason, recorded in pin.lock")
 	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why the project is held (with --hold)")
@@ -171,25 +176,58 @@ type yankedJSON struct {
 }
 
 func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
-	if err := checkOutput(opts.Output, "text", "json"); err != nil {
-		return err
-	}
 	if opts.Summary != "" && opts.Summary != "markdown" {
 		return exitcode.UsageError(fmt.Errorf("--summary %q: use markdown", opts.Summary))
 	}
-	if opts.Summary != "" && opts.Output == "json" {
+	if opts.Summary != "" && opts.Output == outputJSON {
 		return exitcode.UsageError(fmt.Errorf("--summary and --output json both choose what stdout holds: give one"))
 	}
-	cfg, err := pin.LoadConfig(findConfig(opts.Config))
+	plan, err := planUpdate(ctx, a, opts)
 	if err != nil {
 		return err
+	}
+	for _, n := range plan.RootNotes {
+		fmt.Fprintf(a.Err, "pin: note: %s\n", n)
+	}
+	switch {
+	case opts.Output == outputJSON:
+		if err := writeJSON(a.Out, newUpdateJSON(plan, opts.DryRun)); err != nil {
+			return err
+		}
+	case opts.Summary == "markdown":
+		for _, w := range plan.Warnings {
+			if !pin.IsUnmanaged(w) { // those are the error below
+				fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+			}
+		}
+		fmt.Fprint(a.Out, plan.MarkdownSummary())
+	default:
+		printUpdate(a, plan, opts.DryRun)
+	}
+	// What was pinned is written; product values left unpinned still fail
+	// the run, so a bot or CI never reports a half-pinned tree as done.
+	if err := pin.UnmanagedError(plan.Warnings); err != nil {
+		return err
+	}
+	if opts.ExitCode && plan.FilesChanged() {
+		return silent(exitcode.FindingsError(fmt.Errorf("update available: %s", plan.Release.Release.Version)))
+	}
+	return nil
+}
+
+// planUpdate plans the update pin.yaml asks for and, unless it is a dry
+// run, applies it under the project's write lock.
+func planUpdate(ctx context.Context, a *app, opts *updateOptions) (*pin.Plan, error) {
+	cfg, err := pin.LoadConfig(a.findConfig(opts.Config))
+	if err != nil {
+		return nil, err
 	}
 	if !opts.DryRun {
 		// Held from before pin.lock is read until it is written: two updates
 		// planned from one pin.lock would each roll the other back.
 		unlock, err := lockProject(ctx, a, cfg.Path, opts.Wait)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer unlock()
 	}
@@ -200,83 +238,64 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		Open: channels.OpenOptions{Registry: registryOptions(a)},
 	})
 	stopNotice()
-	if err != nil {
-		return err
+	if err != nil || opts.DryRun {
+		return plan, err
 	}
-	if plan.Interrupted && !opts.DryRun {
+	if plan.Interrupted {
 		fmt.Fprintf(a.Err, "pin: warning: an earlier pin update was interrupted after replacing some files (it left %s); completing it\n", pin.PendingLockName)
 	}
-	if !opts.DryRun {
-		if err := plan.Apply(); err != nil {
-			return err
-		}
+	return plan, plan.Apply()
+}
+
+// previousVersion is the version pin.lock held before the update ("" for
+// the first).
+func previousVersion(plan *pin.Plan) string {
+	if plan.OldLock == nil {
+		return ""
 	}
-	prev := ""
-	if plan.OldLock != nil {
-		prev = plan.OldLock.Version
+	return plan.OldLock.Version
+}
+
+func newUpdateJSON(plan *pin.Plan, dryRun bool) updateJSON {
+	out := updateJSON{Version: plan.Release.Release.Version, Channel: plan.Selected.Channel, Digest: plan.Release.Digest, Previous: previousVersion(plan),
+		DryRun: dryRun, Changed: plan.FilesChanged(), Files: []string{}, References: currentReferences(plan), Warnings: []string{}, Diff: plan.Diff(), Held: plan.Held}
+	for _, c := range plan.Changes {
+		out.Files = append(out.Files, c.File.Rel)
 	}
-	rel := plan.Release.Release
-	for _, n := range plan.RootNotes {
-		fmt.Fprintf(a.Err, "pin: note: %s\n", n)
+	for _, w := range plan.Warnings {
+		out.Warnings = append(out.Warnings, w.String())
 	}
-	if opts.Output == "json" {
-		out := updateJSON{Version: rel.Version, Channel: plan.Selected.Channel, Digest: plan.Release.Digest, Previous: prev,
-			DryRun: opts.DryRun, Changed: plan.FilesChanged(), Files: []string{}, References: currentReferences(plan), Warnings: []string{}, Diff: plan.Diff()}
-		for _, c := range plan.Changes {
-			out.Files = append(out.Files, c.File.Rel)
-		}
-		for _, w := range plan.Warnings {
-			out.Warnings = append(out.Warnings, w.String())
-		}
-		out.Held = plan.Held
-		if y := plan.MovedOffYanked; y != nil {
-			out.MovedOffYanked = &yankedJSON{Version: y.Version, Channel: y.Channel, Reason: y.Reason}
-		}
-		if out.References == nil {
-			out.References = []pin.LockedReference{}
-		}
-		if err := writeJSON(a.Out, out); err != nil {
-			return err
-		}
-	} else if opts.Summary == "markdown" {
-		for _, w := range plan.Warnings {
-			if !pin.IsUnmanaged(w) { // those are the error below
-				fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
-			}
-		}
-		fmt.Fprint(a.Out, plan.MarkdownSummary())
-	} else {
-		diff := plan.Diff()
-		if a.colour() {
-			diff = colourDiff(diff)
-		}
-		fmt.Fprint(a.Out, diff)
-		for _, w := range plan.Warnings {
-			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
-		}
-		printHoldAndYank(a, plan, opts.DryRun)
-		verb := "Pinned"
-		if opts.DryRun {
-			verb = "Would pin"
-		}
-		switch {
-		case !plan.FilesChanged() && prev != "" && prev != rel.Version:
-			fmt.Fprintf(a.Out, "%s %s %s (%s) in pin.lock, was %s; no file changes: the %d reference(s) list the same digests.\n", map[bool]string{true: "Would record", false: "Recorded"}[opts.DryRun], rel.Product, rel.Version, plan.Selected.Channel, prev, plan.Managed())
-		case !plan.FilesChanged():
-			fmt.Fprintf(a.Out, "Up to date: %d reference(s) already pinned to %s %s (%s).\n", plan.Managed(), rel.Product, rel.Version, plan.Selected.Channel)
-		default:
-			fmt.Fprintf(a.Out, "%s %d reference(s) in %d file(s) to %s %s (%s, %s).\n", verb, plan.ChangedCount(), len(plan.Changes), rel.Product, rel.Version, plan.Selected.Channel, plan.Release.Digest)
-		}
+	if y := plan.MovedOffYanked; y != nil {
+		out.MovedOffYanked = &yankedJSON{Version: y.Version, Channel: y.Channel, Reason: y.Reason}
 	}
-	// What was pinned is written; product values left unpinned still fail
-	// the run, so a bot or CI never reports a half-pinned tree as done.
-	if err := pin.UnmanagedError(plan.Warnings); err != nil {
-		return err
+	if out.References == nil {
+		out.References = []pin.LockedReference{}
 	}
-	if opts.ExitCode && plan.FilesChanged() {
-		return silent(exitcode.FindingsError(fmt.Errorf("update available: %s", rel.Version)))
+	return out
+}
+
+// printUpdate reports an update as text: the diff, warnings, hold and yank
+// notes, and one summary line.
+func printUpdate(a *app, plan *pin.Plan, dryRun bool) {
+	diff := plan.Diff()
+	if a.colour() {
+		diff = colourDiff(diff)
 	}
-	return nil
+	fmt.Fprint(a.Out, diff)
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+	}
+	printHoldAndYank(a, plan, dryRun)
+	rel, prev := plan.Release.Release, previousVersion(plan)
+	switch {
+	case !plan.FilesChanged() && prev != "" && prev != rel.Version:
+		fmt.Fprintf(a.Out, "%s %s %s (%s) in pin.lock, was %s; no file changes: the %d reference(s) list the same digests.\n", map[bool]string{true: "Would record", false: "Recorded"}[dryRun], rel.Product, rel.Version, plan.Selected.Channel, prev, plan.Managed())
+	case !plan.FilesChanged():
+		fmt.Fprintf(a.Out, "Up to date: %d reference(s) already pinned to %s %s (%s).\n", plan.Managed(), rel.Product, rel.Version, plan.Selected.Channel)
+	default:
+		verb := map[bool]string{true: "Would pin", false: "Pinned"}[dryRun]
+		fmt.Fprintf(a.Out, "%s %d reference(s) in %d file(s) to %s %s (%s, %s).\n", verb, plan.ChangedCount(), len(plan.Changes), rel.Product, rel.Version, plan.Selected.Channel, plan.Release.Digest)
+	}
 }
 
 type checkOptions struct {
@@ -301,22 +320,19 @@ newer allowed release, a yanked current release and an expired channel.`,
 			return runCheck(cmd.Context(), a, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration file")
+	bindConfig(cmd, &opts.Config, consumerConfig)
 	cmd.Flags().BoolVar(&opts.Online, "online", false, "also ask the source about newer, yanked and expired releases")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	bindOutput(cmd, &opts.Output, textOrJSON...)
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "exit 4 only on these finding kinds (default: all): "+strings.Join(pin.FindingKinds, ","))
 	return cmd
 }
 
 func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
-	if err := checkOutput(opts.Output, "text", "json"); err != nil {
-		return err
-	}
 	failOn, err := pin.ParseFailOn(opts.FailOn)
 	if err != nil {
 		return err
 	}
-	cfg, err := pin.LoadConfig(findConfig(opts.Config))
+	cfg, err := pin.LoadConfig(a.findConfig(opts.Config))
 	if err != nil {
 		return err
 	}
@@ -326,7 +342,7 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
+	if opts.Output == outputJSON {
 		if err := writeJSON(a.Out, res); err != nil {
 			return err
 		}
@@ -367,21 +383,18 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 }
 
 // findConfig returns path, or, when it is the default pin.yaml and the
-// working directory has none, the nearest pin.yaml in a parent directory, so
-// pin works from anywhere inside a project, as git does.
-func findConfig(path string) string {
-	if path != "pin.yaml" {
+// working directory has none, the nearest pin.yaml in a parent directory of
+// a.Dir, so pin works from anywhere inside a project, as git does.
+func (a *app) findConfig(path string) string {
+	if path != consumerConfig.name && path != a.path(consumerConfig.name) {
 		return path
 	}
-	if _, err := os.Stat(path); err == nil {
+	path = a.path(consumerConfig.name)
+	if _, err := os.Stat(path); err == nil || a.Dir == "" {
 		return path
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return path
-	}
-	for {
-		candidate := filepath.Join(dir, "pin.yaml")
+	for dir := a.Dir; ; {
+		candidate := filepath.Join(dir, consumerConfig.name)
 		if _, err := os.Stat(candidate); err == nil {
 			return candidate
 		}

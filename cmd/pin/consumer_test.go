@@ -107,12 +107,14 @@ func consumerFlow(t *testing.T, host string) {
 }
 
 func TestConsumerFlowInMemory(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	seed(t, host, services)
 	consumerFlow(t, host)
 }
 
 func TestIntegrationConsumerFlowRealRegistry(t *testing.T) {
+	t.Parallel()
 	host := testenv.Registry(t)
 	seed(t, host, services)
 	consumerFlow(t, host)

@@ -185,7 +185,7 @@ func newCrashProject(t *testing.T, files int) *crashProject {
 func (cp *crashProject) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(cp.bin, args...)
 	cmd.Dir = cp.dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = pinEnv("NO_COLOR=1")
 	return cmd
 }
 
@@ -293,6 +293,7 @@ func (cp *crashProject) inspect(t *testing.T) crashOutcome {
 // of kills watches for the first replaced file and strikes at a random
 // moment of the replacing that follows.
 func TestKillDuringUpdate(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL and flock are Unix")
 	}
@@ -421,6 +422,7 @@ func (cp *crashProject) killTrial(t *testing.T, name string, delay time.Duration
 // and say for which pid; with a short --lock-timeout one gives up, exit 1,
 // having written nothing.
 func TestConcurrentUpdates(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("flock is Unix")
 	}
@@ -524,6 +526,7 @@ func TestConcurrentUpdates(t *testing.T) {
 // publishing lock) or fail with a conflict and succeed on retry; the channel
 // ends at one sequence per release, listing every one.
 func TestConcurrentReleaseCreate(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("flock is Unix")
 	}
@@ -543,7 +546,7 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 				var errb bytes.Buffer
 				cmd := exec.Command(bin, "release", "create", version, "--channel", "stable", "--key", "release.key")
 				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+pw["COSIGN_PASSWORD"])
+				cmd.Env = pinEnv("COSIGN_PASSWORD=" + pw["COSIGN_PASSWORD"])
 				cmd.Stderr = &errb
 				err := cmd.Run()
 				return errb.String(), err
@@ -577,7 +580,7 @@ func TestConcurrentReleaseCreate(t *testing.T) {
 			}
 			var out bytes.Buffer
 			show := exec.Command(bin, "channel", "show", "stable", "--output", "json")
-			show.Dir, show.Stdout = dir, &out
+			show.Dir, show.Env, show.Stdout = dir, pinEnv(), &out
 			if err := show.Run(); err != nil {
 				t.Fatalf("channel show: %v", err)
 			}

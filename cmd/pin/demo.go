@@ -316,7 +316,7 @@ func (d *demo) audit() error {
 	sub := *d.a
 	sub.Out = &buf
 	err := runAudit(d.ctx, &sub, &auditOptions{
-		Config: filepath.Join(d.project, "pin.yaml"), Paths: []string{d.project}, Format: "table",
+		trustFlags: trustFlags{Config: filepath.Join(d.project, "pin.yaml")}, Paths: []string{d.project}, Output: outputTable,
 		CacheDir: filepath.Join(d.dir, "cache"), relativeTo: d.project,
 	})
 	fmt.Fprint(d.a.Out, indent(buf.String(), "    "))

@@ -10,6 +10,7 @@ import (
 // TestDemoKeep runs the demo and then works in what it kept: the pinned
 // config passes pin check offline and online against the exported store.
 func TestDemoKeep(t *testing.T) {
+	t.Parallel()
 	keep := filepath.Join(t.TempDir(), "demo")
 	r := runPin(t, "", nil, "demo", "--keep", keep).mustSucceed(t, "demo")
 	for _, want := range []string{

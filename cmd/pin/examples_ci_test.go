@@ -160,6 +160,7 @@ var errNotRunnable = errors.New("not a command that runs")
 // command tree, so that an example that names a flag or subcommand pin does
 // not have, or omits a required flag, fails here rather than in a pipeline.
 func TestCIExamplesParse(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join(ciDir, "*.yml"))
 	if err != nil || len(files) < 4 {
 		t.Fatalf("CI examples: %v %v", files, err)
@@ -185,6 +186,7 @@ func TestCIExamplesParse(t *testing.T) {
 // KMS key, a manual promotion to stable, and a scheduled refresh of both
 // channels, every signing command using the KMS key.
 func TestCIExamplesReleaseOneCommitWithKMS(t *testing.T) {
+	t.Parallel()
 	kms := regexp.MustCompile(`^awskms:///alias/[A-Za-z0-9/_-]+$`)
 	keylessKey := regexp.MustCompile(`^` + keylessKeyRef + `$`)
 	for file, revision := range map[string]string{
@@ -309,6 +311,7 @@ func yamlString(t *testing.T, v any) string {
 }
 
 func TestShellWords(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		`pin release create "$version" --channel edge`:       `pin|release|create|$version|--channel|edge`,
 		`pin channel refresh --key 'a b' # comment`:          `pin|channel|refresh|--key|a b`,

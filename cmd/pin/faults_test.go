@@ -57,6 +57,7 @@ func trueDigests(t *testing.T, host string) map[string]string {
 // faults that persist fail the command with exit 1, naming the component,
 // its reference and the host, and publish nothing.
 func TestRegistryFaultsReleaseCreate(t *testing.T) {
+	t.Parallel()
 	upstream := memRegistry(t)
 	seed(t, upstream, services)
 	want := trueDigests(t, upstream)
@@ -202,6 +203,7 @@ func consumerOverProxy(t *testing.T, upstream, producer string) (string, *testen
 // naming the store and host; an endless manifest is cut off and refused
 // (exit 3). A failure writes nothing.
 func TestRegistryFaultsUpdate(t *testing.T) {
+	t.Parallel()
 	upstream, producer := publishedStore(t)
 	index, release := testenv.Manifests(http.MethodGet, "channel-stable"), testenv.Manifests(http.MethodGet, "/1.0.0")
 
@@ -256,6 +258,7 @@ func TestRegistryFaultsUpdate(t *testing.T) {
 // docker-registry through the proxy: a transient reset and a lying header
 // are got past with digests from the bytes; a persistent lying header fails.
 func TestRegistryFaultsRealRegistryRelease(t *testing.T) {
+	t.Parallel()
 	upstream := testenv.Registry(t)
 	seed(t, upstream, services)
 	want := trueDigests(t, upstream)
@@ -292,6 +295,7 @@ func TestRegistryFaultsRealRegistryRelease(t *testing.T) {
 // the manifest and a signature are got past; a persistent 503 exits 1 naming
 // the URL, writing nothing.
 func TestRegistryFaultsHTTPStore(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	seed(t, host, services)
 	dir := t.TempDir()
@@ -335,6 +339,7 @@ func TestRegistryFaultsHTTPStore(t *testing.T) {
 // TestRegistryEnvSettings: PIN_REGISTRY_* values that make no sense are
 // usage errors before anything runs.
 func TestRegistryEnvSettings(t *testing.T) {
+	t.Parallel()
 	for k, v := range map[string]string{"PIN_REGISTRY_TIMEOUT": "soon", "PIN_REGISTRY_ATTEMPTS": "0", "PIN_REGISTRY_BACKOFF": "-1s", "PIN_REGISTRY_PLAIN_HTTP": "user@10.0.0.5"} {
 		r := runPin(t, "", env{k: v}, "resolve", "127.0.0.1:1/x:latest")
 		if r.code != 2 || !strings.Contains(r.err, k) {

@@ -31,27 +31,64 @@ type pinRun struct {
 // env is the environment a test invocation sees.
 type env map[string]string
 
-// runPin runs pin with args in dir, through the same run function main uses,
-// with streams in buffers and no terminal.
+// runPin runs pin with args in dir (its working directory: app.Dir; ""
+// for the test's own), through the same run function main uses, with
+// streams in buffers and no terminal. It changes nothing of the process
+// (directory, environment), so tests that use it can run in parallel.
 func runPin(t *testing.T, dir string, e env, args ...string) pinRun {
 	t.Helper()
-	var out, errb bytes.Buffer
-	a := &app{In: strings.NewReader(""), Out: &out, Err: &errb,
+	return runPinApp(t, testApp(t, dir, testCacheDir, e), args)
+}
+
+// runPinCache is runPin with cache as pin's cache directory.
+func runPinCache(t *testing.T, dir, cache string, e env, args ...string) pinRun {
+	t.Helper()
+	return runPinApp(t, testApp(t, dir, cache, e), args)
+}
+
+// runPinInProcessDir runs pin with dir as the process's working directory
+// too (os.Chdir), so that every path is used exactly as typed, as a run of
+// the binary uses it: for the assertions on a message that names a file as
+// the user typed it and that a package, not cmd/pin, words. A test that
+// uses it must not be parallel.
+func runPinInProcessDir(t *testing.T, dir string, e env, args ...string) pinRun {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	a := testApp(t, dir, testCacheDir, e)
+	a.osDir = a.Dir
+	return runPinApp(t, a, args)
+}
+
+// testApp is the app of a test run: environment e, working directory dir
+// ("": the test's own), cache directory cache.
+func testApp(t *testing.T, dir, cache string, e env) *app {
+	t.Helper()
+	a := &app{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{},
 		LookupEnv: func(k string) (string, bool) { v, ok := e[k]; return v, ok },
 		Now:       time.Now,
+		CacheDir:  cache,
 	}
 	if dir != "" {
-		wd, err := os.Getwd()
+		abs, err := filepath.Abs(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chdir(dir); err != nil {
-			t.Fatal(err)
-		}
-		defer os.Chdir(wd)
+		a.Dir = abs
 	}
+	return a
+}
+
+func runPinApp(t *testing.T, a *app, args []string) pinRun {
+	t.Helper()
 	code := run(context.Background(), a, args)
-	return pinRun{out: out.String(), err: errb.String(), code: code}
+	return pinRun{out: a.Out.(*bytes.Buffer).String(), err: a.Err.(*bytes.Buffer).String(), code: code}
 }
 
 func (r pinRun) mustSucceed(t *testing.T, what string) pinRun {
@@ -115,17 +152,27 @@ var sharedKeys struct {
 	err  error
 }
 
+// testXDGCache is the XDG_CACHE_HOME of the tests: pin remembers
+// registries' auth challenges under its pin directory (testCacheDir, the
+// app's CacheDir in runPin), and the pin binaries tests start get it in
+// their environment (pinEnv), so that no test writes the user's cache.
+var testXDGCache, testCacheDir string
+
+// pinEnv is the environment of a pin binary a test starts: the test's
+// own, with the tests' cache, and more.
+func pinEnv(more ...string) []string {
+	return append(append(os.Environ(), "XDG_CACHE_HOME="+testXDGCache), more...)
+}
+
 func TestMain(m *testing.M) {
-	// pin remembers registries' auth challenges under $XDG_CACHE_HOME/pin:
-	// tests (and the pin binaries they start) keep them in a temporary one.
-	cache, err := os.MkdirTemp("", "pin-test-cache-")
-	if err != nil {
+	var err error
+	if testXDGCache, err = os.MkdirTemp("", "pin-test-cache-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Setenv("XDG_CACHE_HOME", cache)
+	testCacheDir = filepath.Join(testXDGCache, "pin")
 	code := m.Run()
-	os.RemoveAll(cache)
+	os.RemoveAll(testXDGCache)
 	if sharedKeys.dir != "" {
 		os.RemoveAll(sharedKeys.dir)
 	}
@@ -141,7 +188,7 @@ func copyKeys(t *testing.T, dir string) {
 	sharedKeys.once.Do(func() {
 		sharedKeys.dir, sharedKeys.err = os.MkdirTemp("", "pin-test-keys-")
 		if sharedKeys.err == nil {
-			if r := runPin(t, sharedKeys.dir, pw, "keys", "generate", "--out", "release"); r.code != 0 {
+			if r := runPin(t, "", pw, "keys", "generate", "--out", filepath.Join(sharedKeys.dir, "release")); r.code != 0 {
 				sharedKeys.err = fmt.Errorf("keys generate: exit %d: %s", r.code, r.err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 // TestHint: the CLI words what to do about a typed error; the packages that
 // return it name no command.
 func TestHint(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		err  error
 		want string

@@ -54,6 +54,7 @@ func setSource(t *testing.T, project, source string) {
 // configuration error with its own message, not a rollback attack; a store
 // that hides a channel pin.lock remembers is still a trust failure.
 func TestSourceMovedOrMistyped(t *testing.T) {
+	t.Parallel()
 	dir, project := dirConsumer(t)
 	if b, _ := os.ReadFile(filepath.Join(project, "pin.yaml")); !strings.Contains(string(b), "source: ../store\n") {
 		t.Fatalf("init did not keep --source as typed:\n%s", b)
@@ -113,6 +114,7 @@ func TestSourceMovedOrMistyped(t *testing.T) {
 // "did you mean", as cobra, kubectl and gh users expect; a file passed to a
 // command that takes none is explained. All are usage errors (exit 2).
 func TestSuggestions(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "pin.yaml"), []byte("source: ./store\nproduct: storage-service\nchanel: stable\n"), 0o644)
 	tests := []struct {
@@ -139,6 +141,7 @@ func TestSuggestions(t *testing.T) {
 // TestFileFormats: Terragrunt's .hcl is read as HCL; a file in a format pin
 // does not read is a configuration error naming its path once.
 func TestFileFormats(t *testing.T) {
+	t.Parallel()
 	_, project := dirConsumer(t)
 	main, _ := os.ReadFile(filepath.Join(project, "main.tf"))
 	host := regexp.MustCompile(`"([^"/]+)/y1p3h6z3/bags_api@`).FindStringSubmatch(string(main))
@@ -166,6 +169,7 @@ func TestFileFormats(t *testing.T) {
 // pin.lock; the scheduled update respects it until --unhold. A yanked
 // pinned release is left for the newest that is not (exit 0, said so).
 func TestHoldAndYankedPin(t *testing.T) {
+	t.Parallel()
 	dir, project := dirConsumer(t)
 	publish := func(edge, stable string) {
 		runPin(t, dir, pw, "release", "create", edge, "--channel", "edge", "--key", "release.key").mustSucceed(t, "create "+edge)
@@ -245,6 +249,7 @@ func TestHoldAndYankedPin(t *testing.T) {
 // pass on "update available" while drift still fails; audit from a
 // subdirectory names files relative to pin.yaml, as check does.
 func TestCheckFailOnAndAuditPaths(t *testing.T) {
+	t.Parallel()
 	dir, project := dirConsumer(t)
 	runPin(t, dir, pw, "release", "create", "1.1.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
 	runPin(t, dir, pw, "release", "promote", "1.1.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
@@ -287,6 +292,7 @@ func TestCheckFailOnAndAuditPaths(t *testing.T) {
 // TestOutputFlags: every command takes -o/--output; audit's old --format
 // still works and says it is deprecated.
 func TestOutputFlags(t *testing.T) {
+	t.Parallel()
 	_, project := dirConsumer(t)
 	for _, args := range [][]string{
 		{"check", "-o", "json"},
@@ -311,6 +317,7 @@ func TestOutputFlags(t *testing.T) {
 // name, the same from the public key file, pin.yaml and the signing key;
 // init refuses a constraint no release satisfies and writes nothing.
 func TestKeysIDAndInitConstraint(t *testing.T) {
+	t.Parallel()
 	dir, project := dirConsumer(t)
 	fromFile := runPin(t, project, nil, "keys", "id", "../release.pub").mustSucceed(t, "keys id FILE")
 	fromConfig := runPin(t, project, nil, "keys", "id").mustSucceed(t, "keys id")
@@ -345,6 +352,7 @@ func TestKeysIDAndInitConstraint(t *testing.T) {
 // body: the release moved to and from, a table of the components that
 // change, and where.
 func TestUpdateMarkdownSummary(t *testing.T) {
+	t.Parallel()
 	dir, project := dirConsumer(t)
 	main, _ := os.ReadFile(filepath.Join(project, "main.tf"))
 	host := regexp.MustCompile(`"([^"/]+)/y1p3h6z3/bags_api@`).FindStringSubmatch(string(main))[1]
@@ -375,6 +383,7 @@ func TestUpdateMarkdownSummary(t *testing.T) {
 // TestCompletionValues: completion offers channel names, output formats and
 // the versions the store lists, through cobra's __complete protocol.
 func TestCompletionValues(t *testing.T) {
+	t.Parallel()
 	dir, project := dirConsumer(t)
 	tests := []struct {
 		dir  string

@@ -15,6 +15,7 @@ import (
 // stock cosign verifies what was published, both as OCI artifacts and as a
 // directory store's blobs. A key made by `cosign generate-key-pair` signs too.
 func TestIntegrationRealRegistryAndCosign(t *testing.T) {
+	t.Parallel()
 	host := testenv.Registry(t)
 	testenv.Cosign(t)
 	seed(t, host, services)

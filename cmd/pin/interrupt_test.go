@@ -11,6 +11,7 @@ import (
 // TestInterruptExits130: a run whose context is cancelled (Ctrl-C) exits 130
 // with one line, whatever operation it cut short.
 func TestInterruptExits130(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	seed(t, host, []string{"bags_api"})
 	ctx, cancel := context.WithCancel(context.Background())

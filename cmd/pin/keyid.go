@@ -38,15 +38,12 @@ one pin root remove-key --key-id takes).`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Key, "key", "", "signing key: a cosign key file, env://VAR or a KMS reference")
-	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration whose keys to list (without files or --key)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	bindConfig(cmd, &opts.Config, consumerConfig) // its keys, without files or --key
+	bindOutput(cmd, &opts.Output, textOrJSON...)
 	return cmd
 }
 
 func runKeysID(ctx context.Context, a *app, opts *keysIDOptions, files []string) error {
-	if err := checkOutput(opts.Output, "text", "json"); err != nil {
-		return err
-	}
 	var keys []listedKey
 	switch {
 	case opts.Key != "" && len(files) > 0:
@@ -59,16 +56,16 @@ func runKeysID(ctx context.Context, a *app, opts *keysIDOptions, files []string)
 		keys = []listedKey{{ID: s.KeyID(), Source: opts.Key}}
 	case len(files) > 0:
 		for _, f := range files {
-			v, err := signing.LoadVerifierFiles(f)
+			v, err := signing.LoadVerifierFiles(a.path(f))
 			if err != nil {
 				return exitcode.UsageError(fmt.Errorf("%s: %w", f, err))
 			}
 			for _, k := range v.Keys() {
-				keys = append(keys, listedKey{ID: k.ID, Source: k.Source})
+				keys = append(keys, listedKey{ID: k.ID, Source: f}) // the file as typed
 			}
 		}
 	default:
-		cfg, err := pin.LoadConfig(findConfig(opts.Config))
+		cfg, err := pin.LoadConfig(a.findConfig(opts.Config))
 		if err != nil {
 			return err
 		}
@@ -79,7 +76,7 @@ func runKeysID(ctx context.Context, a *app, opts *keysIDOptions, files []string)
 			return exitcode.UsageError(fmt.Errorf("%s trusts no key or identity", cfg.Path))
 		}
 	}
-	if opts.Output == "json" {
+	if opts.Output == outputJSON {
 		return writeJSON(a.Out, keys)
 	}
 	tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)

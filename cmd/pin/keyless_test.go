@@ -60,6 +60,7 @@ func keylessProducer(t *testing.T, store func(host, dir string) string) (dir, ho
 // pin.lock's bundle; consumers trusting another identity are refused (exit 3)
 // and nothing is written.
 func TestKeylessReleaseFlow(t *testing.T) {
+	t.Parallel()
 	for name, store := range map[string]func(string, string) string{"directory": dirStore, "oci": ociStore} {
 		t.Run(name, func(t *testing.T) {
 			dir, host, ss := keylessProducer(t, store)
@@ -153,6 +154,7 @@ func TestKeylessReleaseFlow(t *testing.T) {
 // Stock cosign verifies a keylessly signed OCI release by the pipeline's
 // identity, as it verifies cosign's own keyless signatures.
 func TestCosignVerifiesKeylessOCIRelease(t *testing.T) {
+	t.Parallel()
 	testenv.Cosign(t)
 	dir, host, _ := keylessProducer(t, ociStore)
 	runPin(t, dir, nil, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "sigstore", "--identity-token", "token").mustSucceed(t, "keyless create")

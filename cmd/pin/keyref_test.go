@@ -11,6 +11,7 @@ import (
 // variable (env://VAR) signs exactly as with the file, and pin keys public
 // gives the same public key from either.
 func TestEnvKeySignsReleases(t *testing.T) {
+	t.Parallel()
 	dir, _ := producerSetup(t, dirStore)
 	priv, err := os.ReadFile(filepath.Join(dir, "release.key"))
 	if err != nil {
@@ -54,6 +55,7 @@ func TestEnvKeySignsReleases(t *testing.T) {
 // TestKeysPublicFromFile: the public key derived from a key file is the one
 // pin keys generate wrote beside it.
 func TestKeysPublicFromFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	copyKeys(t, dir)
 	want, _ := os.ReadFile(filepath.Join(dir, "release.pub"))
@@ -72,6 +74,7 @@ func TestKeysPublicFromFile(t *testing.T) {
 // TestBadKeyReferencesWriteNothing: a --key that cannot be used is a usage
 // error (exit 2) that names the problem, and nothing is published.
 func TestBadKeyReferencesWriteNothing(t *testing.T) {
+	t.Parallel()
 	dir, _ := producerSetup(t, dirStore)
 	tests := []struct {
 		key, want string

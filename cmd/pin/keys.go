@@ -94,6 +94,9 @@ func loadSigner(ctx context.Context, a *app, ref string) (*signing.Signer, error
 	if ref == "" {
 		return nil, exitcode.UsageError(errors.New("--key is required: the private key that signs releases (a key file, env://VAR or " + strings.Join(signing.BuiltInKMSSchemes(), ", ") + "...)"))
 	}
+	if ref != keylessKeyRef {
+		ref = a.path(ref) // a key file; a reference with a scheme stays
+	}
 	s, err := signing.LoadSigner(ctx, ref, signing.KeyRefOptions{
 		Password:  func() ([]byte, error) { return a.password(false) },
 		LookupEnv: a.lookupEnv,

@@ -16,6 +16,7 @@ import (
 // them with the public key pin keys public printed, and a consumer's pin
 // update trusts them with that key. No password is set: a KMS key needs none.
 func TestIntegrationKMSKeyReleases(t *testing.T) {
+	// Not parallel: the AWS SDK reads its endpoint and credentials from the process environment (testenv.SetAWSEnv).
 	host := testenv.Registry(t)
 	testenv.Cosign(t)
 	testenv.SetAWSEnv(t, testenv.LocalKMS(t))

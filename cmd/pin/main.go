@@ -69,7 +69,12 @@ func main() {
 func run(ctx context.Context, a *app, args []string) int {
 	a = a.termSafe()
 	root := newRootCmd(a)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return registryEnv(a) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := resolvePaths(cmd, a); err != nil {
+			return err
+		}
+		return registryEnv(a)
+	}
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {

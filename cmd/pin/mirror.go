@@ -19,16 +19,12 @@ import (
 )
 
 type mirrorOptions struct {
+	trustFlags
 	To        string
-	Config    string
-	Source    string
-	KeyFile   []string
 	Jobs      int
 	DryRun    bool
 	WithStore string
 	Output    string
-	// registry options added by tests (a counting transport).
-	registry []registry.Option
 }
 
 // mirrorBlobTimeout bounds one request of a mirror: a layer upload can take
@@ -64,13 +60,11 @@ keep the publisher's signatures.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "registry prefix to copy to: HOST[/NAMESPACE] (required)")
-	cmd.Flags().StringVar(&opts.Config, "config", "pin.yaml", "consumer configuration whose source and keys to trust")
-	cmd.Flags().StringVar(&opts.Source, "source", "", "store to read releases from, instead of pin.yaml (needs --key-file)")
-	cmd.Flags().StringArrayVar(&opts.KeyFile, "key-file", nil, "trusted public key, with --source (repeatable)")
+	opts.bind(cmd, consumerConfig, trustUsage{source: " (instead of pin.yaml's; needs --key-file)", keyFile: " (repeatable; with --source)"})
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", mirror.DefaultJobs, "blobs copied at once")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "verify and report what would be copied; write nothing")
 	cmd.Flags().StringVar(&opts.WithStore, "with-store", "", "also copy the signed channel indexes and releases to this store (directory or oci://)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	bindOutput(cmd, &opts.Output, textOrJSON...)
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
 }
@@ -84,9 +78,6 @@ type mirrorJSON struct {
 }
 
 func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) error {
-	if err := checkOutput(opts.Output, "text", "json"); err != nil {
-		return err
-	}
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs %d: at least 1", opts.Jobs))
 	}
@@ -94,7 +85,7 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	if err != nil {
 		return exitcode.UsageError(fmt.Errorf("--to: %w", err))
 	}
-	regOpts := append(append(registryOptions(a), registry.WithTimeout(mirrorBlobTimeout)), opts.registry...)
+	regOpts := append(registryOptions(a), registry.WithTimeout(mirrorBlobTimeout))
 	so, cfg, err := mirrorSource(a, opts, regOpts)
 	if err != nil {
 		return err
@@ -115,7 +106,7 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 	}
 	words := mirrorVerbs(opts.DryRun)
 	progress := func(cr mirror.ComponentResult) {
-		if opts.Output == "text" {
+		if opts.Output == outputText {
 			fmt.Fprintf(a.Err, "pin: %s: %d blob(s) %s, %d %s, %d already there; %d manifest(s) %s\n",
 				cr.Name, cr.BlobsUploaded, words.uploaded, cr.BlobsMounted, words.mounted, cr.BlobsPresent, cr.Manifests, words.pushed)
 		}
@@ -133,7 +124,7 @@ func runMirror(ctx context.Context, a *app, what string, opts *mirrorOptions) er
 			return err
 		}
 	}
-	if opts.Output == "json" {
+	if opts.Output == outputJSON {
 		rel := sel.Release.Release
 		return writeJSON(a.Out, mirrorJSON{Result: res, Product: rel.Product, Channel: sel.Selected.Channel, ManifestDigest: sel.Release.Digest, Store: sc})
 	}
@@ -154,12 +145,12 @@ func mirrorSource(a *app, opts *mirrorOptions, regOpts []registry.Option) (pin.S
 		if err != nil {
 			return so, nil, exitcode.UsageError(err)
 		}
-		so.Source, so.Verifier = opts.Source, v
+		so.Source, so.Verifier = a.path(opts.Source), v
 		return so, nil, nil
 	case len(opts.KeyFile) > 0:
 		return so, nil, exitcode.UsageError(errors.New("--key-file goes with --source; with pin.yaml, its keys are trusted"))
 	}
-	cfg, err := pin.LoadConfig(findConfig(opts.Config))
+	cfg, err := pin.LoadConfig(a.findConfig(opts.Config))
 	if err != nil {
 		return so, nil, err
 	}

@@ -107,12 +107,8 @@ func mirrorFlow(t *testing.T, src, dst string, ociStore, cosign bool) {
 	// A second run uploads nothing and pushes no manifest.
 	var cnt uploadCounter
 	var out, errb bytes.Buffer
-	a := &app{Out: &out, Err: &errb, Now: time.Now}
-	wd, _ := os.Getwd()
-	os.Chdir(project)
-	err = runMirror(context.Background(), a, "1.0.0", &mirrorOptions{To: prefix, Config: "pin.yaml", Jobs: 4, Output: "json", WithStore: store,
-		registry: []registry.Option{registry.WithTransport(&cnt)}})
-	os.Chdir(wd)
+	a := &app{Out: &out, Err: &errb, Now: time.Now, Dir: project, extraRegistry: []registry.Option{registry.WithTransport(&cnt)}}
+	err = runMirror(context.Background(), a, "1.0.0", &mirrorOptions{trustFlags: trustFlags{Config: filepath.Join(project, "pin.yaml")}, To: prefix, Jobs: 4, Output: "json", WithStore: store})
 	if err != nil {
 		t.Fatalf("second mirror: %v\n%s", err, errb.String())
 	}
@@ -211,6 +207,7 @@ func mustRef(t *testing.T, s string) name.Reference {
 // TestMirrorFlowInMemory runs the flow on the in-memory registry, with the
 // documents mirrored into a directory store.
 func TestMirrorFlowInMemory(t *testing.T) {
+	t.Parallel()
 	mirrorFlow(t, memRegistry(t), memRegistry(t), false, false)
 }
 
@@ -218,11 +215,13 @@ func TestMirrorFlowInMemory(t *testing.T) {
 // registries (docker-registry on two loopback ports) with stock cosign, with
 // the documents mirrored into an oci:// store whose artifacts cosign verifies.
 func TestIntegrationMirrorTwoRegistries(t *testing.T) {
+	t.Parallel()
 	testenv.Cosign(t)
 	mirrorFlow(t, testenv.Registry(t), testenv.Registry(t), true, true)
 }
 
 func TestMirrorUsageErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	copyKeys(t, dir)
 	for _, tc := range []struct {

@@ -12,6 +12,7 @@ import (
 // A build without keyless support says so (exit 2) when asked to sign
 // keylessly or to trust an identity, and writes nothing.
 func TestNoKeylessBuildRefuses(t *testing.T) {
+	t.Parallel()
 	dir, _ := producerSetup(t, dirStore)
 	os.WriteFile(filepath.Join(dir, "release.yaml"), append(mustReadFile(t, filepath.Join(dir, "release.yaml")), []byte("identities:\n  - issuer: https://token.actions.githubusercontent.com\n    subject: https://github.com/o/r/.github/workflows/release.yml@refs/heads/main\n")...), 0o644)
 	r := runPin(t, dir, env{"SIGSTORE_ID_TOKEN": "a.b.c"}, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "sigstore")

@@ -13,6 +13,7 @@ import (
 // anything is dialled there: exit 2, the host named, and the hint says how
 // to allow it on purpose.
 func TestPlainHTTPRedirectRefused(t *testing.T) {
+	t.Parallel()
 	var manifests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {

@@ -27,6 +27,7 @@ func dirStore(_, dir string) string  { return "./store" }
 func ociStore(host, _ string) string { return "oci://" + host + "/storage-service-releases" }
 
 func TestProducerLifecycle(t *testing.T) {
+	t.Parallel()
 	for name, store := range map[string]func(string, string) string{"directory": dirStore, "oci": ociStore} {
 		t.Run(name, func(t *testing.T) {
 			dir, _ := producerSetup(t, store)
@@ -95,6 +96,7 @@ func TestProducerLifecycle(t *testing.T) {
 }
 
 func TestProducerRefusals(t *testing.T) {
+	t.Parallel()
 	dir, host := producerSetup(t, dirStore)
 	runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "first create")
 	storeBefore := snapshotDir(t, filepath.Join(dir, "store"))
@@ -159,6 +161,7 @@ func TestProducerRefusals(t *testing.T) {
 }
 
 func TestDryRunPublishesNothing(t *testing.T) {
+	t.Parallel()
 	dir, _ := producerSetup(t, dirStore)
 	r := runPin(t, dir, nil, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--dry-run", "--output", "json").mustSucceed(t, "dry run")
 	var rel manifest.Release
@@ -171,6 +174,7 @@ func TestDryRunPublishesNothing(t *testing.T) {
 }
 
 func TestResolveJSON(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	seed(t, host, []string{"bags_api", "notifier"})
 	refs := []string{serviceRepo(host, "notifier") + ":latest", serviceRepo(host, "bags_api") + ":latest"}
@@ -215,6 +219,7 @@ func equalSnapshots(a, b map[string]string) bool {
 }
 
 func TestKeysGenerate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	runPin(t, dir, pw, "keys", "generate", "--out", "k").mustSucceed(t, "keys generate")
 	info, err := os.Stat(filepath.Join(dir, "k.key"))
@@ -235,6 +240,7 @@ func TestKeysGenerate(t *testing.T) {
 }
 
 func TestJSONErrors(t *testing.T) {
+	t.Parallel()
 	r := runPin(t, t.TempDir(), nil, "check", "--output", "json")
 	var out struct {
 		Error    string `json:"error"`

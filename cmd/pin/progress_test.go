@@ -16,6 +16,7 @@ import (
 // TestRetryProgress: retries are shown on stderr when it is a terminal, and
 // not when it is piped or --quiet is given; stdout is the same either way.
 func TestRetryProgress(t *testing.T) {
+	t.Parallel()
 	host := memRegistry(t)
 	seed(t, host, []string{"bags_api"})
 	target, _ := url.Parse("http://" + host)

@@ -40,6 +40,7 @@ func restoreStable(t *testing.T, w *attackWorld, saved map[string][]byte) {
 // and mtime for mtime as they were: it never signs such an index again.
 // On main, each of these was re-signed at a fresh sequence.
 func TestPublisherRollbackAttacks(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	yank110 := func(t *testing.T, w *attackWorld) {
 		runPin(t, w.dir, pw, "release", "yank", "1.1.0", "--channel", "stable", "--reason", "broke ingests", "--key", "release.key").mustSucceed(t, "yank 1.1.0")
@@ -143,6 +144,7 @@ func TestPublisherRollbackAttacks(t *testing.T) {
 // --new-channel, after the recorded sequence; a store the record does not
 // know is adopted only with --adopt-store.
 func TestPublishRecordRecovery(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	recordPath := func(w *attackWorld) string { return filepath.Join(w.dir, channels.DefaultRecordName) }
 	stableSequence := func(t *testing.T, w *attackWorld) int64 {

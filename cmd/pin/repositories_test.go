@@ -41,6 +41,7 @@ func publishForeignRelease(t *testing.T, w *attackWorld) {
 // repositories (written before the field) is bounded by the release pin.lock
 // pins; and pin init records the namespaces of the release it verified.
 func TestReleaseOutsideRepositories(t *testing.T) {
+	t.Parallel()
 	tmpl := attackTemplate(t)
 	cfgPath := func(w *attackWorld) string { return filepath.Join(w.project(), "pin.yaml") }
 

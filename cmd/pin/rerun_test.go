@@ -12,6 +12,7 @@ import (
 // TestReleaseRerunIsNoop: a CI job rerun repeats create and promote with the
 // same content; both succeed, say nothing changed, and write nothing.
 func TestReleaseRerunIsNoop(t *testing.T) {
+	t.Parallel()
 	dir, _ := producerSetup(t, dirStore)
 	runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create")
 	runPin(t, dir, pw, "release", "promote", "1.0.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote")
@@ -49,6 +50,7 @@ func TestReleaseRerunIsNoop(t *testing.T) {
 // version: after a promotion the next edge version moves past stable, and a
 // rerun of `create auto` with the same images finds its first release.
 func TestReleaseNextAndAuto(t *testing.T) {
+	t.Parallel()
 	dir, host := producerSetup(t, dirStore)
 	next := func(want string, args ...string) {
 		t.Helper()

@@ -17,10 +17,7 @@ import (
 // readRelease reads a release from the producer's store as consumers do.
 func readRelease(t *testing.T, dir, version string) channels.Document {
 	t.Helper()
-	wd, _ := os.Getwd()
-	os.Chdir(dir)
-	defer os.Chdir(wd)
-	cfgB, err := os.ReadFile("release.yaml")
+	cfgB, err := os.ReadFile(filepath.Join(dir, "release.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +26,9 @@ func readRelease(t *testing.T, dir, version string) channels.Document {
 		if v, ok := strings.CutPrefix(l, "store: "); ok {
 			loc = v
 		}
+	}
+	if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
+		loc = filepath.Join(dir, loc) // a directory store, relative to release.yaml
 	}
 	st, err := channels.Open(loc, channels.OpenOptions{})
 	if err != nil {
@@ -60,6 +60,7 @@ func signedBy(t *testing.T, pubFile string, data, sig []byte) bool {
 // without the new signature is refused under root 3 (exit 3): the re-sign
 // is what keeps it valid. Refusals write nothing.
 func TestReleaseResignAfterKeyRotation(t *testing.T) {
+	t.Parallel()
 	for name, store := range map[string]func(string, string) string{"directory": dirStore, "oci": ociStore} {
 		t.Run(name, func(t *testing.T) {
 			dir, host, e, fp := rootedStore(t, store)
@@ -188,6 +189,7 @@ func TestReleaseResignAfterKeyRotation(t *testing.T) {
 // the re-pushed artifact's image signature (cosign verify), with the same
 // manifest bytes.
 func TestIntegrationReleaseResignCosign(t *testing.T) {
+	t.Parallel()
 	reg := testenv.Registry(t)
 	testenv.Cosign(t)
 	repo := reg + "/storage-service-releases"

@@ -189,10 +189,12 @@ func revisionFlow(t *testing.T, host string) {
 }
 
 func TestReleaseRevisionsInMemory(t *testing.T) {
+	t.Parallel()
 	revisionFlow(t, memRegistry(t))
 }
 
 func TestIntegrationReleaseRevisionsRealRegistry(t *testing.T) {
+	t.Parallel()
 	revisionFlow(t, testenv.Registry(t))
 }
 
@@ -210,7 +212,7 @@ func createWithHook(t *testing.T, dir, version string, hook func(context.Context
 	var seam *beforeFirstHead
 	if hook != nil {
 		seam = &beforeFirstHead{base: remote.DefaultTransport.(*http.Transport).Clone(), hook: hook}
-		a.registry = []registry.Option{registry.WithTransport(seam)}
+		a.extraRegistry = []registry.Option{registry.WithTransport(seam)}
 	}
 	opts := &releaseCreateOptions{
 		producerFlags: producerFlags{Config: filepath.Join(dir, "ref.yaml"), Key: filepath.Join(dir, "release.key"), Output: "text"},
@@ -251,6 +253,7 @@ func (b *beforeFirstHead) RoundTrip(r *http.Request) (*http.Response, error) {
 // between the resolution and the confirmation, as a CI job that re-pushes an
 // image does: the release is refused and nothing is published.
 func TestIntegrationReleaseTagMovedRealRegistry(t *testing.T) {
+	t.Parallel()
 	host := testenv.Registry(t)
 	dir := revisionSetup(t, host)
 	tag := serviceRepo(host, "bag_register") + ":ref." + commitA
@@ -285,6 +288,8 @@ func TestIntegrationReleaseTagMovedRealRegistry(t *testing.T) {
 // that answers the confirmation's HEAD for one tag with another digest, as a
 // registry would after another job moved the tag.
 func TestReleaseTagMovedProxy(t *testing.T) {
+	// Not parallel: the message names release.yaml as typed (ref.yaml:12),
+	// which only a run in the process's own directory keeps.
 	backend := memRegistry(t)
 	moved := "sha256:" + strings.Repeat("7", 64)
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: backend})
@@ -298,7 +303,7 @@ func TestReleaseTagMovedProxy(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	dir := revisionSetup(t, host)
 
-	r := runPin(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key", "--config", "ref.yaml", "--revision", commitA)
+	r := runPinInProcessDir(t, dir, pw, "release", "create", "1.0.0-edge.1", "--channel", "edge", "--key", "release.key", "--config", "ref.yaml", "--revision", commitA)
 	if r.code != 1 || !strings.Contains(r.err, "component file_finder (ref.yaml:12): tag "+serviceRepo(host, "file_finder")+":ref."+commitA) || !strings.Contains(r.err, "now "+moved) {
 		t.Fatalf("exit %d, want 1 naming file_finder's move:\n%s", r.code, r.err)
 	}

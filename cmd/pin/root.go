@@ -10,24 +10,28 @@ import (
 	"github.com/wellcomecollection/pin/internal/exitcode"
 )
 
-func newRootCmd(a *app) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "pin",
-		Short: "Signed, digest-pinned releases of container images, and deployments pinned to them",
-		Long: `pin turns mutable image tags (latest) into signed release manifests that list
+const rootLong = `pin turns mutable image tags (latest) into signed release manifests that list
 every component by digest, publishes them on stable and edge channels, and pins
 deployment configuration (Terraform, compose, Kubernetes, ECS, Dockerfiles) to
 exactly those digests after verifying signature, expiry and rollback.
 
 Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error,
-3 trust failure, 4 findings (drift, audit findings, update available).`,
-		Example: `  # Producer: cut an edge release from the current tags and promote it
+3 trust failure, 4 findings (drift, audit findings, update available).`
+
+const rootExample = `  # Producer: cut an edge release from the current tags and promote it
   pin release create 1.5.0-edge.1 --config release.yaml --channel edge --key release.key
   pin release promote 1.5.0-edge.1 --to stable --config release.yaml --key release.key
 
   # Consumer: pin a Terraform configuration to the newest stable release
   pin init --source oci://registry.example/storage-service-releases --channel stable --key-file release.pub
-  pin update && pin check`,
+  pin update && pin check`
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "pin",
+		Short:         "Signed, digest-pinned releases of container images, and deployments pinned to them",
+		Long:          rootLong,
+		Example:       rootExample,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

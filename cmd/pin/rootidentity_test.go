@@ -20,6 +20,7 @@ import (
 // nothing written), and a threshold-2 index role is met by the identity and
 // one key together but not by the identity alone.
 func TestRootIdentitySigners(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		repo       string // the repository whose release workflow the root lists

@@ -17,6 +17,7 @@ import (
 // TestPasswordsNeverPrinted: COSIGN_PASSWORD, right or wrong, appears in no
 // output of any command that reads a key, in text or JSON.
 func TestPasswordsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	const secret = "pw-Zq8-never-print-me"
 	dir, _ := producerSetup(t, dirStore)
 	good := env{"COSIGN_PASSWORD": secret}
@@ -45,6 +46,7 @@ func TestPasswordsNeverPrinted(t *testing.T) {
 // TestPrivateKeysAre0600: a generated key is 0600, also when --force
 // replaces a key file that was world-readable.
 func TestPrivateKeysAre0600(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "k.key")
 	os.WriteFile(p, []byte("old"), 0o644)
@@ -115,6 +117,7 @@ func dockerConfig(t *testing.T, host, user, pass string) {
 // the Authorization header) never get the password, the basic-auth string or
 // the token into stderr or --output json, for the producer and the consumer.
 func TestRegistryCredentialsNeverShown(t *testing.T) {
+	// Not parallel: the Docker keychain reads DOCKER_CONFIG from the process environment.
 	const user, pass, token = "pinuser", "pa55-Kx9-registry-secret", "tok-Hq3-bearer-secret"
 	secrets := []string{pass, token, base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}
 	upstream := memRegistry(t)

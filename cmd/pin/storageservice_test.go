@@ -23,11 +23,13 @@ const (
 
 // TestIntegrationStorageService runs the flow on Debian's docker-registry.
 func TestIntegrationStorageService(t *testing.T) {
+	t.Parallel()
 	storageServiceFlow(t, testenv.Registry(t))
 }
 
 // TestStorageServiceMemRegistry runs the same flow on the in-memory registry.
 func TestStorageServiceMemRegistry(t *testing.T) {
+	t.Parallel()
 	storageServiceFlow(t, memRegistry(t))
 }
 

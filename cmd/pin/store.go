@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,28 +14,25 @@ import (
 	"github.com/wellcomecollection/pin/channels"
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/manifest"
-	"github.com/wellcomecollection/pin/pin"
 	"github.com/wellcomecollection/pin/registry"
 )
 
-// sourceFlags are shared by the read-only producer commands: where to read
-// from, and what must have signed what is read (see storeTrust).
+// sourceFlags are the read-only commands' flags: the source and trust
+// group (a release.yaml's store or a pin.yaml's source, or --source;
+// --key-file), a root of trust to verify with (see storeTrust), and
+// -o/--output.
 type sourceFlags struct {
-	Source     string
-	Config     string
-	KeyFile    []string
+	trustFlags
 	Root       string
 	RootSHA256 string
 	Output     string
 }
 
 func (f *sourceFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Source, "source", "", "store to read: oci://host/repo, https://..., or a directory")
-	cmd.Flags().StringVar(&f.Config, "config", "", "release.yaml whose store to read, or a pin.yaml whose source to read and root (or keys) to verify with (default: ./release.yaml, else pin.yaml, when there is no --source)")
-	cmd.Flags().StringArrayVar(&f.KeyFile, "key-file", nil, "public key that must have signed what is read (repeatable)")
+	f.trustFlags.bind(cmd, inspectedConfig, trustUsage{source: " (instead of --config's)", keyFile: " (repeatable; without it, --root or --root-sha256, what --config trusts, or nothing)"})
 	cmd.Flags().StringVar(&f.Root, "root", "", "root of trust (root.json) to verify with, following the store's newer roots")
 	cmd.Flags().StringVar(&f.RootSHA256, "root-sha256", "", "fingerprint of the store's root of trust to verify with (as pin init takes it)")
-	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	bindOutput(cmd, &f.Output, textOrJSON...)
 }
 
 // source is an opened store read through one channels.Trusted: in Inspect
@@ -48,21 +44,29 @@ type source struct {
 }
 
 func (f *sourceFlags) open(ctx context.Context, a *app) (*source, error) {
-	if err := checkOutput(f.Output, "text", "json"); err != nil {
+	if err := checkOutput(f.Output, textOrJSON...); err != nil {
 		return nil, err
 	}
-	if f.Source == "" && f.Config == "" {
-		if _, err := os.Stat("release.yaml"); err == nil {
-			f.Config = "release.yaml"
-		} else if p := findConfig("pin.yaml"); fileExists(p) {
-			f.Config = p
+	config := f.Config
+	switch {
+	case f.configGiven():
+	case f.Source != "":
+		config = "" // --source replaces the default config
+	default:
+		// The project's config, when there is one: ./release.yaml, else
+		// the nearest pin.yaml.
+		config = ""
+		if p := a.path(producerConfig.name); fileExists(p) {
+			config = p
+		} else if p := a.findConfig(consumerConfig.name); fileExists(p) {
+			config = p
 		}
 	}
-	cfg, err := loadSourceConfig(f.Config)
+	cfg, err := loadSourceConfig(config)
 	if err != nil {
 		return nil, err
 	}
-	loc := f.Source
+	loc := a.path(f.Source)
 	if loc == "" {
 		loc = cfg.store
 	}
@@ -130,7 +134,8 @@ func (s *source) release(ctx context.Context, version string) (*channels.Verifie
 // name this build, so registry operators can tell pin's traffic apart; the
 // PIN_REGISTRY_* environment settings (see registryEnv) follow.
 func registryOptions(a *app) []registry.Option {
-	return append([]registry.Option{registry.WithUserAgent("pin/" + version), retryNotice(a)}, a.registry...)
+	opts := append([]registry.Option{registry.WithUserAgent("pin/" + version), retryNotice(a)}, a.registry...)
+	return append(opts, a.extraRegistry...)
 }
 
 // registryEnv reads the settings of registry (and https store) requests from
@@ -181,8 +186,8 @@ func registryEnv(a *app) error {
 	// remembered for a day, so that a run skips the /v2/ ping: one round
 	// trip fewer. PIN_NO_CHALLENGE_CACHE=1 turns it off.
 	if v, _ := a.lookupEnv("PIN_NO_CHALLENGE_CACHE"); v == "" || v == "0" {
-		if d := pin.DefaultCacheDir(); d != "" {
-			a.registry = append(a.registry, registry.WithChallengeCache(filepath.Join(d, "challenges.json")))
+		if a.CacheDir != "" {
+			a.registry = append(a.registry, registry.WithChallengeCache(filepath.Join(a.CacheDir, "challenges.json")))
 		}
 	}
 	return nil

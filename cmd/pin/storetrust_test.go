@@ -65,6 +65,7 @@ func envKey(name string) string { return "env://PIN_KEY_" + strings.ToUpper(name
 // whose role needs two signatures is read over HTTPS with both (.sigs) and
 // refused with one.
 func TestShowVerifiesThroughRootChain(t *testing.T) {
+	t.Parallel()
 	dir, host, e, fp := rootedStore(t, dirStore)
 	static := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "store"))))
 	t.Cleanup(static.Close)

@@ -154,10 +154,10 @@ func runRootInit(a *app, o *rootInitOptions) error {
 		files     []string
 		threshold int
 	}{
-		{manifest.RoleRoot, o.RootKeys, o.RootThreshold},
-		{manifest.RoleRelease, o.ReleaseKeys, o.ReleaseThreshold},
-		{manifest.RoleIndex, o.IndexKeys, o.IndexThreshold},
-		{manifest.IndexRolePrefix + channels.Stable, o.StableIndexKeys, o.StableThreshold},
+		{manifest.RoleRoot, a.paths(o.RootKeys), o.RootThreshold},
+		{manifest.RoleRelease, a.paths(o.ReleaseKeys), o.ReleaseThreshold},
+		{manifest.RoleIndex, a.paths(o.IndexKeys), o.IndexThreshold},
+		{manifest.IndexRolePrefix + channels.Stable, a.paths(o.StableIndexKeys), o.StableThreshold},
 	}
 	for _, ro := range roles {
 		if len(ro.files) == 0 {
@@ -223,7 +223,7 @@ published), the edit starts the next version: version+1, a new expiry, no
 signatures; the previous root's root keys and the new root's must then sign it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRootEdit(a, args[0], add, o, cmd.Flags().Changed("threshold"))
+			return runRootEdit(a, a.path(args[0]), add, o, cmd.Flags().Changed("threshold"))
 		},
 	}
 	f := cmd.Flags()
@@ -306,7 +306,7 @@ func newRootSignCmd(a *app) *cobra.Command {
 		Short: "Add one key's signature to a root (collect them one person or KMS key at a time)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rf, err := loadRootFile(args[0])
+			rf, err := loadRootFile(a.path(args[0]))
 			if err != nil {
 				return err
 			}
@@ -346,9 +346,11 @@ func newRootPublishCmd(a *app) *cobra.Command {
 threshold of version N's root keys and of its own, exactly as consumers check it.
 Prints the root's fingerprint: consumers start with pin init --root-sha256 FINGERPRINT.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runRootPublish(cmd.Context(), a, args[0], o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRootPublish(cmd.Context(), a, a.path(args[0]), o)
+		},
 	}
-	cmd.Flags().StringVar(&o.Config, "config", "release.yaml", "release configuration file naming the store")
+	bindConfig(cmd, &o.Config, producerConfig) // its store, unless --store
 	cmd.Flags().StringVar(&o.Store, "store", "", "store to publish to (overrides --config)")
 	return cmd
 }
@@ -358,7 +360,7 @@ func runRootPublish(ctx context.Context, a *app, path string, o *rootPublishOpti
 	if err != nil {
 		return err
 	}
-	loc := o.Store
+	loc := a.path(o.Store)
 	if loc == "" {
 		cfg, err := releaseconfig.Load(o.Config)
 		if err != nil {
@@ -381,13 +383,27 @@ func runRootPublish(ctx context.Context, a *app, path string, o *rootPublishOpti
 	if err != nil {
 		return fmt.Errorf("current root of %s: %w", st, err)
 	}
+	if err := checkRootSuccessor(ctx, st, chain, rf); err != nil {
+		return err
+	}
+	if err := rs.PutRoot(ctx, rf.root.Version, rf.s); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Out, "Published root version %d to %s (sha256 %s).\n", rf.root.Version, st, strings.TrimPrefix(manifest.Digest(rf.s.Bytes), "sha256:"))
+	return nil
+}
+
+// checkRootSuccessor checks rf as consumers will: version 1 signed by its
+// own root keys, any other by the store's current root (chain) and itself;
+// the current version again (with more signatures) as the successor of the
+// one before it.
+func checkRootSuccessor(ctx context.Context, st channels.ReadStore, chain *trustroot.Chain, rf *rootFile) error {
+	var err error
 	switch {
 	case chain == nil && rf.root.Version != 1:
 		return exitcode.UsageError(fmt.Errorf("%s has no root yet: publish version 1 first (this is version %d)", st, rf.root.Version))
 	case chain == nil:
-		if _, err := trustroot.VerifySelf(ctx, rf.s, rf.root.Product); err != nil {
-			return err
-		}
+		_, err = trustroot.VerifySelf(ctx, rf.s, rf.root.Product)
 	case chain.Newest().Root.Version == rf.root.Version && manifest.Digest(chain.Newest().Signed.Bytes) == manifest.Digest(rf.s.Bytes):
 		// Republishing with more signatures: still a valid successor.
 		prev := chain.Roots[0]
@@ -399,19 +415,10 @@ func runRootPublish(ctx context.Context, a *app, path string, o *rootPublishOpti
 		} else {
 			_, err = prev.Next(ctx, rf.s)
 		}
-		if err != nil {
-			return err
-		}
 	case chain.Newest().Root.Version+1 != rf.root.Version:
 		return exitcode.UsageError(fmt.Errorf("%s is at root version %d: the next to publish is %d, not %d", st, chain.Newest().Root.Version, chain.Newest().Root.Version+1, rf.root.Version))
 	default:
-		if _, err := chain.Newest().Next(ctx, rf.s); err != nil {
-			return err
-		}
+		_, err = chain.Newest().Next(ctx, rf.s)
 	}
-	if err := rs.PutRoot(ctx, rf.root.Version, rf.s); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.Out, "Published root version %d to %s (sha256 %s).\n", rf.root.Version, st, strings.TrimPrefix(manifest.Digest(rf.s.Bytes), "sha256:"))
-	return nil
+	return err
 }

@@ -20,6 +20,7 @@ import (
 // trusts the root by fingerprint pins to the release, and refuses the stable
 // index once it carries one signature.
 func TestIntegrationRootWithKMSIndexKey(t *testing.T) {
+	// Not parallel: the AWS SDK reads its endpoint and credentials from the process environment (testenv.SetAWSEnv).
 	host := testenv.Registry(t)
 	testenv.Cosign(t)
 	testenv.SetAWSEnv(t, testenv.LocalKMS(t))

@@ -51,6 +51,7 @@ var fingerprintRE = regexp.MustCompile(`sha256 ([0-9a-f]{64})`)
 // a routine rotation of the index key that the consumer follows without
 // editing pin.yaml, and the refusals along the way.
 func TestRootCeremony(t *testing.T) {
+	t.Parallel()
 	dir, host := producerSetup(t, dirStore)
 	e := env{}
 	rootKeys(t, dir, e, "alice", "bob", "carol", "ci", "index2")

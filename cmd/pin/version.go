@@ -21,7 +21,7 @@ func newVersionCmd(a *app) *cobra.Command {
 			return runVersion(a, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	bindOutput(cmd, &opts.Output, textOrJSON...)
 	return cmd
 }
 
@@ -82,11 +82,8 @@ func (b buildInfo) String() string {
 }
 
 func runVersion(a *app, opts *versionOptions) error {
-	if err := checkOutput(opts.Output, "text", "json"); err != nil {
-		return err
-	}
 	b := currentBuild()
-	if opts.Output == "json" {
+	if opts.Output == outputJSON {
 		return writeJSON(a.Out, map[string]string{"version": b.Version, "commit": b.Commit, "date": b.Date, "go": runtime.Version()})
 	}
 	_, err := fmt.Fprintln(a.Out, b)
