@@ -26,6 +26,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/producer"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
 )
@@ -61,9 +62,8 @@ type demo struct {
 	host    string
 	client  *registry.Client
 	dir     string
-	cfg     *releaseconfig.Config
 	signer  *signing.Signer
-	pub     *channels.Publisher
+	prod    *producer.Producer // release.yaml and the Publisher on its store
 	project string
 	step    int
 }
@@ -75,22 +75,11 @@ func (d *demo) say(format string, args ...any) {
 
 func runDemo(ctx context.Context, a *app, opts *demoOptions) error {
 	start := time.Now()
-	dir := opts.Keep
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "pin-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	dir, err := filepath.Abs(dir)
+	dir, cleanup, err := demoDir(opts.Keep)
 	if err != nil {
 		return err
 	}
-
+	defer cleanup()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen on 127.0.0.1: %w", err)
@@ -100,51 +89,60 @@ func runDemo(ctx context.Context, a *app, opts *demoOptions) error {
 	defer srv.Close()
 
 	d := &demo{a: a, ctx: ctx, host: l.Addr().String(), client: registry.NewClient(registryOptions(a)...), dir: dir}
-	d.say("Started an in-process registry at %s; pushing latest for 18 apps and 2 sidecars", d.host)
-	if err := d.pushLatest(append(append([]string{}, demoApps...), demoSidecars...), 1); err != nil {
+	if err := d.run(opts.Keep != ""); err != nil {
 		return err
-	}
-	if err := d.setup(); err != nil {
-		return err
-	}
-
-	d.say("Producer: create release 1.0.0-edge.1 on edge from the current latest tags")
-	if err := d.createAndPromote("1.0.0-edge.1", "1.0.0"); err != nil {
-		return err
-	}
-
-	d.say("Consumer: copy the example Terraform config, pin init, pin update")
-	if err := d.initProject(); err != nil {
-		return err
-	}
-	if err := d.update(); err != nil {
-		return err
-	}
-	if err := d.audit(); err != nil {
-		return err
-	}
-
-	d.say("Producer: new latest for bags_api and notifier, then release 1.1.0-edge.1 and promote it")
-	if err := d.pushLatest([]string{"bags_api", "notifier"}, 2); err != nil {
-		return err
-	}
-	if err := d.createAndPromote("1.1.0-edge.1", "1.1.0"); err != nil {
-		return err
-	}
-
-	d.say("Consumer: pin update moves exactly the two changed images")
-	if err := d.update(); err != nil {
-		return err
-	}
-	if err := d.audit(); err != nil {
-		return err
-	}
-	if opts.Keep != "" {
-		if err := d.keep(); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(a.Out, "\nDone in %.1fs.\n", time.Since(start).Seconds())
+	return nil
+}
+
+// demoDir returns the demo's working directory, absolute: keep (made when
+// missing), or a temporary directory that cleanup removes.
+func demoDir(keep string) (dir string, cleanup func(), err error) {
+	cleanup = func() {}
+	if keep == "" {
+		tmp, err := os.MkdirTemp("", "pin-demo-")
+		if err != nil {
+			return "", cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+		keep = tmp
+	} else if err := os.MkdirAll(keep, 0o755); err != nil {
+		return "", cleanup, err
+	}
+	dir, err = filepath.Abs(keep)
+	return dir, cleanup, err
+}
+
+// run is the demo's story: each step is told, then done.
+func (d *demo) run(keep bool) error {
+	all := append(append([]string{}, demoApps...), demoSidecars...)
+	steps := []struct {
+		title string
+		do    []func() error
+	}{
+		{fmt.Sprintf("Started an in-process registry at %s; pushing latest for 18 apps and 2 sidecars", d.host),
+			[]func() error{func() error { return d.pushLatest(all, 1) }, d.setup}},
+		{"Producer: create release 1.0.0-edge.1 on edge from the current latest tags",
+			[]func() error{func() error { return d.createAndPromote("1.0.0-edge.1", "1.0.0") }}},
+		{"Consumer: copy the example Terraform config, pin init, pin update",
+			[]func() error{d.initProject, d.update, d.audit}},
+		{"Producer: new latest for bags_api and notifier, then release 1.1.0-edge.1 and promote it",
+			[]func() error{func() error { return d.pushLatest([]string{"bags_api", "notifier"}, 2) }, func() error { return d.createAndPromote("1.1.0-edge.1", "1.1.0") }}},
+		{"Consumer: pin update moves exactly the two changed images",
+			[]func() error{d.update, d.audit}},
+	}
+	for _, s := range steps {
+		d.say("%s", s.title)
+		for _, do := range s.do {
+			if err := do(); err != nil {
+				return err
+			}
+		}
+	}
+	if keep {
+		return d.keep()
+	}
 	return nil
 }
 
@@ -230,33 +228,38 @@ func (d *demo) setup() error {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	if d.cfg, err = releaseconfig.Load(path); err != nil {
-		return err
-	}
-	store, err := channels.OpenWritable(d.cfg.Store, channels.OpenOptions{Signer: d.signer, Registry: registryOptions(d.a)})
+	cfg, err := releaseconfig.Load(path)
 	if err != nil {
 		return err
 	}
-	d.pub = &channels.Publisher{Store: store, Signer: d.signer, Product: d.cfg.Product, Now: d.a.now}
+	store, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: d.signer, Registry: registryOptions(d.a)})
+	if err != nil {
+		return err
+	}
+	// No publish record: the demo's store lives as long as the demo.
+	d.prod = &producer.Producer{Config: cfg, Publisher: &channels.Publisher{Store: store, Signer: d.signer, Product: cfg.Product, Now: d.a.now}}
 	fmt.Fprintf(d.a.Out, "    generated a cosign-format key pair in %s and wrote %s\n", keys, path)
 	return nil
 }
 
+// createAndPromote creates edge on edge through the producer workflow, as
+// pin release create does, and promotes it to stable.
 func (d *demo) createAndPromote(edge, stable string) error {
 	// The demo's images carry no revision labels: its notes would only say so.
-	rel, _, err := resolveRelease(d.ctx, d.a, d.cfg, releaseBuild{Version: edge, Jobs: 16})
+	create, err := producer.NewCreate(d.prod.Config, producer.CreateOptions{
+		BuildOptions: producer.BuildOptions{Jobs: 16, Registry: registryOptions(d.a), Progress: progressLine(d.a, "resolving"), Now: d.a.now},
+		Version:      edge, Channel: channels.Edge,
+	})
 	if err != nil {
 		return err
 	}
-	ttl, _ := d.cfg.TTL(channels.Edge)
-	p, err := d.pub.Create(d.ctx, rel, channels.Edge, ttl)
+	created, err := create.Run(d.ctx, d.prod.Publisher)
 	if err != nil {
 		return err
 	}
+	p := created.Published
 	fmt.Fprintf(d.a.Out, "    $ pin release create %s --channel edge --key keys/release.key\n    published %s (%s), edge sequence %d\n", edge, edge, short(p.ReleaseDigest), p.Channel.Sequence)
-	ttl, _ = d.cfg.TTL(channels.Stable)
-	p, err = d.pub.Promote(d.ctx, edge, channels.Stable, stable, ttl)
-	if err != nil {
+	if p, err = d.prod.Promote(d.ctx, edge, channels.Stable, stable); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.a.Out, "    $ pin release promote %s --to stable\n    published %s (%s) with the same %d digests, stable sequence %d\n", edge, stable, short(p.ReleaseDigest), len(p.Release.Components), p.Channel.Sequence)
@@ -272,14 +275,14 @@ func (d *demo) initProject() error {
 		return err
 	}
 	_, err := pin.Init(d.ctx, pin.InitOptions{
-		Path: filepath.Join(d.project, "pin.yaml"), Source: d.cfg.Store, Channel: channels.Stable,
+		Path: filepath.Join(d.project, "pin.yaml"), Source: d.prod.Config.Store, Channel: channels.Stable,
 		KeyFile: filepath.Join(d.dir, "keys", "release.pub"), Now: d.a.now,
 		Open: channels.OpenOptions{Registry: registryOptions(d.a)},
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.a.Out, "    $ pin init --source %s --channel stable --key-file keys/release.pub\n    wrote %s\n", d.cfg.Store, filepath.Join(d.project, "pin.yaml"))
+	fmt.Fprintf(d.a.Out, "    $ pin init --source %s --channel stable --key-file keys/release.pub\n    wrote %s\n", d.prod.Config.Store, filepath.Join(d.project, "pin.yaml"))
 	return nil
 }
 
@@ -325,7 +328,7 @@ func (d *demo) audit() error {
 func (d *demo) keep() error {
 	dst := channels.NewDirStore(filepath.Join(d.dir, "store"))
 	for _, ch := range channels.Names {
-		doc, err := d.pub.Store.GetChannel(d.ctx, ch)
+		doc, err := d.prod.Publisher.Store.GetChannel(d.ctx, ch)
 		if err != nil {
 			return err
 		}
@@ -334,7 +337,7 @@ func (d *demo) keep() error {
 			return err
 		}
 		for _, v := range idx {
-			rd, err := d.pub.Store.GetRelease(d.ctx, v)
+			rd, err := d.prod.Publisher.Store.GetRelease(d.ctx, v)
 			if err != nil {
 				return err
 			}
@@ -365,7 +368,7 @@ func (d *demo) keep() error {
 	if err != nil {
 		return err
 	}
-	rb = []byte(strings.Replace(string(rb), "store: "+d.cfg.Store, "store: ./store", 1))
+	rb = []byte(strings.Replace(string(rb), "store: "+d.prod.Config.Store, "store: ./store", 1))
 	if err := os.WriteFile(relPath, rb, 0o644); err != nil {
 		return err
 	}

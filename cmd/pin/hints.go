@@ -9,6 +9,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/producer"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing/keyless"
 )
@@ -66,6 +67,15 @@ func cliWords(e error) (string, bool) {
 	case keyless.ErrNoIdentityToken:
 		return strings.Replace(e.Error(), "give a token file", "pass --identity-token FILE", 1), true
 	}
+	if words, ok := consumerWords(e); ok {
+		return words, true
+	}
+	return producerWords(e)
+}
+
+// consumerWords words the typed errors of the consumer's commands (update,
+// check, init, hold) and of option values.
+func consumerWords(e error) (string, bool) {
 	switch e := e.(type) {
 	case *opterr.Error:
 		flag, ok := optionFlags[e.Option]
@@ -84,6 +94,24 @@ func cliWords(e error) (string, bool) {
 		return e.Error() + ": pass --force to overwrite it", true
 	case *pin.NoConfigError:
 		return e.Error() + ": run pin there, pass --config, or run pin init to write one", true
+	case *pin.LockFileError:
+		return e.Error() + " (delete it and run pin update to write a new one)", true
+	case *pin.LockTamperedError:
+		return e.Error() + " (restore it, or run pin update to write it again)", true
+	case *pin.LockConfigError:
+		return fmt.Sprintf("%s: %s; pin update would never have written this lock (if pin.yaml changed on purpose, run pin update)", e.Path, e.Detail), true
+	case *pin.NoLockError:
+		return e.Error() + ": run pin update first", true
+	case *pin.IncompleteError:
+		return fmt.Sprintf("%v (%s: run pin update again to complete)", e.Err, e.State), true
+	}
+	return "", false
+}
+
+// producerWords words the typed errors of the producer's commands (release,
+// channel, root).
+func producerWords(e error) (string, bool) {
+	switch e := e.(type) {
 	case *channels.ReusedVersionError:
 		return e.Error() + fmt.Sprintf(" (pin release next --channel %s)", e.Channel), true
 	case *channels.NoIdentityError:
@@ -98,17 +126,7 @@ func cliWords(e error) (string, bool) {
 		return e.Problem() + fmt.Sprintf(" (pass --new-channel to start it again, empty, after sequence %d)", e.Sequence), true
 	case *channels.UnrecordedChannelError:
 		return e.Error() + fmt.Sprintf(": check the channel (pin channel show %s), then run once with --adopt-store to record it, and commit %s with release.yaml", e.Channel, e.Record), true
-	case *pin.LockFileError:
-		return e.Error() + " (delete it and run pin update to write a new one)", true
-	case *pin.LockTamperedError:
-		return e.Error() + " (restore it, or run pin update to write it again)", true
-	case *pin.LockConfigError:
-		return fmt.Sprintf("%s: %s; pin update would never have written this lock (if pin.yaml changed on purpose, run pin update)", e.Path, e.Detail), true
-	case *pin.NoLockError:
-		return e.Error() + ": run pin update first", true
-	case *pin.IncompleteError:
-		return fmt.Sprintf("%v (%s: run pin update again to complete)", e.Err, e.State), true
-	case *releaseconfig.MixedRevisionsError:
+	case *producer.MixedRevisionsError:
 		what := e.Problem()
 		if e.Given != "" {
 			what = "--" + what // "revision X was given" names the flag

@@ -13,6 +13,7 @@ import (
 	"github.com/wellcomecollection/pin/internal/opterr"
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/pin"
+	"github.com/wellcomecollection/pin/producer"
 	"github.com/wellcomecollection/pin/signing/keyless"
 )
 
@@ -61,7 +62,7 @@ func TestCLIMessage(t *testing.T) {
 			"channel stable in ./s: the index is missing, but r.json records it published at sequence 4 (sha256:x); restarting it would forget every release and yank (pass --new-channel to start it again, empty, after sequence 4); nothing was signed"},
 		{"unrecorded channel", &channels.UnrecordedChannelError{Channel: "edge", Store: "./s", Sequence: 3, Record: "r.json"},
 			"channel edge in ./s is at sequence 3, but r.json has no record of it to check it against: check the channel (pin channel show edge), then run once with --adopt-store to record it, and commit r.json with release.yaml"},
-		{"mixed revisions", &releaseconfig.MixedRevisionsError{Given: "abc", Groups: "a (x), b (y)"},
+		{"mixed revisions", &producer.MixedRevisionsError{Given: "abc", Groups: "a (x), b (y)"},
 			"--revision abc was given, but components come from different revisions: a (x), b (y); release one commit's images or pass --allow-mixed-revisions"},
 		{"needs revision, joined twice", errors.Join(fmt.Errorf("r.yaml:1: image a %w", releaseconfig.ErrNeedsRevision), fmt.Errorf("r.yaml:2: image b %w", releaseconfig.ErrNeedsRevision)),
 			"r.yaml:1: image a needs a revision: pass --revision\nr.yaml:2: image b needs a revision: pass --revision"},

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wellcomecollection/pin/channels"
-	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/producer"
 )
-
-// autoVersion is the VERSION that asks `pin release create` to take the
-// channel's next version (what `pin release next` prints).
-const autoVersion = "auto"
 
 type releaseNextOptions struct {
 	sourceFlags
@@ -49,7 +43,11 @@ refused (different content) or is a no-op (same content).`,
 }
 
 func runReleaseNext(ctx context.Context, a *app, opts *releaseNextOptions) error {
-	next, err := opts.next(ctx, a)
+	src, err := opts.open(ctx, a)
+	if err != nil {
+		return err
+	}
+	next, err := producer.NextVersion(ctx, src.reader, opts.Channel, opts.Base)
 	if err != nil {
 		return err
 	}
@@ -58,44 +56,4 @@ func runReleaseNext(ctx context.Context, a *app, opts *releaseNextOptions) error
 	}
 	_, err = fmt.Fprintln(a.Out, next)
 	return err
-}
-
-// next reads both channels of the store and computes the next version.
-func (opts *releaseNextOptions) next(ctx context.Context, a *app) (string, error) {
-	src, err := opts.open(ctx, a)
-	if err != nil {
-		return "", err
-	}
-	idx := map[string]*manifest.Channel{}
-	for _, name := range channels.Names {
-		c, _, err := src.channel(ctx, name)
-		if errors.Is(err, channels.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		idx[name] = c
-	}
-	return channels.NextVersion(opts.Channel, idx[channels.Stable], idx[channels.Edge], opts.Base)
-}
-
-// resolveAutoVersion replaces VERSION auto by the channel's next version:
-// read with the publisher's key when publishing, unverified for a dry run.
-func resolveAutoVersion(ctx context.Context, a *app, opts *releaseCreateOptions, pub *channels.Publisher, store string) error {
-	if opts.Version != autoVersion {
-		return nil
-	}
-	var next string
-	var err error
-	if pub != nil {
-		next, err = pub.Next(ctx, opts.Channel, opts.Base)
-	} else {
-		next, err = (&releaseNextOptions{sourceFlags: sourceFlags{trustFlags: trustFlags{Source: store}, Output: outputText}, Channel: opts.Channel, Base: opts.Base}).next(ctx, a)
-	}
-	if err != nil {
-		return fmt.Errorf("release create auto: %w", err)
-	}
-	opts.Version = next
-	return nil
 }

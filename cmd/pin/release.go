@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,10 +16,9 @@ import (
 	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/internal/termsafe"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/producer"
 	"github.com/wellcomecollection/pin/registry"
 	"github.com/wellcomecollection/pin/signing"
-	"github.com/wellcomecollection/pin/signing/keyless"
-	"github.com/wellcomecollection/pin/trustroot"
 )
 
 func newReleaseCmd(a *app) *cobra.Command {
@@ -83,117 +81,64 @@ func noteNewRecord(a *app, pub *channels.Publisher) {
 	}
 }
 
-// loadRecord opens the publish record for cfg's product.
-func (f *producerFlags) loadRecord(cfg *releaseconfig.Config) (*channels.Record, error) {
-	path := f.Record
-	if path == "" {
-		path = filepath.Join(filepath.Dir(cfg.Path), channels.DefaultRecordName)
+// publisher loads release.yaml and the keys and opens the store for writing.
+func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.Config, *channels.Publisher, error) {
+	prod, err := f.openProducer(ctx, a)
+	if err != nil {
+		return nil, nil, err
 	}
-	return channels.LoadRecord(path, cfg.Product)
+	return prod.Config, prod.Publisher, nil
 }
 
-// publisher loads release.yaml and the key and opens the store for writing.
-func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.Config, *channels.Publisher, error) {
+// openProducer loads release.yaml and the keys and opens the store for writing.
+func (f *producerFlags) openProducer(ctx context.Context, a *app) (*producer.Producer, error) {
 	if err := checkOutput(f.Output, "text", "json"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg, err := releaseconfig.Load(f.Config)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pub, err := f.publisherFor(ctx, a, cfg)
-	return cfg, pub, err
+	return f.open(ctx, a, cfg)
 }
 
-// publisherFor loads the key (or the keyless signer) and opens cfg's store
-// for writing.
-func (f *producerFlags) publisherFor(ctx context.Context, a *app, cfg *releaseconfig.Config) (*channels.Publisher, error) {
-	var signer *signing.Signer
+// open loads the keys the flags name (or the keyless signer) and opens
+// cfg's store for writing.
+func (f *producerFlags) open(ctx context.Context, a *app, cfg *releaseconfig.Config) (*producer.Producer, error) {
+	o := producer.Options{RecordPath: f.Record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore,
+		Registry: registryOptions(a), Now: a.now,
+		Waiting: func(holder, store string) {
+			fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, store, channels.DefaultLockWait)
+		}}
 	var err error
-	if f.Key == keylessKeyRef {
-		signer, err = keylessSigner(a, cfg, f.IdentityToken)
-	} else if f.IdentityToken != "" {
-		err = exitcode.UsageError(fmt.Errorf("--identity-token is for keyless signing (--key %s)", keylessKeyRef))
-	} else {
-		signer, err = loadSigner(ctx, a, f.Key)
-	}
-	if err != nil {
+	if o.Signer, err = f.signer(ctx, a, cfg); err != nil {
 		return nil, err
 	}
-	var identities signing.BundleVerifier
-	if len(cfg.Identities) > 0 {
-		lv, err := keyless.NewLazyVerifier(cfg.Identities, cfg.Sigstore.Source())
-		if err != nil {
-			return nil, exitcode.UsageError(fmt.Errorf("%s: %w", cfg.Path, err))
-		}
-		identities = lv
-	}
-	st, err := channels.OpenWritable(cfg.Store, channels.OpenOptions{Signer: signer, Registry: registryOptions(a)})
-	if errors.Is(err, channels.ErrReadOnly) {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: store %s is read-only (served over HTTP): publish to the directory or bucket behind it", cfg.Path, cfg.Store))
-	}
-	if err != nil {
-		return nil, exitcode.UsageError(fmt.Errorf("%s: store: %w", cfg.Path, err))
-	}
-	ttls := map[string]time.Duration{}
-	for name, ch := range cfg.Channels {
-		ttls[name] = ch.TTL
-	}
-	waiting := func(holder string) {
-		fmt.Fprintf(a.Err, "pin: waiting for another publisher (%s) to finish with %s (up to %s) ...\n", holder, st, channels.DefaultLockWait)
-	}
-	record, err := f.loadRecord(cfg)
-	if err != nil {
-		return nil, err
-	}
-	pub := &channels.Publisher{Store: st, Signer: signer, Product: cfg.Product, Now: a.now, AlsoTrust: cfg.PreviousKeys, Identities: identities, TTLs: ttls, Waiting: waiting,
-		Record: record, NewChannel: f.NewChannel, AdoptStore: f.AdoptStore}
-	if err := f.roles(ctx, a, pub); err != nil {
-		return nil, err
-	}
-	// The roles' CI identities are checked with release.yaml's sigstore: trusted root.
-	for _, t := range append([]*trustroot.Trusted{pub.Root}, pub.PreviousRoots...) {
-		if t != nil {
-			t.Identities = func(ids []keyless.Identity) (signing.BundleVerifier, error) {
-				return keyless.NewLazyVerifier(ids, cfg.Sigstore.Source())
-			}
-		}
-	}
-	return pub, nil
-}
-
-// roles puts the publisher under the store's root of trust, when it has
-// one, and loads the index and co-signing keys.
-func (f *producerFlags) roles(ctx context.Context, a *app, pub *channels.Publisher) error {
 	if f.IndexKey != "" {
-		s, err := loadSigner(ctx, a, f.IndexKey)
-		if err != nil {
-			return err
+		if o.IndexSigner, err = loadSigner(ctx, a, f.IndexKey); err != nil {
+			return nil, err
 		}
-		pub.IndexSigner = s
 	}
 	for _, ref := range f.CoSignKeys {
 		s, err := loadSigner(ctx, a, ref)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		pub.CoSigners = append(pub.CoSigners, s)
+		o.CoSigners = append(o.CoSigners, s)
 	}
-	rs, ok := pub.Store.(channels.RootStore)
-	if !ok {
-		return nil
+	return producer.Open(ctx, cfg, o)
+}
+
+// signer loads the key --key names, or the keyless signer.
+func (f *producerFlags) signer(ctx context.Context, a *app, cfg *releaseconfig.Config) (*signing.Signer, error) {
+	switch {
+	case f.Key == keylessKeyRef:
+		return keylessSigner(a, cfg, f.IdentityToken)
+	case f.IdentityToken != "":
+		return nil, exitcode.UsageError(fmt.Errorf("--identity-token is for keyless signing (--key %s)", keylessKeyRef))
+	default:
+		return loadSigner(ctx, a, f.Key)
 	}
-	chain, err := trustroot.Latest(ctx, channels.RootFetcher(rs), pub.Product, a.now())
-	if err != nil {
-		return fmt.Errorf("root of trust of %s: %w", pub.Store, err)
-	}
-	if chain != nil {
-		pub.Root = chain.Newest()
-		for i := len(chain.Roots) - 2; i >= 0; i-- {
-			pub.PreviousRoots = append(pub.PreviousRoots, chain.Roots[i])
-		}
-	}
-	return nil
 }
 
 type releaseCreateOptions struct {
@@ -205,10 +150,6 @@ type releaseCreateOptions struct {
 	DryRun              bool
 	Jobs                int
 	Base                string // with VERSION auto: see pin release next
-
-	// beforeConfirm, when set (tests only), runs between the resolution and
-	// the confirmation of the tags, where another job may move one.
-	beforeConfirm func(context.Context) error
 }
 
 func newReleaseCreateCmd(a *app) *cobra.Command {
@@ -258,154 +199,62 @@ func runReleaseCreate(ctx context.Context, a *app, opts *releaseCreateOptions) e
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	if opts.Version != autoVersion {
-		if _, err := channels.CheckVersion(opts.Channel, opts.Version); err != nil {
-			return exitcode.UsageError(err)
-		}
-	}
 	if opts.Jobs < 1 {
 		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
 	}
-	// A bad --revision, or {revision} without one, is refused before a key is loaded.
 	cfg, err := releaseconfig.Load(opts.Config)
 	if err != nil {
 		return err
 	}
-	if err := cfg.SetRevision(opts.Revision); err != nil {
+	// A bad version or --revision, or {revision} without one, is refused before a key is loaded.
+	create, err := producer.NewCreate(cfg, opts.createOptions(a))
+	if err != nil {
 		return err
 	}
-	var pub *channels.Publisher
+	var pub *channels.Publisher // nil: a dry run
 	if !opts.DryRun {
-		if pub, err = opts.publisherFor(ctx, a, cfg); err != nil {
+		prod, err := opts.open(ctx, a, cfg)
+		if err != nil {
 			return err
 		}
+		pub = prod.Publisher
 		defer noteNewRecord(a, pub)
 	}
-	ttl, err := cfg.TTL(opts.Channel)
+	created, err := create.Run(ctx, pub)
 	if err != nil {
 		return err
 	}
-	auto := opts.Version == autoVersion
-	if err := resolveAutoVersion(ctx, a, opts, pub, cfg.Store); err != nil {
-		return err
+	return printCreated(a, opts, created)
+}
+
+// createOptions are the flags as the producer workflow takes them.
+func (opts *releaseCreateOptions) createOptions(a *app) producer.CreateOptions {
+	return producer.CreateOptions{
+		BuildOptions: producer.BuildOptions{
+			Revision: opts.Revision, AllowMixedRevisions: opts.AllowMixedRevisions, Jobs: opts.Jobs,
+			Registry: registryOptions(a), Progress: progressLine(a, "resolving"), Now: a.now,
+		},
+		Version: opts.Version, Channel: opts.Channel, Base: opts.Base,
+		Warn: func(note string) { fmt.Fprintf(a.Err, "pin: warning: %s\n", note) },
 	}
-	if pub != nil {
-		// Fail fast on a taken or ill-fitting version before resolving anything.
-		if err := pub.CheckCreate(ctx, opts.Channel, opts.Version); err != nil {
-			return err
-		}
-	}
-	rel, notes, err := resolveRelease(ctx, a, cfg, releaseBuild{
-		Version: opts.Version, Jobs: opts.Jobs, beforeConfirm: opts.beforeConfirm,
-		Revisions: releaseconfig.RevisionCheck{Given: opts.Revision, AllowMixed: opts.AllowMixedRevisions},
-	})
-	if err != nil {
-		return err
-	}
-	for _, n := range notes {
-		fmt.Fprintf(a.Err, "pin: warning: %s\n", n)
-	}
-	if opts.DryRun {
+}
+
+// printCreated renders what release create did, or would do in a dry run.
+func printCreated(a *app, opts *releaseCreateOptions, c *producer.Created) error {
+	p := c.Published
+	if p == nil {
 		if opts.Output == "json" {
-			return writeJSON(a.Out, rel)
+			return writeJSON(a.Out, c.Release)
 		}
-		fmt.Fprintf(a.Out, "Dry run: %s %s on %s would contain:\n", rel.Product, rel.Version, opts.Channel)
-		printComponents(a.Out, rel.Components)
+		fmt.Fprintf(a.Out, "Dry run: %s %s on %s would contain:\n", c.Release.Product, c.Release.Version, opts.Channel)
+		printComponents(a.Out, c.Release.Components)
 		return nil
-	}
-	if auto {
-		// A rerun of the same build finds its first run's release.
-		if v, err := pub.LatestWithContent(ctx, opts.Channel, rel); err != nil {
-			return err
-		} else if v != "" {
-			rel.Version = v
-		}
-	}
-	p, err := pub.Create(ctx, rel, opts.Channel, ttl)
-	if err != nil {
-		return err
 	}
 	headline := fmt.Sprintf("Published %s %s on %s", p.Release.Product, p.Release.Version, opts.Channel)
 	if p.Unchanged {
 		headline = fmt.Sprintf("%s %s is already published on %s with this content: nothing to do", p.Release.Product, p.Release.Version, opts.Channel)
 	}
 	return printPublished(a, opts.Output, p, headline)
-}
-
-// releaseBuild says how to build a release from release.yaml.
-type releaseBuild struct {
-	Version       string
-	Jobs          int
-	Revisions     releaseconfig.RevisionCheck
-	beforeConfirm func(context.Context) error // tests: runs before the tags are confirmed
-}
-
-// resolveRelease resolves every component of cfg, reads and checks the
-// images' revision labels, and confirms that no tag moved meanwhile: the
-// caller signs what it returns right away. notes are warnings for the user.
-func resolveRelease(ctx context.Context, a *app, cfg *releaseconfig.Config, b releaseBuild) (rel *manifest.Release, notes []string, err error) {
-	refs := make([]string, len(cfg.Components))
-	for i, c := range cfg.Components {
-		refs[i] = c.Image
-	}
-	r := registry.NewResolver(append(registryOptions(a), registry.WithJobs(b.Jobs), registry.WithVerifiedDigests(true))...)
-	results := r.Resolve(ctx, refs, progressLine(a, "resolving"))
-	rel = &manifest.Release{
-		SchemaVersion: manifest.SchemaVersion,
-		Kind:          manifest.KindRelease,
-		Product:       cfg.Product,
-		Version:       b.Version,
-		Created:       a.now().UTC().Truncate(time.Second),
-		Source:        manifest.Source{Repository: cfg.Source},
-	}
-	var failed []error
-	for i, res := range results {
-		c := cfg.Components[i]
-		if res.Err != nil {
-			failed = append(failed, fmt.Errorf("component %s (%s, %s:%d): %w", c.Name, c.Image, cfg.Path, c.Line, res.Err))
-			continue
-		}
-		rel.Components = append(rel.Components, manifest.Component{
-			Name: c.Name, Repository: res.Repository, Tag: res.Tag, Digest: res.Digest,
-			MediaType: res.MediaType, Platforms: res.Platforms,
-		})
-	}
-	if len(failed) > 0 {
-		err := errors.Join(failed...)
-		return nil, nil, fmt.Errorf("%d of %d components did not resolve; nothing was published:\n%w", len(failed), len(refs), err)
-	}
-
-	revs := r.Revisions(ctx, results)
-	for i, rv := range revs {
-		if rv.Err != nil {
-			failed = append(failed, fmt.Errorf("component %s (%s:%d): %w", cfg.Components[i].Name, cfg.Path, cfg.Components[i].Line, rv.Err))
-		}
-	}
-	if len(failed) > 0 {
-		return nil, nil, fmt.Errorf("could not read the revisions of %d of %d components; nothing was published:\n%w", len(failed), len(refs), errors.Join(failed...))
-	}
-	if notes, err = b.Revisions.Apply(cfg, rel, revs); err != nil {
-		return nil, nil, fmt.Errorf("%w\nnothing was published", err)
-	}
-
-	if b.beforeConfirm != nil {
-		if err := b.beforeConfirm(ctx); err != nil {
-			return nil, nil, err
-		}
-	}
-	moved, err := r.Confirm(ctx, results)
-	if err != nil {
-		return nil, nil, fmt.Errorf("confirming the resolved tags: %w; nothing was published", err)
-	}
-	if len(moved) > 0 {
-		var lines []string
-		for _, m := range moved {
-			c := cfg.Components[m.Index]
-			lines = append(lines, fmt.Sprintf("component %s (%s:%d): tag %s was %s, now %s", c.Name, cfg.Path, c.Line, m.Ref, m.Was, m.Now))
-		}
-		return nil, nil, fmt.Errorf("%d tag(s) moved while the release was being resolved; nothing was published (run again once the build that pushes them has finished):\n  %s", len(moved), strings.Join(lines, "\n  "))
-	}
-	return rel, notes, nil
 }
 
 // progressLine returns a progress callback that redraws one line on stderr
@@ -528,16 +377,12 @@ func runReleasePromote(ctx context.Context, a *app, opts *releasePromoteOptions)
 	if _, err := manifest.ParseVersion(opts.Version); err != nil {
 		return exitcode.UsageError(err)
 	}
-	cfg, pub, err := opts.publisher(ctx, a)
+	prod, err := opts.openProducer(ctx, a)
 	if err != nil {
 		return err
 	}
-	defer noteNewRecord(a, pub)
-	ttl, err := cfg.TTL(opts.To)
-	if err != nil {
-		return err
-	}
-	p, err := pub.Promote(ctx, opts.Version, opts.To, opts.As, ttl)
+	defer noteNewRecord(a, prod.Publisher)
+	p, err := prod.Promote(ctx, opts.Version, opts.To, opts.As)
 	if err != nil {
 		return err
 	}
@@ -580,16 +425,12 @@ func runReleaseYank(ctx context.Context, a *app, opts *releaseYankOptions) error
 	if strings.TrimSpace(opts.Reason) == "" {
 		return exitcode.UsageError(errors.New("a yank needs --reason: consumers see it"))
 	}
-	cfg, pub, err := opts.publisher(ctx, a)
+	prod, err := opts.openProducer(ctx, a)
 	if err != nil {
 		return err
 	}
-	defer noteNewRecord(a, pub)
-	ttl, err := cfg.TTL(opts.Channel)
-	if err != nil {
-		return err
-	}
-	p, err := pub.Yank(ctx, opts.Channel, opts.Version, opts.Reason, ttl)
+	defer noteNewRecord(a, prod.Publisher)
+	p, err := prod.Yank(ctx, opts.Channel, opts.Version, opts.Reason)
 	if err != nil {
 		return err
 	}

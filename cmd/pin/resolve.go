@@ -62,19 +62,9 @@ func runResolve(ctx context.Context, a *app, opts *resolveOptions) error {
 	if err := checkOutput(opts.Output, "text", "json"); err != nil {
 		return err
 	}
-	if opts.Jobs < 1 {
-		return exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
-	}
-	ro := append(registryOptions(a), registry.WithJobs(opts.Jobs), registry.WithVerifiedDigests(opts.Verified))
-	if opts.Platform != "" {
-		p, err := v1.ParsePlatform(opts.Platform)
-		if err == nil && (p.OS == "" || p.Architecture == "") {
-			err = errors.New("want os/arch[/variant], e.g. linux/arm64")
-		}
-		if err != nil {
-			return exitcode.UsageError(fmt.Errorf("--platform %q: %w", opts.Platform, err))
-		}
-		ro = append(ro, registry.WithPlatform(p))
+	ro, err := opts.registryOptions(a)
+	if err != nil {
+		return err
 	}
 	results := registry.NewResolver(ro...).Resolve(ctx, opts.Refs, progressLine(a, "resolving"))
 	var errs []error
@@ -86,38 +76,59 @@ func runResolve(ctx context.Context, a *app, opts *resolveOptions) error {
 			errs = append(errs, r.Err)
 		}
 	}
-	if opts.Output == "json" {
-		if err := writeJSON(a.Out, out); err != nil {
-			return err
-		}
-	} else {
-		// tabwriter writes each cell on its own: buffered, the table is one
-		// write(2) instead of four per reference (8,000 for 2,000 references).
-		bw := bufio.NewWriter(a.Out)
-		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
-		for _, r := range out {
-			switch {
-			case r.Error != "":
-				fmt.Fprintf(tw, "%s\tERROR\t%s\n", r.Ref, firstLine(r.Error))
-			case r.PlatformDigest != "":
-				fmt.Fprintf(tw, "%s\t%s\t%s %s\n", r.Ref, r.Digest, opts.Platform, r.PlatformDigest)
-			case opts.Platform != "" && len(r.Platforms) == 0:
-				fmt.Fprintf(tw, "%s\t%s\t(one image, not an index: no per-platform digest)\n", r.Ref, r.Digest)
-			default:
-				fmt.Fprintf(tw, "%s\t%s\n", r.Ref, r.Digest)
-			}
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if err := bw.Flush(); err != nil {
-			return err
-		}
+	if err := printResolved(a, opts, out); err != nil {
+		return err
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%d of %d references did not resolve: %w", len(errs), len(results), errors.Join(errs...))
 	}
 	return nil
+}
+
+// registryOptions are the resolver's settings the flags give.
+func (opts *resolveOptions) registryOptions(a *app) ([]registry.Option, error) {
+	if opts.Jobs < 1 {
+		return nil, exitcode.UsageError(fmt.Errorf("--jobs must be at least 1, got %d", opts.Jobs))
+	}
+	ro := append(registryOptions(a), registry.WithJobs(opts.Jobs), registry.WithVerifiedDigests(opts.Verified))
+	if opts.Platform == "" {
+		return ro, nil
+	}
+	p, err := v1.ParsePlatform(opts.Platform)
+	if err == nil && (p.OS == "" || p.Architecture == "") {
+		err = errors.New("want os/arch[/variant], e.g. linux/arm64")
+	}
+	if err != nil {
+		return nil, exitcode.UsageError(fmt.Errorf("--platform %q: %w", opts.Platform, err))
+	}
+	return append(ro, registry.WithPlatform(p)), nil
+}
+
+// printResolved writes the results as JSON or as a table, in input order.
+func printResolved(a *app, opts *resolveOptions, out []resolvedJSON) error {
+	if opts.Output == "json" {
+		return writeJSON(a.Out, out)
+	}
+	// tabwriter writes each cell on its own: buffered, the table is one
+	// write(2) instead of four per reference (8,000 for 2,000 references).
+	bw := bufio.NewWriter(a.Out)
+	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+	for _, r := range out {
+		switch {
+		case r.Error != "":
+			fmt.Fprintf(tw, "%s\tERROR\t%s\n", r.Ref, firstLine(r.Error))
+		case r.PlatformDigest != "":
+			fmt.Fprintf(tw, "%s\t%s\t%s %s\n", r.Ref, r.Digest, opts.Platform, r.PlatformDigest)
+		case opts.Platform != "" && len(r.Platforms) == 0:
+			fmt.Fprintf(tw, "%s\t%s\t(one image, not an index: no per-platform digest)\n", r.Ref, r.Digest)
+		default:
+			fmt.Fprintf(tw, "%s\t%s\n", r.Ref, r.Digest)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func firstLine(s string) string {

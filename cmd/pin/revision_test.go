@@ -11,12 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
 	"github.com/wellcomecollection/pin/internal/testenv"
 	"github.com/wellcomecollection/pin/manifest"
+	"github.com/wellcomecollection/pin/registry"
 )
 
 // Two commits of the storage service, as CI labels their images.
@@ -194,18 +199,54 @@ func TestIntegrationReleaseRevisionsRealRegistry(t *testing.T) {
 }
 
 // createWithHook runs release create on dir's ref.yaml for commitA through
-// its run function, with hook between the resolution and the confirmation.
+// its run function, with hook run once between the resolution and the
+// confirmation. The seam is the registry transport the app hands every
+// registry client, not a field of the command's options: hook runs before
+// the first HEAD of a manifest, which only the confirmation sends (the
+// resolution of a release GETs every manifest, to hash its bytes).
 func createWithHook(t *testing.T, dir, version string, hook func(context.Context) error) (string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	a := &app{In: strings.NewReader(""), Out: &out, Err: &errb, Now: time.Now,
 		LookupEnv: func(k string) (string, bool) { v, ok := pw[k]; return v, ok }}
+	var seam *beforeFirstHead
+	if hook != nil {
+		seam = &beforeFirstHead{base: remote.DefaultTransport.(*http.Transport).Clone(), hook: hook}
+		a.extraRegistry = []registry.Option{registry.WithTransport(seam)}
+	}
 	opts := &releaseCreateOptions{
 		producerFlags: producerFlags{Config: filepath.Join(dir, "ref.yaml"), Key: filepath.Join(dir, "release.key"), Output: "text"},
-		Version:       version, Channel: "edge", Revision: commitA, Jobs: 16, beforeConfirm: hook,
+		Version:       version, Channel: "edge", Revision: commitA, Jobs: 16,
 	}
 	err := runReleaseCreate(context.Background(), a, opts)
+	if seam != nil && !seam.ran.Load() {
+		t.Fatalf("the hook never ran: no manifest HEAD was sent (err %v)", err)
+	}
 	return errb.String(), err
+}
+
+// beforeFirstHead is a registry transport that runs hook once, before it
+// forwards any HEAD request for a manifest: the confirmation's concurrent
+// HEADs all wait until hook has returned.
+type beforeFirstHead struct {
+	base http.RoundTripper
+	hook func(context.Context) error
+	once sync.Once
+	err  error
+	ran  atomic.Bool
+}
+
+func (b *beforeFirstHead) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/") {
+		b.once.Do(func() {
+			b.ran.Store(true)
+			b.err = b.hook(r.Context())
+		})
+		if b.err != nil {
+			return nil, b.err
+		}
+	}
+	return b.base.RoundTrip(r)
 }
 
 // TestIntegrationReleaseTagMovedRealRegistry moves a tag in a real registry

@@ -16,8 +16,8 @@ import (
 // FuzzParse loads arbitrary bytes as release.yaml. It never panics; every
 // error names the file and a line of it; and every config it accepts has
 // a product, a store, valid channels with positive TTLs, and components
-// with distinct valid names whose images are fully qualified references,
-// each on a line of the file.
+// with distinct valid names whose images are fully qualified references
+// ({revision} filled), each on a line of the file.
 func FuzzParse(f *testing.F) {
 	fuzzseed.Add(f, fuzzseed.Files(f, filepath.Join("..", "..", "examples"), func(rel string) bool { return rel == "release.yaml" })...)
 	fuzzseed.Add(f, []byte(good),
@@ -51,7 +51,12 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted component %+v (file of %d lines)", comp, lines)
 			}
 			seen[comp.Name] = true
-			if _, err := name.ParseReference(comp.Image, name.StrictValidation); err != nil {
+			// A {revision} image must be one once filled with a revision.
+			img, err := comp.imageFor(path, sampleRevision)
+			if err != nil {
+				t.Fatalf("accepted image %q that %s does not fill: %v", comp.Image, sampleRevision, err)
+			}
+			if _, err := name.ParseReference(img, name.StrictValidation); err != nil {
 				t.Fatalf("accepted image %q: %v", comp.Image, err)
 			}
 		}

@@ -1,8 +1,8 @@
-// Package releaseconfig reads release.yaml, the producer's description of a
+// Package releaseconfig parses release.yaml, the producer's description of a
 // product: where its releases are published, each channel's TTL, and the
 // image tags that make up a release (which may hold {revision}, filled by
-// SetRevision). Errors name the file and line. RevisionCheck decides whether
-// the images resolved for a release come from one commit.
+// Images). Errors name the file and line. It is a parser only: building,
+// checking and publishing a release is package producer's.
 package releaseconfig
 
 import (
@@ -52,12 +52,11 @@ type Channel struct {
 
 // Component is one image of the product.
 type Component struct {
-	Name  string
-	Image string // reference to resolve, usually a mutable tag
+	Name string
+	// Image is the reference as release.yaml writes it, usually a mutable
+	// tag; it may hold RevisionPlaceholder in its tag (see Images).
+	Image string
 	Line  int
-	// Template is the image as release.yaml writes it when it holds
-	// RevisionPlaceholder; Image is then filled by SetRevision.
-	Template string
 	// Source is the repository the component is built from when it is not
 	// the product's (a sidecar built elsewhere): its revision is its own,
 	// outside the one-revision rule, and recorded with it in the manifest.
@@ -93,7 +92,7 @@ func validRevision(rev string) bool {
 }
 
 // UsesRevision reports whether the component's image holds RevisionPlaceholder.
-func (c Component) UsesRevision() bool { return c.Template != "" }
+func (c Component) UsesRevision() bool { return strings.Contains(c.Image, RevisionPlaceholder) }
 
 type rawConfig struct {
 	Product      string                `yaml:"product"`
@@ -130,6 +129,22 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
+// parser holds what the checks of one release.yaml share: its path and
+// its YAML tree, for file:line.
+type parser struct {
+	path string
+	root *yaml.Node
+}
+
+// at returns the line of the value at keys (the nearest that exists).
+func (p parser) at(keys ...string) int { return yamlerr.Line(p.root, keys...) }
+
+// errAt formats an error at path:line, on one line even for a value
+// holding a line break.
+func (p parser) errAt(line int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", p.path, line, strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
+}
+
 // Parse validates the bytes of a release.yaml read from path.
 func Parse(path string, b []byte) (*Config, error) {
 	var doc yaml.Node
@@ -139,118 +154,155 @@ func Parse(path string, b []byte) (*Config, error) {
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s:1: the file is empty", path)
 	}
-	root := doc.Content[0]
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var raw rawConfig
 	if err := dec.Decode(&raw); err != nil {
 		return nil, yamlerr.FormatDataFor(path, b, err, &raw)
 	}
-	at := func(keys ...string) int { return yamlerr.Line(root, keys...) }
-	errAt := func(line int, format string, args ...any) error {
-		// One line per error, even for a value holding a line break.
-		return fmt.Errorf("%s:%d: %s", path, line, strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", `\n`))
-	}
-	c := &Config{Path: path, Product: raw.Product, Source: raw.Source, Channels: map[string]Channel{}}
+	p := parser{path: path, root: doc.Content[0]}
+	c := &Config{Path: path, Product: raw.Product, Source: raw.Source}
 	if !manifest.ValidName(raw.Product) {
-		return nil, errAt(at("product"), "product %q must be a lowercase name like storage-service", raw.Product)
+		return nil, p.errAt(p.at("product"), "product %q must be a lowercase name like storage-service", raw.Product)
 	}
 	if raw.Source == "" {
-		return nil, errAt(at("source"), "source (the product's repository URL) is missing")
+		return nil, p.errAt(p.at("source"), "source (the product's repository URL) is missing")
 	}
-	switch {
-	case raw.Store == "":
-		return nil, errAt(at("store"), "store is missing: oci://host/repo or a directory")
-	default:
-		c.Store = raw.Store
-		if dir, local := channels.LocalDir(raw.Store); local {
-			if !filepath.IsAbs(dir) {
-				dir = filepath.Join(filepath.Dir(path), dir)
-			}
-			c.Store = dir
-		}
+	var err error
+	if c.Store, err = p.store(raw.Store); err != nil {
+		return nil, err
 	}
-	if len(raw.Channels) == 0 {
-		return nil, errAt(at("channels"), "channels is empty: list stable and/or edge with their ttl")
+	if c.Channels, err = p.channels(raw.Channels); err != nil {
+		return nil, err
 	}
-	for ch, rc := range raw.Channels {
-		line := at("channels", ch)
-		if err := channels.ValidName(ch); err != nil {
-			return nil, errAt(line, "%v", err)
-		}
-		ttl, err := time.ParseDuration(rc.TTL)
-		if err != nil || ttl <= 0 {
-			return nil, errAt(line, "channel %s: ttl %q is not a positive duration like 168h", ch, rc.TTL)
-		}
-		c.Channels[ch] = Channel{TTL: ttl}
+	if c.Components, err = p.components(raw.Components); err != nil {
+		return nil, err
 	}
-	if len(raw.Components) == 0 {
-		return nil, errAt(at("components"), "components is empty")
-	}
-	seen := map[string]int{}
-	compNode := mapValue(root, "components")
-	for i, rc := range raw.Components {
-		line := at("components")
-		if compNode != nil && i < len(compNode.Content) {
-			line = compNode.Content[i].Line
-		}
-		if !manifest.ValidName(rc.Name) {
-			return nil, errAt(line, "component name %q must be a lowercase name like bags_api", rc.Name)
-		}
-		if prev, dup := seen[rc.Name]; dup {
-			return nil, errAt(line, "component %s is listed twice (first at line %d)", rc.Name, prev)
-		}
-		seen[rc.Name] = line
-		comp := Component{Name: rc.Name, Image: rc.Image, Line: line, Source: rc.Source}
-		if err := manifest.CheckComponentSource(rc.Source); err != nil {
-			return nil, errAt(line, "component %s: source %v", rc.Name, err)
-		}
-		check := rc.Image
-		if strings.Contains(rc.Image, RevisionPlaceholder) {
-			if rc.Source != "" {
-				return nil, errAt(line, "component %s has its own source, so %s (the product's revision) cannot fill its tag", rc.Name, RevisionPlaceholder)
-			}
-			if !placeholderInTag(rc.Image) {
-				return nil, errAt(line, "component %s: image %q: %s may only appear in the tag, as in bags_api:ref.%s", rc.Name, rc.Image, RevisionPlaceholder, RevisionPlaceholder)
-			}
-			comp.Template = rc.Image
-			check = strings.ReplaceAll(rc.Image, RevisionPlaceholder, sampleRevision)
-		}
-		if _, err := name.ParseReference(check, name.StrictValidation); err != nil {
-			hint := ""
-			if strings.ContainsAny(check, "{}") {
-				hint = fmt.Sprintf(" (%s is the only placeholder)", RevisionPlaceholder)
-			}
-			return nil, errAt(line, "component %s: image %q is not a fully qualified reference%s: %v", rc.Name, rc.Image, hint, err)
-		}
-		c.Components = append(c.Components, comp)
-	}
-	for i, k := range raw.PreviousKeys {
-		p := k
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(path), p)
-		}
-		b, err := regular.ReadFile(p, regular.MaxConfig)
-		if err != nil {
-			return nil, errAt(at("previousKeys"), "previousKeys[%d]: %v", i, err)
-		}
-		if c.PreviousKeys == nil {
-			c.PreviousKeys = map[string][]byte{}
-		}
-		c.PreviousKeys[p] = b
+	if c.PreviousKeys, err = p.previousKeys(raw.PreviousKeys); err != nil {
+		return nil, err
 	}
 	for i, id := range raw.Identities {
 		if err := id.Validate(); err != nil {
-			return nil, errAt(at("identities"), "identities[%d]: %v", i, err)
+			return nil, p.errAt(p.at("identities"), "identities[%d]: %v", i, err)
 		}
 	}
 	c.Identities = raw.Identities
 	c.Sigstore = raw.Sigstore
 	c.Sigstore.TrustConfig = raw.Sigstore.Resolve(filepath.Dir(path))
 	if err := c.Sigstore.Check(); err != nil {
-		return nil, errAt(at("sigstore"), "%v", err)
+		return nil, p.errAt(p.at("sigstore"), "%v", err)
 	}
 	return c, nil
+}
+
+// store checks the store location; a directory is made relative to the file.
+func (p parser) store(raw string) (string, error) {
+	if raw == "" {
+		return "", p.errAt(p.at("store"), "store is missing: oci://host/repo or a directory")
+	}
+	dir, local := channels.LocalDir(raw)
+	if !local {
+		return raw, nil
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(filepath.Dir(p.path), dir)
+	}
+	return dir, nil
+}
+
+// channels checks each channel's name and TTL.
+func (p parser) channels(raw map[string]rawChannel) (map[string]Channel, error) {
+	if len(raw) == 0 {
+		return nil, p.errAt(p.at("channels"), "channels is empty: list stable and/or edge with their ttl")
+	}
+	out := map[string]Channel{}
+	for ch, rc := range raw {
+		line := p.at("channels", ch)
+		if err := channels.ValidName(ch); err != nil {
+			return nil, p.errAt(line, "%v", err)
+		}
+		ttl, err := time.ParseDuration(rc.TTL)
+		if err != nil || ttl <= 0 {
+			return nil, p.errAt(line, "channel %s: ttl %q is not a positive duration like 168h", ch, rc.TTL)
+		}
+		out[ch] = Channel{TTL: ttl}
+	}
+	return out, nil
+}
+
+// components checks the components: distinct valid names, fully qualified
+// images, {revision} only in a tag and only for the product's own images.
+func (p parser) components(raw []rawComponent) ([]Component, error) {
+	if len(raw) == 0 {
+		return nil, p.errAt(p.at("components"), "components is empty")
+	}
+	var out []Component
+	seen := map[string]int{}
+	compNode := mapValue(p.root, "components")
+	for i, rc := range raw {
+		line := p.at("components")
+		if compNode != nil && i < len(compNode.Content) {
+			line = compNode.Content[i].Line
+		}
+		if !manifest.ValidName(rc.Name) {
+			return nil, p.errAt(line, "component name %q must be a lowercase name like bags_api", rc.Name)
+		}
+		if prev, dup := seen[rc.Name]; dup {
+			return nil, p.errAt(line, "component %s is listed twice (first at line %d)", rc.Name, prev)
+		}
+		seen[rc.Name] = line
+		comp := Component{Name: rc.Name, Image: rc.Image, Line: line, Source: rc.Source}
+		if err := p.component(comp); err != nil {
+			return nil, err
+		}
+		out = append(out, comp)
+	}
+	return out, nil
+}
+
+// component checks one component's source and image.
+func (p parser) component(comp Component) error {
+	if err := manifest.CheckComponentSource(comp.Source); err != nil {
+		return p.errAt(comp.Line, "component %s: source %v", comp.Name, err)
+	}
+	check := comp.Image
+	if comp.UsesRevision() {
+		if comp.Source != "" {
+			return p.errAt(comp.Line, "component %s has its own source, so %s (the product's revision) cannot fill its tag", comp.Name, RevisionPlaceholder)
+		}
+		if !placeholderInTag(comp.Image) {
+			return p.errAt(comp.Line, "component %s: image %q: %s may only appear in the tag, as in bags_api:ref.%s", comp.Name, comp.Image, RevisionPlaceholder, RevisionPlaceholder)
+		}
+		check = strings.ReplaceAll(comp.Image, RevisionPlaceholder, sampleRevision)
+	}
+	if _, err := name.ParseReference(check, name.StrictValidation); err != nil {
+		hint := ""
+		if strings.ContainsAny(check, "{}") {
+			hint = fmt.Sprintf(" (%s is the only placeholder)", RevisionPlaceholder)
+		}
+		return p.errAt(comp.Line, "component %s: image %q is not a fully qualified reference%s: %v", comp.Name, comp.Image, hint, err)
+	}
+	return nil
+}
+
+// previousKeys reads the public keys previousKeys names, relative to the file.
+func (p parser) previousKeys(raw []string) (map[string][]byte, error) {
+	var out map[string][]byte
+	for i, k := range raw {
+		path := k
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(p.path), path)
+		}
+		b, err := regular.ReadFile(path, regular.MaxConfig)
+		if err != nil {
+			return nil, p.errAt(p.at("previousKeys"), "previousKeys[%d]: %v", i, err)
+		}
+		if out == nil {
+			out = map[string][]byte{}
+		}
+		out[path] = b
+	}
+	return out, nil
 }
 
 // placeholderInTag reports whether every RevisionPlaceholder in image lies in
@@ -273,37 +325,52 @@ func ValidRevision(rev string) error {
 	return nil
 }
 
-// SetRevision fills RevisionPlaceholder in every component that holds it.
-// Without a revision ("") it fails, naming each such component with its
-// file:line; a revision that is not ValidRevision, or that makes an image
-// invalid, fails too. Every error is a usage error (exit 2).
-func (c *Config) SetRevision(rev string) error {
+// ErrNeedsRevision is a component whose image holds RevisionPlaceholder
+// while no revision was given.
+var ErrNeedsRevision = errors.New("needs a revision")
+
+// imageFor returns the image to resolve for the component: its image with
+// RevisionPlaceholder filled by rev. A component that needs a revision and
+// gets none (""), or whose image rev makes invalid, is an error naming
+// file:line (path is the release.yaml); rev itself is checked by Images.
+func (c Component) imageFor(path, rev string) (string, error) {
+	if !c.UsesRevision() {
+		return c.Image, nil
+	}
+	if rev == "" {
+		return "", fmt.Errorf("%s:%d: component %s: image %s %w", path, c.Line, c.Name, c.Image, ErrNeedsRevision)
+	}
+	img := strings.ReplaceAll(c.Image, RevisionPlaceholder, rev)
+	if _, err := name.ParseReference(img, name.StrictValidation); err != nil {
+		return "", fmt.Errorf("%s:%d: component %s: %w", path, c.Line, c.Name, opterr.Errorf("Revision", " %s makes image %q invalid: %v", rev, img, err))
+	}
+	return img, nil
+}
+
+// Images returns the image to resolve for each component, in order, with
+// RevisionPlaceholder filled by rev (see imageFor). It fails, naming every
+// component that cannot be filled, when rev is "" and some image needs one,
+// when rev is not ValidRevision, or when it makes an image invalid. Every
+// error is a usage error (exit 2). The Config is not changed.
+func (c *Config) Images(rev string) ([]string, error) {
 	if rev != "" {
 		if err := ValidRevision(rev); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	images := make([]string, len(c.Components))
 	var errs []error
-	for i := range c.Components {
-		comp := &c.Components[i]
-		if !comp.UsesRevision() {
-			continue
+	for i, comp := range c.Components {
+		img, err := comp.imageFor(c.Path, rev)
+		if err != nil {
+			errs = append(errs, err)
 		}
-		if rev == "" {
-			errs = append(errs, fmt.Errorf("%s:%d: component %s: image %s %w", c.Path, comp.Line, comp.Name, comp.Template, ErrNeedsRevision))
-			continue
-		}
-		img := strings.ReplaceAll(comp.Template, RevisionPlaceholder, rev)
-		if _, err := name.ParseReference(img, name.StrictValidation); err != nil {
-			errs = append(errs, fmt.Errorf("%s:%d: component %s: %w", c.Path, comp.Line, comp.Name, opterr.Errorf("Revision", " %s makes image %q invalid: %v", rev, img, err)))
-			continue
-		}
-		comp.Image = img
+		images[i] = img
 	}
 	if len(errs) > 0 {
-		return exitcode.UsageError(errors.Join(errs...))
+		return nil, exitcode.UsageError(errors.Join(errs...))
 	}
-	return nil
+	return images, nil
 }
 
 // TTL returns the configured TTL of channel, or a usage error naming the file.

@@ -110,7 +110,8 @@ func TestRevisionPlaceholder(t *testing.T) {
 	if !c.Components[0].UsesRevision() || c.Components[1].UsesRevision() || !c.Components[2].UsesRevision() {
 		t.Fatalf("UsesRevision wrong: %+v", c.Components)
 	}
-	err = c.SetRevision("")
+	template := c.Components[0].Image
+	_, err = c.Images("")
 	if exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("no revision: exit %d (%v), want 2", exitcode.Of(err), err)
 	}
@@ -123,39 +124,40 @@ func TestRevisionPlaceholder(t *testing.T) {
 		t.Errorf("error %q is not ErrNeedsRevision (cmd/pin words it as --revision)", err)
 	}
 	for _, bad := range []string{"abc/def", "-abc", "a b", "x:y", strings.Repeat("a", 129), "a@b"} {
-		if err := c.SetRevision(bad); exitcode.Of(err) != exitcode.Usage {
-			t.Errorf("SetRevision(%q) = %v, want a usage error", bad, err)
+		if _, err := c.Images(bad); exitcode.Of(err) != exitcode.Usage {
+			t.Errorf("Images(%q) = %v, want a usage error", bad, err)
 		}
 	}
-	if c.Components[0].Image != c.Components[0].Template {
-		t.Fatalf("a refused revision changed an image: %s", c.Components[0].Image)
-	}
 	// A valid revision whose image becomes too long (a tag is at most 128).
-	if err := c.SetRevision(strings.Repeat("a", 125)); err == nil || !strings.Contains(err.Error(), "release.yaml:7:") {
+	if _, err := c.Images(strings.Repeat("a", 125)); err == nil || !strings.Contains(err.Error(), "release.yaml:7:") {
 		t.Fatalf("overlong tag: %v", err)
 	}
-	if err := c.SetRevision(sha); err != nil {
+	images, err := c.Images(sha)
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"public.ecr.aws/y1p3h6z3/bags_api:ref." + sha, "public.ecr.aws/l7a1d1z4/fluentbit:latest", "public.ecr.aws/y1p3h6z3/notifier:" + sha + "-amd64"}
 	for i, w := range want {
-		if c.Components[i].Image != w {
-			t.Errorf("component %d: %s, want %s", i, c.Components[i].Image, w)
+		if images[i] != w {
+			t.Errorf("component %d: %s, want %s", i, images[i], w)
 		}
 	}
-	// Filling again (another revision) starts from the template.
-	if err := c.SetRevision("v1.2.3"); err != nil || c.Components[0].Image != "public.ecr.aws/y1p3h6z3/bags_api:ref.v1.2.3" {
-		t.Fatalf("refill: %v %s", err, c.Components[0].Image)
+	// Filling never changes the configuration: another revision starts from the template.
+	if c.Components[0].Image != template {
+		t.Fatalf("filling a revision changed the configured image: %s", c.Components[0].Image)
+	}
+	if images, err := c.Images("v1.2.3"); err != nil || images[0] != "public.ecr.aws/y1p3h6z3/bags_api:ref.v1.2.3" {
+		t.Fatalf("refill: %v %v", err, images)
 	}
 	// A configuration without the placeholder accepts any valid revision and no revision.
 	plain, err := Parse("release.yaml", []byte(good))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := plain.SetRevision(""); err != nil {
+	if _, err := plain.Images(""); err != nil {
 		t.Fatal(err)
 	}
-	if err := plain.SetRevision(sha); err != nil || plain.Components[0].Image != "public.ecr.aws/y1p3h6z3/bags_api:latest" {
+	if images, err := plain.Images(sha); err != nil || images[0] != "public.ecr.aws/y1p3h6z3/bags_api:latest" {
 		t.Fatal(err)
 	}
 }

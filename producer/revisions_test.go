@@ -1,4 +1,4 @@
-package releaseconfig
+package producer
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/wellcomecollection/pin/internal/exitcode"
+	"github.com/wellcomecollection/pin/internal/releaseconfig"
 	"github.com/wellcomecollection/pin/manifest"
 	"github.com/wellcomecollection/pin/registry"
 )
@@ -59,22 +60,22 @@ func TestRevisionCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse("release.yaml", []byte(templated))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := templated()
 			rev := tt.given
 			if rev == "" {
 				rev = "unused"
 			}
-			if err := c.SetRevision(rev); err != nil {
+			images, err := c.Images(rev)
+			if err != nil {
 				t.Fatal(err)
 			}
 			const sidecarRepo = "https://github.com/wellcomecollection/fluentbit-sidecar"
 			if tt.ownSource {
 				c.Components[1].Source = sidecarRepo
 			}
-			rel := &manifest.Release{}
+			// One entry per component: its configuration, the image
+			// resolved, the labels read, the manifest entry.
+			comps := make([]component, len(c.Components))
 			for i, comp := range c.Components {
 				mc := manifest.Component{Name: comp.Name}
 				for _, im := range tt.revs[i].Images {
@@ -83,9 +84,13 @@ func TestRevisionCheck(t *testing.T) {
 						mc.Platforms = append(mc.Platforms, manifest.Platform{OS: os, Architecture: arch, Digest: im.Digest})
 					}
 				}
-				rel.Components = append(rel.Components, mc)
+				comps[i] = component{conf: comp, image: images[i], revs: tt.revs[i], out: mc}
 			}
-			notes, err := RevisionCheck{Given: tt.given, AllowMixed: tt.allowMixed}.Apply(c, rel, tt.revs)
+			source, notes, err := revisionCheck{path: c.Path, given: tt.given, allowMixed: tt.allowMixed}.apply(comps)
+			rel := &manifest.Release{Source: manifest.Source{Revision: source}}
+			for _, comp := range comps {
+				rel.Components = append(rel.Components, comp.out)
+			}
 			if tt.code != 0 {
 				if exitcode.Of(err) != tt.code || !strings.Contains(err.Error(), tt.want[0]) {
 					t.Fatalf("exit %d, want %d; error:\n%v\nwant it to contain:\n%s", exitcode.Of(err), tt.code, err, tt.want[0])
@@ -147,4 +152,14 @@ func TestSameRevision(t *testing.T) {
 			t.Errorf("sameRevision(%q, %q) = %v", tt.a, tt.b, got)
 		}
 	}
+}
+
+// templated is release.yaml's view of a product whose bags_api and notifier
+// tags hold {revision} and whose fluentbit does not.
+func templated() *releaseconfig.Config {
+	return &releaseconfig.Config{Path: "release.yaml", Product: "storage-service", Components: []releaseconfig.Component{
+		{Name: "bags_api", Image: "public.ecr.aws/y1p3h6z3/bags_api:ref.{revision}", Line: 7},
+		{Name: "fluentbit", Image: "public.ecr.aws/l7a1d1z4/fluentbit:latest", Line: 9},
+		{Name: "notifier", Image: "public.ecr.aws/y1p3h6z3/notifier:{revision}-amd64", Line: 11},
+	}}
 }
