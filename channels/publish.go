@@ -305,17 +305,11 @@ func (p *Publisher) create(ctx context.Context, rel *manifest.Release, channel s
 	if err != nil {
 		return nil, exitcode.UsageError(fmt.Errorf("release %s: %w", rel.Version, err))
 	}
-	if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
-		return nil, err
-	}
-	sig, bundle, err := p.Signer.SignDocument(ctx, b)
+	doc, err := p.signRelease(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.checkBundle(ctx, manifest.RoleRelease, b, bundle); err != nil {
-		return nil, err
-	}
-	if err := p.Store.PutRelease(ctx, rel.Version, Document{Bytes: b, Signature: sig, Bundle: bundle}); err != nil {
+	if err := p.Store.PutRelease(ctx, rel.Version, doc); err != nil {
 		if errors.Is(err, ErrExists) {
 			return nil, exitcode.UsageError(fmt.Errorf("publish release %s to %s: %w", rel.Version, p.Store, err))
 		}
@@ -577,13 +571,21 @@ func (p *Publisher) checkBundle(ctx context.Context, role string, data, bundle [
 
 // checkSigners refuses, before anything is written, signers the root does
 // not list: the index signers for channel, and the release signer when the
-// operation signs a release.
+// operation signs a release; a co-signer must be listed for one of the roles
+// the operation signs for. Each role's threshold must be met by distinct keys.
 func (p *Publisher) checkSigners(channel string, release bool) error {
 	if p.Root == nil {
 		return nil
 	}
+	role := p.Root.Root.IndexRole(channel)
+	for _, s := range p.CoSigners {
+		if p.listed(role, s) || (release && p.listed(manifest.RoleRelease, s)) {
+			continue
+		}
+		return p.checkRole(role, s) // the refusal names the index role, as before
+	}
 	if release {
-		if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
+		if err := p.checkThreshold(manifest.RoleRelease, channel, p.Signer); err != nil {
 			return err
 		}
 	}
@@ -591,12 +593,17 @@ func (p *Publisher) checkSigners(channel string, release bool) error {
 	if first == nil {
 		first = p.Signer
 	}
-	role := p.Root.Root.IndexRole(channel)
+	return p.checkThreshold(role, channel, first)
+}
+
+// checkThreshold checks that first is listed for role and that first with
+// the co-signers role lists meet its threshold.
+func (p *Publisher) checkThreshold(role, channel string, first *signing.Signer) error {
+	if err := p.checkRole(role, first); err != nil {
+		return err
+	}
 	distinct := map[string]bool{}
-	for _, s := range append([]*signing.Signer{first}, p.CoSigners...) {
-		if err := p.checkRole(role, s); err != nil {
-			return err
-		}
+	for _, s := range append([]*signing.Signer{first}, p.coSigners(role)...) {
 		if s.Keyless() {
 			distinct["identity"] = true // one bundle: at most one identity
 			continue
@@ -610,8 +617,79 @@ func (p *Publisher) checkSigners(channel string, release bool) error {
 	return nil
 }
 
-// signIndex signs an index with IndexSigner (or Signer) and every CoSigner,
-// each of which must be listed for the channel's index role.
+// listed reports whether the root lists s's key for role.
+func (p *Publisher) listed(role string, s *signing.Signer) bool {
+	if s.Keyless() {
+		return false
+	}
+	id, err := trustroot.KeyID(s.PublicKey())
+	return err == nil && slices.Contains(p.Root.Root.Roles[role].KeyIDs, id)
+}
+
+// coSigners are the CoSigners that sign documents of role: with a root, the
+// ones it lists for role (a key listed for the release role and the index
+// role signs both); without one, every co-signer signs indexes only, as
+// before roles existed.
+func (p *Publisher) coSigners(role string) []*signing.Signer {
+	if p.Root == nil {
+		if role == manifest.RoleRelease {
+			return nil
+		}
+		return p.CoSigners
+	}
+	var out []*signing.Signer
+	for _, s := range p.CoSigners {
+		if p.listed(role, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// signRelease signs a release manifest with Signer, and with every
+// co-signer the root lists for the release role (for a threshold over one).
+func (p *Publisher) signRelease(ctx context.Context, b []byte) (Document, error) {
+	if err := p.checkRole(manifest.RoleRelease, p.Signer); err != nil {
+		return Document{}, err
+	}
+	sig, bundle, err := p.Signer.SignDocument(ctx, b)
+	if err != nil {
+		return Document{}, err
+	}
+	if err := p.checkBundle(ctx, manifest.RoleRelease, b, bundle); err != nil {
+		return Document{}, err
+	}
+	doc := Document{Bytes: b, Signature: sig, Bundle: bundle}
+	return p.coSign(ctx, doc, p.coSigners(manifest.RoleRelease), p.Signer)
+}
+
+// coSign adds each signer's signature to doc.More, skipping the key that
+// made doc's own signature (a key counts once).
+func (p *Publisher) coSign(ctx context.Context, doc Document, signers []*signing.Signer, first *signing.Signer) (Document, error) {
+	firstID := ""
+	if !first.Keyless() {
+		firstID, _ = trustroot.KeyID(first.PublicKey())
+	}
+	for _, s := range signers {
+		id, err := trustroot.KeyID(s.PublicKey())
+		if err != nil {
+			return Document{}, err
+		}
+		if id == firstID {
+			continue
+		}
+		sig, err := s.SignBlob(ctx, doc.Bytes)
+		if err != nil {
+			return Document{}, err
+		}
+		doc.More = append(doc.More, manifest.Signature{KeyID: id, Sig: string(sig)})
+	}
+	return doc, nil
+}
+
+// signIndex signs an index with IndexSigner (or Signer) and every CoSigner
+// the root lists for the channel's index role (checkSigners has refused,
+// before anything was written, a co-signer listed for no role in use).
 func (p *Publisher) signIndex(ctx context.Context, channel string, b []byte) (Document, error) {
 	first := p.IndexSigner
 	if first == nil {
@@ -621,32 +699,16 @@ func (p *Publisher) signIndex(ctx context.Context, channel string, b []byte) (Do
 	if p.Root != nil {
 		role = p.Root.Root.IndexRole(channel)
 	}
-	var doc Document
-	for i, s := range append([]*signing.Signer{first}, p.CoSigners...) {
-		if err := p.checkRole(role, s); err != nil {
-			return Document{}, err
-		}
-		if i == 0 {
-			// The first signer may be keyless: its bundle goes with the document.
-			sig, bundle, err := s.SignDocument(ctx, b)
-			if err != nil {
-				return Document{}, err
-			}
-			if err := p.checkBundle(ctx, role, b, bundle); err != nil {
-				return Document{}, err
-			}
-			doc = Document{Bytes: b, Signature: sig, Bundle: bundle}
-			continue
-		}
-		sig, err := s.SignBlob(ctx, b)
-		if err != nil {
-			return Document{}, err
-		}
-		id, err := trustroot.KeyID(s.PublicKey())
-		if err != nil {
-			return Document{}, err
-		}
-		doc.More = append(doc.More, manifest.Signature{KeyID: id, Sig: string(sig)})
+	if err := p.checkRole(role, first); err != nil {
+		return Document{}, err
 	}
-	return doc, nil
+	// The first signer may be keyless: its bundle goes with the document.
+	sig, bundle, err := first.SignDocument(ctx, b)
+	if err != nil {
+		return Document{}, err
+	}
+	if err := p.checkBundle(ctx, role, b, bundle); err != nil {
+		return Document{}, err
+	}
+	return p.coSign(ctx, Document{Bytes: b, Signature: sig, Bundle: bundle}, p.coSigners(role), first)
 }

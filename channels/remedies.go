@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/wellcomecollection/pin/manifest"
 )
 
 // The errors below state why a publish or a version pick is refused, with
@@ -64,7 +66,11 @@ type ThresholdError struct {
 }
 
 func (e *ThresholdError) Error() string {
-	return fmt.Sprintf("role %s of root version %d needs %d distinct keys (an identity counts as one) to sign channel %s, %d given", e.Role, e.RootVersion, e.Need, e.Channel, e.Given)
+	what := "channel " + e.Channel
+	if e.Role == manifest.RoleRelease {
+		what = "a release for channel " + e.Channel
+	}
+	return fmt.Sprintf("role %s of root version %d needs %d distinct keys (an identity counts as one) to sign %s, %d given", e.Role, e.RootVersion, e.Need, what, e.Given)
 }
 
 // MissingIndexError is a channel the store lost that the publish record

@@ -2,6 +2,8 @@ package pin
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -338,5 +340,80 @@ func TestLegacyKeysKeepWorking(t *testing.T) {
 	}
 	if len(plan.RootNotes) != 1 || !strings.Contains(plan.RootNotes[0], "pin init --root-sha256") || !strings.Contains(plan.RootNotes[0], strings.TrimPrefix(manifest.Digest(b), "sha256:")) {
 		t.Fatalf("notes: %q", plan.RootNotes)
+	}
+}
+
+// TestReleaseThresholdTwo: a release role that needs two keys. The
+// publisher refuses, writing nothing, to create a release one key signs; a
+// co-signer the root lists for the release role signs the release (and
+// only the release: the index role does not list it); the consumer takes
+// the release with both signatures and refuses it with one.
+func TestReleaseThresholdTwo(t *testing.T) {
+	ctx := context.Background()
+	f := newRootFixture(t, map[string][]string{manifest.RoleRoot: {"root"}, manifest.RoleRelease: {"release", "person"},
+		manifest.RoleIndex: {"ci"}})
+	r := f.root.Roles[manifest.RoleRelease]
+	r.Threshold = 2
+	f.root.Roles[manifest.RoleRelease] = r
+	f.root.Version = 2
+	f.publishRoot(f.root, "root")
+	f.clk.now = t0
+	newRelease := func() *manifest.Release {
+		return &manifest.Release{SchemaVersion: 1, Kind: manifest.KindRelease, Product: "storage-service", Version: "1.5.0",
+			Source: manifest.Source{Repository: "https://github.com/wellcomecollection/storage-service"},
+			Components: []manifest.Component{{Name: "bags_api", Repository: "public.ecr.aws/y1p3h6z3/bags_api",
+				Digest: manifest.Digest([]byte("x")), MediaType: "application/vnd.oci.image.manifest.v1+json"}}}
+	}
+
+	f.pub.CoSigners = nil
+	storeDir := f.store.String()
+	before := snap(t, storeDir)
+	_, err := f.pub.Create(ctx, newRelease(), channels.Stable, 24*time.Hour)
+	var te *channels.ThresholdError
+	if !errors.As(err, &te) || te.Role != manifest.RoleRelease || te.Need != 2 || te.Given != 1 || exitcode.Of(err) != exitcode.Usage {
+		t.Fatalf("one release key for a threshold of two: err = %v", err)
+	}
+	if after := snap(t, storeDir); len(after) != len(before) {
+		t.Fatalf("a refused create wrote files: %d before, %d after", len(before), len(after))
+	}
+
+	// A co-signer listed for no role of the operation is refused too.
+	f.pub.CoSigners = []*signing.Signer{f.key("stranger")}
+	if _, err := f.pub.Create(ctx, newRelease(), channels.Stable, 24*time.Hour); exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "not listed for role index") {
+		t.Fatalf("a co-signer the root lists nowhere: err = %v", err)
+	}
+
+	f.pub.CoSigners = []*signing.Signer{f.key("person")}
+	if _, err := f.pub.Create(ctx, newRelease(), channels.Stable, 24*time.Hour); err != nil {
+		t.Fatalf("release and person sign: %v", err)
+	}
+	rel, err := f.store.GetRelease(ctx, "1.5.0")
+	if err != nil || len(rel.More) != 1 {
+		t.Fatalf("release: %d further signatures, want 1 (%v)", len(rel.More), err)
+	}
+	idx, err := f.store.GetChannel(ctx, channels.Stable)
+	if err != nil || len(idx.More) != 0 {
+		t.Fatalf("the index got %d further signatures from a key its role does not list (%v)", len(idx.More), err)
+	}
+	f.write("infra/main.tf", demoTF)
+	f.initByRoot(channels.Stable)
+
+	// With the person's signature gone, the consumer refuses the release.
+	sigs := filepath.Join(storeDir, "releases", "1.5.0.json.sigs")
+	saved, err := os.ReadFile(sigs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(sigs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.update(UpdateOptions{}); exitcode.Of(err) != exitcode.Trust || !strings.Contains(err.Error(), "1 of the 2 required") {
+		t.Fatalf("a release with one of two signatures: err = %v", err)
+	}
+	if err := os.WriteFile(sigs, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.update(UpdateOptions{}); err != nil {
+		t.Fatalf("a release two keys signed: %v", err)
 	}
 }

@@ -68,7 +68,7 @@ func (f *producerFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.IdentityToken, "identity-token", "", "with --key "+keylessKeyRef+": file holding the OIDC identity token (default: SIGSTORE_ID_TOKEN, GitHub Actions or Buildkite)")
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&f.IndexKey, "index-key", "", "key that signs channel indexes, when the store's root lists another key for the index role than for releases (default: --key)")
-	cmd.Flags().StringArrayVar(&f.CoSignKeys, "co-sign-key", nil, "a further key that signs each channel index, for an index role whose threshold is over one (repeatable)")
+	cmd.Flags().StringArrayVar(&f.CoSignKeys, "co-sign-key", nil, "a further key that signs what the root lists it for: each release, for a release role whose threshold is over one, and each channel index, for an index role's (repeatable)")
 	cmd.Flags().StringVar(&f.Record, "record", "", "publish record: what this pipeline last published per channel, committed with release.yaml (default: "+channels.DefaultRecordName+" next to --config)")
 	cmd.Flags().BoolVar(&f.NewChannel, "new-channel", false, "start a channel the store lost again, empty, after the sequence the publish record holds")
 	cmd.Flags().BoolVar(&f.AdoptStore, "adopt-store", false, "trust the store's current channel indexes that the publish record does not know yet, and record them")
