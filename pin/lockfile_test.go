@@ -25,12 +25,18 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 		name     string
 		replaced int  // files already renamed into place
 		journal  bool // the journal was written
+		// renamed: the replaced files are the staged ones renamed (so no
+		// staged file is left, only the record listing them); otherwise
+		// their staged copies are still there.
+		renamed bool
 	}
 	for _, st := range []state{
-		{"killed while staging", 0, false},
-		{"killed after the journal", 0, true},
-		{"killed between renames", files / 2, true},
-		{"killed before pin.lock", files, true},
+		{"killed while staging", 0, false, false},
+		{"killed after the journal", 0, true, false},
+		{"killed between renames", files / 2, true, false},
+		{"killed between renames, renamed", files / 2, true, true},
+		{"killed before pin.lock", files, true, false},
+		{"killed after the last rename, before the record went", files, true, true},
 	} {
 		t.Run(st.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -83,13 +89,23 @@ func TestUpdateCompletesInterruptedUpdate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, c := range plan.Changes[:st.replaced] {
+			for i, c := range plan.Changes[:st.replaced] {
+				if st.renamed {
+					if err := os.Rename(names[i], c.File.Path); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
 				if err := os.WriteFile(c.File.Path, c.New, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if n := len(staged(t, f.dir)); n != files {
-				t.Fatalf("%d staged files, want %d", n, files)
+			wantStaged := files
+			if st.renamed {
+				wantStaged -= st.replaced
+			}
+			if n := len(staged(t, f.dir)); n != wantStaged {
+				t.Fatalf("%d staged files, want %d", n, wantStaged)
 			}
 
 			// Check and a dry run never read the staged files as configs.

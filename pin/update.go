@@ -642,8 +642,12 @@ func (p *Plan) Apply() error {
 		if err := recordStaged(p.Config, names); err != nil {
 			return fmt.Errorf("%w; no file was changed", err)
 		}
-	} else if len(p.stale) > 0 {
-		os.Remove(record) // its leftovers are gone
+	} else {
+		// Nothing to stage: a record a killed run left lists only files that
+		// removeStale has just removed, or that were renamed into place
+		// before the kill (a kill after the last rename, before the record
+		// went), so it goes too.
+		os.Remove(record)
 	}
 	// Stage in parallel: creating and syncing a file is mostly waiting on the
 	// file system, and a tree of thousands of files would otherwise wait in turn.
