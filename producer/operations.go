@@ -39,3 +39,10 @@ func (p *Producer) Refresh(ctx context.Context, channel string, ttl time.Duratio
 	}
 	return p.Publisher.Refresh(ctx, channel, ttl)
 }
+
+// Resign signs the releases named (every listed, unyanked one when versions
+// is empty) with the current release key, keeping their bytes and digests,
+// so that a release key can be rotated without invalidating them.
+func (p *Producer) Resign(ctx context.Context, versions []string) ([]channels.Resigned, error) {
+	return p.Publisher.Resign(ctx, versions)
+}

@@ -60,18 +60,12 @@ func runChannelRefresh(ctx context.Context, a *app, opts *channelRefreshOptions)
 	if opts.TTL < 0 {
 		return exitcode.UsageError(fmt.Errorf("--ttl must be positive, got %s", opts.TTL))
 	}
-	cfg, pub, err := opts.publisher(ctx, a)
+	prod, err := opts.openProducer(ctx, a)
 	if err != nil {
 		return err
 	}
-	defer noteNewRecord(a, pub)
-	ttl := opts.TTL
-	if ttl == 0 {
-		if ttl, err = cfg.TTL(opts.Channel); err != nil {
-			return err
-		}
-	}
-	p, err := pub.Refresh(ctx, opts.Channel, ttl)
+	defer noteNewRecord(a, prod.Publisher)
+	p, err := prod.Refresh(ctx, opts.Channel, opts.TTL)
 	if err != nil {
 		return err
 	}

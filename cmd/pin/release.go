@@ -81,15 +81,6 @@ func noteNewRecord(a *app, pub *channels.Publisher) {
 	}
 }
 
-// publisher loads release.yaml and the keys and opens the store for writing.
-func (f *producerFlags) publisher(ctx context.Context, a *app) (*releaseconfig.Config, *channels.Publisher, error) {
-	prod, err := f.openProducer(ctx, a)
-	if err != nil {
-		return nil, nil, err
-	}
-	return prod.Config, prod.Publisher, nil
-}
-
 // openProducer loads release.yaml and the keys and opens the store for writing.
 func (f *producerFlags) openProducer(ctx context.Context, a *app) (*producer.Producer, error) {
 	if err := checkOutput(f.Output, "text", "json"); err != nil {

@@ -50,12 +50,12 @@ func runReleaseResign(ctx context.Context, a *app, opts *releaseResignOptions, v
 	if opts.All == (len(versions) > 0) {
 		return exitcode.UsageError(errors.New("name the releases to re-sign, or pass --all"))
 	}
-	_, pub, err := opts.publisher(ctx, a)
+	prod, err := opts.openProducer(ctx, a)
 	if err != nil {
 		return err
 	}
-	defer noteNewRecord(a, pub)
-	done, err := pub.Resign(ctx, versions)
+	defer noteNewRecord(a, prod.Publisher)
+	done, err := prod.Resign(ctx, versions)
 	if err != nil {
 		return err
 	}
