@@ -25,9 +25,10 @@ var noteWords = []struct{ lib, cli string }{
 }
 
 // cliText is s with every library remedy in it worded for the command line.
+// Wording twice changes nothing (some CLI words hold the library's).
 func cliText(s string) string {
 	for _, w := range noteWords {
-		if !strings.Contains(s, w.lib) {
+		if !strings.Contains(s, w.lib) || strings.Contains(s, w.cli) {
 			continue
 		}
 		s = strings.ReplaceAll(s, w.lib, w.cli)

@@ -40,6 +40,9 @@ func TestCLIText(t *testing.T) {
 		if got := cliText(tt.lib); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
+		if got := cliText(tt.want); got != tt.want {
+			t.Errorf("%s, worded twice:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
 	}
 }
 
