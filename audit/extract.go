@@ -73,6 +73,10 @@ type Options struct {
 	Mentions func(s string) (component string, ok bool)
 }
 
+// HintRenderedChart ends the hint for a chart template, which is auditable
+// only once rendered; cmd/pin words it with the pipeline that renders it.
+const HintRenderedChart = "the rendered output of the chart"
+
 // Note is something an audit saw but could not judge: a value that names a
 // product repository without being a reference pin can read, or a file met
 // while walking a directory that could not be parsed.
@@ -208,7 +212,7 @@ func (x *extraction) file(path string, walked bool) ([]Found, error) {
 	if rewrite.IsTemplate(path, data, err) {
 		// A chart template, named or walked: nothing auditable until rendered.
 		n := Note{Source: path, Line: 1, Message: rewrite.TemplateMessage,
-			Hint: "audit the chart's values file, or the rendered output (helm template ... | pin audit -)"}
+			Hint: "audit the chart's values file, or " + HintRenderedChart}
 		var pe *rewrite.ParseError
 		if errors.As(err, &pe) {
 			n.Line = pe.Line

@@ -303,7 +303,7 @@ func checkOnline(ctx context.Context, cfg *Config, lock *Lock, o CheckOptions) (
 		cur, err1 := semver.StrictNewVersion(lock.Version)
 		next, err2 := semver.StrictNewVersion(sel.Version)
 		if err1 == nil && err2 == nil && next.GreaterThan(cur) {
-			out = append(out, Finding{Kind: FindingUpdate, Message: fmt.Sprintf("release %s is available on %s (pinned: %s): run pin update", sel.Version, sel.Channel, lock.Version)})
+			out = append(out, Finding{Kind: FindingUpdate, Message: fmt.Sprintf("release %s is available on %s (pinned: %s)", sel.Version, sel.Channel, lock.Version)})
 		}
 	}
 	return out, nil

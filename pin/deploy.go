@@ -100,7 +100,7 @@ func planDeployRef(file string, r rewrite.DeployRef, rel *manifest.Release) Plan
 	case rewrite.KindModuleRef:
 		if rel.Source.Revision == "" {
 			p.Problem = fmt.Sprintf("release %s records no source revision, so pin cannot set this module's ref", rel.Version)
-			p.Hint = "ask the publisher to create releases with --revision (release.yaml's {revision}); until then pin cannot pin this module"
+			p.Hint = RemedyRecordRevision + "; until then pin cannot pin this module"
 			return p
 		}
 		p.New = rel.Source.Revision
@@ -136,7 +136,7 @@ func planDeployRef(file string, r rewrite.DeployRef, rel *manifest.Release) Plan
 		}
 		if r.Kind == rewrite.KindSharedTag && !manifest.TagNamesCommit(p.Tag, rel.Source.Revision) {
 			p.Problem = fmt.Sprintf("release %s recorded tag %q for the %d components sharing %s: a tag that does not name a commit moves with every build, so writing it would pin nothing", rel.Version, p.Tag, len(r.Components), r.Object)
-			p.Hint = "ask the publisher for releases made with --revision from ref.{revision} tags, or use whole references per service (see docs/storage-service.md)"
+			p.Hint = RemedyCommitTags + ", or use whole references per service (see docs/storage-service.md)"
 			p.Tag = ""
 			return p
 		}

@@ -122,7 +122,7 @@ func (t *rootTrust) inspection(store channels.ReadStore, now time.Time) *Inspect
 	newest := t.newest()
 	in.Anchor, in.Root, in.Product = channels.RootAnchor(newest), newest, newest.Root.Product
 	if !now.Before(newest.Root.Expires) {
-		in.Notes = append(in.Notes, fmt.Sprintf("root of trust version %d of %s expired at %s: consumers refuse the store until the producer signs and publishes a new root (pin root)", newest.Root.Version, store, newest.Root.Expires.Format(time.RFC3339)))
+		in.Notes = append(in.Notes, fmt.Sprintf("root of trust version %d of %s expired at %s: consumers refuse the store %s", newest.Root.Version, store, newest.Root.Expires.Format(time.RFC3339), RemedyNewRoot))
 	}
 	return in
 }

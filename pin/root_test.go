@@ -338,7 +338,7 @@ func TestLegacyKeysKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.RootNotes) != 1 || !strings.Contains(plan.RootNotes[0], "pin init --root-sha256") || !strings.Contains(plan.RootNotes[0], strings.TrimPrefix(manifest.Digest(b), "sha256:")) {
+	if len(plan.RootNotes) != 1 || !strings.HasSuffix(plan.RootNotes[0], RemedyTrustRoot) || !strings.Contains(plan.RootNotes[0], strings.TrimPrefix(manifest.Digest(b), "sha256:")) {
 		t.Fatalf("notes: %q", plan.RootNotes)
 	}
 }

@@ -91,7 +91,7 @@ func followRoots(ctx context.Context, cfg *Config, lock *Lock, store channels.Re
 	if rt.recorded.Legacy {
 		// One probe: a producer that publishes a root should be followed.
 		if s, err := rs.GetRoot(ctx, 1); err == nil {
-			rt.notes = append(rt.notes, fmt.Sprintf("%s publishes a root of trust (sha256 %s) but pin.yaml lists plain keys, which cannot follow key rotations: check the fingerprint with the producer and run `pin init --root-sha256 <fingerprint>` to trust it", store, strings.TrimPrefix(manifest.Digest(s.Bytes), "sha256:")))
+			rt.notes = append(rt.notes, fmt.Sprintf("%s publishes a root of trust (sha256 %s) but pin.yaml lists plain keys, which cannot follow key rotations: %s", store, strings.TrimPrefix(manifest.Digest(s.Bytes), "sha256:"), RemedyTrustRoot))
 		}
 		return rt, nil
 	}

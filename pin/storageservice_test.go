@@ -217,8 +217,8 @@ func TestStorageServiceModuleRefNeedsRevision(t *testing.T) {
 	}
 	err = UnmanagedError(plan.Warnings)
 	if exitcode.Of(err) != exitcode.Findings || !strings.Contains(err.Error(), "consumer/main.tf:20: release 1.5.0 records no source revision") ||
-		!strings.Contains(err.Error(), "--revision") {
-		t.Fatalf("err = %v (exit %d), want exit 4 naming consumer/main.tf:20 and --revision", err, exitcode.Of(err))
+		!strings.Contains(err.Error(), RemedyRecordRevision) {
+		t.Fatalf("err = %v (exit %d), want exit 4 naming consumer/main.tf:20 and the remedy %q", err, exitcode.Of(err), RemedyRecordRevision)
 	}
 	if !strings.Contains(f.read("consumer/main.tf"), "?ref=b601f2a") || !strings.Contains(f.read("vendored/demo/terraform/demo_stack/stack.tf"), "ref."+ssRevision) {
 		t.Errorf("the module ref must stay and the tags must be pinned")

@@ -400,7 +400,7 @@ func splitWithoutDigest(r rewrite.Ref) bool {
 func splitWarning(file string, r rewrite.Ref) FileWarning {
 	return FileWarning{File: file, Warning: rewrite.Warning{Line: r.Line, Component: r.Component, Value: r.Image,
 		Message: "image split across fields has no digest field: not pinned",
-		Hint:    "add `digest: \"\"` beside the tag (charts that follow the Bitnami convention read it) and run pin update again"}}
+		Hint:    RemedyDigestField}}
 }
 
 // templateWarning turns the parse failure of a YAML file that is really a

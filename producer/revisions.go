@@ -58,13 +58,14 @@ func (rc revisionCheck) apply(comps []component) (source string, notes []string,
 	}
 	rc.recordMixed(comps)
 	// A note, not an error: the producer's command prints it as it is.
-	what := mixed.Problem()
-	if rc.given != "" {
-		what = "--revision " + strings.TrimPrefix(what, "revision ")
-	}
-	notes = append(notes, what+"; allowed by --allow-mixed-revisions, each component's revision is recorded in the manifest")
+	notes = append(notes, mixed.Problem()+NoteMixedAllowed)
 	return rc.given, notes, nil
 }
+
+// NoteMixedAllowed ends the note for components from different revisions
+// that the options allowed (Problem's words come first). It names no flag:
+// cmd/pin words it with the flags that allowed the mix.
+const NoteMixedAllowed = "; allowed as mixed revisions were permitted, each component's revision is recorded in the manifest"
 
 // survey groups the product's own components by the revisions their labels
 // name. A component built from its own repository is outside the

@@ -52,9 +52,9 @@ func TestRevisionCheck(t *testing.T) {
 			want: []string{"revision " + a + " was given, but components come from different revisions: bags_api, notifier (" + a + "), fluentbit (" + b + ")"}},
 		{name: "tag filled from --revision carries another", given: a, allowMixed: true, revs: []registry.Revisions{img(b), img(a), img(a)}, code: 2,
 			want: []string{"release.yaml:7: component bags_api: public.ecr.aws/y1p3h6z3/bags_api:ref." + a + " carries org.opencontainers.image.revision " + b}},
-		{name: "mixed allowed records each", allowMixed: true, revs: []registry.Revisions{img(a), img(b), img("")}, want: []string{"|" + a + "|" + b + "|"}, notes: []string{"allowed by --allow-mixed-revisions"}},
+		{name: "mixed allowed records each", allowMixed: true, revs: []registry.Revisions{img(a), img(b), img("")}, want: []string{"|" + a + "|" + b + "|"}, notes: []string{"fluentbit (" + b + ")" + NoteMixedAllowed}},
 		{name: "mixed allowed with --revision", given: a, allowMixed: true, revs: []registry.Revisions{img(""), img(b), img(a)}, want: []string{a + "|" + a + "|" + b + "|" + a},
-			notes: []string{"--revision " + a + " was given, but components come from different revisions: notifier (" + a + "), fluentbit (" + b + "); allowed"}},
+			notes: []string{"revision " + a + " was given, but components come from different revisions: notifier (" + a + "), fluentbit (" + b + ")" + NoteMixedAllowed}},
 		{name: "mixed platforms allowed", allowMixed: true, revs: []registry.Revisions{img(a, b), img(a), img("")}, want: []string{"||" + a + "|", "platforms " + a + "," + b},
 			notes: []string{"carry no org.opencontainers.image.revision label, so their revision is unknown: notifier", "bags_api[linux/amd64], fluentbit (" + a + "), bags_api[linux/arm64] (" + b + ")"}},
 	}

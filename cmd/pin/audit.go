@@ -184,6 +184,7 @@ func auditInputs(ctx context.Context, a *app, opts *auditOptions, cfg *pin.Confi
 // writeAuditReport renders the report in format, and, for the table, its
 // notes as warnings on stderr.
 func writeAuditReport(a *app, format string, rep *audit.Report) error {
+	cliAuditNotes(rep.Notes)
 	var err error
 	switch format {
 	case outputJSON:

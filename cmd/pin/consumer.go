@@ -187,7 +187,7 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 		return err
 	}
 	for _, n := range plan.RootNotes {
-		fmt.Fprintf(a.Err, "pin: note: %s\n", n)
+		fmt.Fprintf(a.Err, "pin: note: %s\n", cliText(n))
 	}
 	switch {
 	case opts.Output == outputJSON:
@@ -197,7 +197,7 @@ func runUpdate(ctx context.Context, a *app, opts *updateOptions) error {
 	case opts.Summary == "markdown":
 		for _, w := range plan.Warnings {
 			if !pin.IsUnmanaged(w) { // those are the error below
-				fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+				fmt.Fprintf(a.Err, "pin: warning: %s\n", cliText(w.String()))
 			}
 		}
 		fmt.Fprint(a.Out, plan.MarkdownSummary())
@@ -263,7 +263,7 @@ func newUpdateJSON(plan *pin.Plan, dryRun bool) updateJSON {
 		out.Files = append(out.Files, c.File.Rel)
 	}
 	for _, w := range plan.Warnings {
-		out.Warnings = append(out.Warnings, w.String())
+		out.Warnings = append(out.Warnings, cliText(w.String()))
 	}
 	if y := plan.MovedOffYanked; y != nil {
 		out.MovedOffYanked = &yankedJSON{Version: y.Version, Channel: y.Channel, Reason: y.Reason}
@@ -283,7 +283,7 @@ func printUpdate(a *app, plan *pin.Plan, dryRun bool) {
 	}
 	fmt.Fprint(a.Out, diff)
 	for _, w := range plan.Warnings {
-		fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+		fmt.Fprintf(a.Err, "pin: warning: %s\n", cliText(w.String()))
 	}
 	printHoldAndYank(a, plan, dryRun)
 	rel, prev := plan.Release.Release, previousVersion(plan)
@@ -342,13 +342,14 @@ func runCheck(ctx context.Context, a *app, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	cliFindings(res)
 	if opts.Output == outputJSON {
 		if err := writeJSON(a.Out, res); err != nil {
 			return err
 		}
 	} else {
 		for _, w := range res.Warnings {
-			fmt.Fprintf(a.Err, "pin: warning: %s\n", w)
+			fmt.Fprintf(a.Err, "pin: warning: %s\n", cliText(w.String()))
 		}
 		how := "verified offline from pin.lock"
 		if opts.Online {

@@ -63,8 +63,13 @@ func consumerFlow(t *testing.T, host string) {
 	seed(t, host, []string{"bags_api", "notifier"})
 	runPin(t, dir, pw, "release", "create", "1.1.0-edge.1", "--channel", "edge", "--key", "release.key").mustSucceed(t, "create 1.1.0-edge.1")
 	runPin(t, dir, pw, "release", "promote", "1.1.0-edge.1", "--to", "stable", "--key", "release.key").mustSucceed(t, "promote 1.1.0")
-	if r := runPin(t, project, nil, "check", "--online"); r.code != 4 || !strings.Contains(r.out, "update-available") {
+	const newer = "release 1.1.0 is available on stable (pinned: 1.0.0): run pin update"
+	if r := runPin(t, project, nil, "check", "--online"); r.code != 4 || !strings.Contains(r.out, "update-available") || !strings.Contains(r.out, newer) {
 		t.Fatalf("check --online with 1.1.0 out: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	// JSON reads as the text does: cmd/pin words the finding before encoding.
+	if r := runPin(t, project, nil, "check", "--online", "--output", "json"); r.code != 4 || !strings.Contains(r.out, `"message": "`+newer+`"`) {
+		t.Fatalf("check --online --output json with 1.1.0 out: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 	r = runPin(t, project, nil, "update", "--output", "json").mustSucceed(t, "update to 1.1.0")
 	var up struct {

@@ -88,7 +88,7 @@ func run(ctx context.Context, a *app, args []string) int {
 	}
 	var silent *silentError
 	if !errors.As(err, &silent) {
-		msg := cliMessage(err)
+		msg := cliText(cliMessage(err))
 		fmt.Fprintf(a.Err, "pin: %s\n", msg)
 		if h := hint(err); h != "" {
 			fmt.Fprintf(a.Err, "pin: hint: %s\n", h)

@@ -226,7 +226,7 @@ func (opts *releaseCreateOptions) createOptions(a *app) producer.CreateOptions {
 			Registry: registryOptions(a), Progress: progressLine(a, "resolving"), Now: a.now,
 		},
 		Version: opts.Version, Channel: opts.Channel, Base: opts.Base,
-		Warn: func(note string) { fmt.Fprintf(a.Err, "pin: warning: %s\n", note) },
+		Warn: func(note string) { fmt.Fprintf(a.Err, "pin: warning: %s\n", cliText(note)) },
 	}
 }
 

@@ -112,7 +112,7 @@ func (f *sourceFlags) trust(ctx context.Context, a *app, st channels.ReadStore, 
 		return nil, "", err
 	}
 	for _, n := range in.Notes {
-		fmt.Fprintf(a.Err, "pin: note: %s\n", n)
+		fmt.Fprintf(a.Err, "pin: note: %s\n", cliText(n))
 	}
 	if in.Root != nil {
 		fmt.Fprintf(a.Err, "pin: verifying with root of trust version %d (sha256 %s)\n", in.Root.Root.Version, rootFingerprint(in.Root))
