@@ -660,23 +660,21 @@ func (p *Publisher) signRelease(ctx context.Context, b []byte) (Document, error)
 		return Document{}, err
 	}
 	doc := Document{Bytes: b, Signature: sig, Bundle: bundle}
-	return p.coSign(ctx, doc, p.coSigners(manifest.RoleRelease), p.Signer)
+	return coSign(ctx, doc, p.coSigners(manifest.RoleRelease), p.Signer)
 }
 
-// coSign adds each signer's signature to doc.More, skipping the key that
-// made doc's own signature (a key counts once).
-func (p *Publisher) coSign(ctx context.Context, doc Document, signers []*signing.Signer, first *signing.Signer) (Document, error) {
-	firstID := ""
-	if !first.Keyless() {
-		firstID, _ = trustroot.KeyID(first.PublicKey())
-	}
+// coSign adds each signer's signature, with its key id, to doc.More
+// (never to Signature: a keyless first signer leaves that empty and its
+// bundle stands for it), skipping the key that made doc's own signature (a
+// key counts once).
+func coSign(ctx context.Context, doc Document, signers []*signing.Signer, first *signing.Signer) (Document, error) {
 	for _, s := range signers {
+		if s.KeyID() == first.KeyID() {
+			continue
+		}
 		id, err := trustroot.KeyID(s.PublicKey())
 		if err != nil {
 			return Document{}, err
-		}
-		if id == firstID {
-			continue
 		}
 		sig, err := s.SignBlob(ctx, doc.Bytes)
 		if err != nil {
@@ -710,5 +708,5 @@ func (p *Publisher) signIndex(ctx context.Context, channel string, b []byte) (Do
 	if err := p.checkBundle(ctx, role, b, bundle); err != nil {
 		return Document{}, err
 	}
-	return p.coSign(ctx, Document{Bytes: b, Signature: sig, Bundle: bundle}, p.coSigners(role), first)
+	return coSign(ctx, Document{Bytes: b, Signature: sig, Bundle: bundle}, p.coSigners(role), first)
 }
