@@ -106,9 +106,12 @@ func NewVerifier(trusted root.TrustedMaterial, identities []Identity) (*Verifier
 }
 
 // IDs lists the signer ids of the trusted identities.
-func (v *Verifier) IDs() []string {
-	ids := make([]string, len(v.identities))
-	for i, id := range v.identities {
+func (v *Verifier) IDs() []string { return identityIDs(v.identities) }
+
+// identityIDs lists the signer ids of identities, in order.
+func identityIDs(identities []Identity) []string {
+	ids := make([]string, len(identities))
+	for i, id := range identities {
 		ids[i] = id.ID()
 	}
 	return ids
@@ -172,13 +175,7 @@ func NewLazyVerifier(identities []Identity, load TrustedRootSource) (*LazyVerifi
 }
 
 // IDs lists the signer ids of the trusted identities.
-func (l *LazyVerifier) IDs() []string {
-	ids := make([]string, len(l.identities))
-	for i, id := range l.identities {
-		ids[i] = id.ID()
-	}
-	return ids
-}
+func (l *LazyVerifier) IDs() []string { return identityIDs(l.identities) }
 
 // VerifyBundle is Verifier.VerifyBundle, loading the trusted root first if
 // need be. A trusted root that cannot be loaded is an operational error, not
